@@ -1,0 +1,81 @@
+/*
+ * conf: the JSON configuration file. One table (conf_keys[]) declares every
+ * key once: the parser, --test-config, the man page test and the docs read it.
+ */
+#ifndef CP_CONF_H
+#define CP_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct conf_model {
+	char	 *id;
+	char	 *display_name;		/* defaults to id */
+	char	 *remote_id;		/* defaults to id */
+	char	**aliases;		/* glob patterns (fnmatch) */
+	size_t	  naliases;
+	int64_t	  max_tokens;		/* cap on max_tokens; 0 = no cap */
+	int	  reasoning;		/* forward reasoning_effort */
+};
+
+struct conf_provider {
+	char	 *name;			/* defaults to the base_url's host */
+	char	 *base_url;
+	char	 *api_key;
+	char	 *chat_url;		/* derived: .../v1/chat/completions */
+	struct conf_model *models;
+	size_t	  nmodels;
+	int	  top_k;		/* upstream accepts top_k */
+	int	  pdf;			/* upstream accepts file (PDF) parts */
+	int	  include_usage;	/* send stream_options.include_usage */
+};
+
+struct conf {
+	char	 *ak;			/* inbound key; NULL or "" = no auth */
+	char	 *host;			/* listen address (derived if unset) */
+	int	  port;
+	int	  workers;		/* 0 = auto: 2 x cores, at least 4 */
+	int	  upstream_timeout_seconds;
+	int	  upstream_connect_timeout_seconds;
+	int	  stream_idle_timeout_seconds;	/* 0 = upstream_timeout */
+	int	  stream_ping_seconds;
+	int	  header_timeout_seconds;
+	int	  body_timeout_seconds;
+	int	  keepalive_timeout_seconds;
+	int	  send_timeout_seconds;
+	int	  shutdown_timeout_seconds;
+	int64_t	  max_body_bytes;
+	int	  log_body_max_chars;
+	int	  log_stream_text_preview_chars;
+	struct conf_provider *providers;
+	size_t	  nproviders;
+	time_t	  loaded_at;		/* models' "created" */
+};
+
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_ARRAY, CONF_OBJECT,
+	CONF_STRING_ARRAY };
+
+struct conf_key {
+	const char	*path;		/* "port", "providers[].models[].id" */
+	enum conf_type	 type;
+	const char	*default_value;	/* as documented; NULL = required */
+	int		 reloadable;	/* SIGHUP applies it */
+	const char	*doc;		/* one line for humans */
+};
+
+extern const struct conf_key	 conf_keys[];
+extern const size_t		 conf_nkeys;
+
+/* the process-wide configuration in force */
+extern struct conf		*conf;
+
+/* parse and validate; on failure -1 and err = "providers[1].models[0].id: missing" */
+int	 conf_load(const char *path, struct conf **, char *err, size_t errsz);
+int	 conf_parse(const char *text, size_t len, struct conf **, char *err,
+	    size_t errsz);
+void	 conf_free(struct conf *);
+int	 conf_workers(const struct conf *);	/* resolves 0 = auto */
+int	 conf_stream_idle_seconds(const struct conf *);
+
+#endif

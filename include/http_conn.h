@@ -1,0 +1,77 @@
+/*
+ * http_conn: one client connection: buffered reads under whole-phase
+ * deadlines, request framing (head, Content-Length or chunked body,
+ * Expect: 100-continue, limits) and bounded writes.
+ */
+#ifndef CP_HTTP_CONN_H
+#define CP_HTTP_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http_parse.h"
+
+#define HTTP_MAX_HEADERS	100
+#define HTTP_MAX_HEAD_BYTES	(64 * 1024)
+
+struct http_limits {
+	int	 keepalive_ms;		/* wait for the first byte of a request */
+	int	 header_ms;		/* whole head, from its first byte */
+	int	 body_ms;		/* whole body */
+	int	 send_ms;		/* one write may block this long */
+	int64_t	 max_body_bytes;
+};
+
+struct http_conn {
+	int		 fd;
+	struct buf	 in;		/* bytes read, not yet consumed */
+	size_t		 head_len;	/* bytes of the current request head */
+	struct http_limits limits;
+	char		 peer[64];	/* "127.0.0.1:51234" */
+	int		 broken;	/* a write failed or timed out */
+	uint64_t	 bytes_out;	/* per request, for the access log */
+};
+
+struct http_request {
+	const char	*method;	/* pointers into conn->in */
+	size_t		 method_len;
+	const char	*path;		/* without the query string */
+	size_t		 path_len;
+	const char	*query;		/* after '?', NULL if none */
+	size_t		 query_len;
+	int		 minor_version;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	size_t		 nheaders;
+	struct buf	 body;		/* decoded body, NUL-terminated */
+	int		 keep_alive;	/* from version and Connection */
+	int		 is_head;
+	int		 status;	/* set by http_resp for the access log */
+	char		 request_id[32];	/* "req_" + 24 random */
+	uint64_t	 start_ms;
+};
+
+enum {
+	HTTP_CONN_REQUEST = 0,	/* a request is ready */
+	HTTP_CONN_EOF = 1,	/* peer closed or idle timeout between requests */
+	HTTP_CONN_FAILED = -1	/* error answered (400/408/413/431/501) or I/O
+				 * failure; close the connection */
+};
+
+void	 http_conn_init(struct http_conn *, int fd, const struct http_limits *);
+void	 http_conn_close(struct http_conn *);	/* closes fd, frees */
+int	 http_conn_read_request(struct http_conn *, struct http_request *);
+void	 http_conn_end_request(struct http_conn *, struct http_request *);
+/* write all of it within limits.send_ms; -1 sets conn->broken */
+int	 http_conn_write(struct http_conn *, const void *, size_t);
+/* has the peer hung up? (non-blocking; does not consume request bytes) */
+int	 http_conn_peer_gone(struct http_conn *);
+
+/* header lookup, case-insensitive; NULL if absent */
+const char *http_request_header(const struct http_request *, const char *name,
+	    size_t *value_len);
+/* query parameter, percent-decoded into out: 1 found, 0 absent, -1 too long */
+int	 http_request_query(const struct http_request *, const char *name,
+	    char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * stream: the state machine that turns OpenAI chat.completion.chunk payloads
+ * into Anthropic streaming events (message_start, content blocks, deltas,
+ * message_delta, message_stop, ping, error), emitted as they are produced.
+ */
+#ifndef CP_STREAM_H
+#define CP_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* write these bytes (whole events) to the client; -1 = client gone */
+typedef int (*stream_emit_fn)(void *arg, const char *, size_t);
+
+#define STREAM_MAX_TOOLS	128
+
+struct stream_tool {
+	int	 oa_index;		/* OpenAI tool_calls[].index */
+	int	 block;			/* our content block index, -1 = not started */
+	char	 id[96];
+	char	 name[128];
+	struct buf pending;		/* arguments before id/name were known */
+};
+
+struct stream {
+	stream_emit_fn	 emit;
+	void		*emit_arg;
+	char		 msg_id[40];
+	char		 model[128];	/* what the client asked for */
+	int64_t		 input_tokens;	/* local estimate for message_start */
+	int		 wait_for_usage;/* include_usage on: usage chunk follows */
+
+	int		 started;	/* message_start sent */
+	int		 open_kind;	/* 0 none, 1 text, 2 thinking, 3 tool */
+	int		 open_block;
+	int		 next_block;
+	struct stream_tool tools[STREAM_MAX_TOOLS];
+	size_t		 ntools;
+	int		 open_tool;	/* index into tools[] or -1 */
+	char		*finish_reason;	/* first one seen */
+	int		 done;		/* [DONE] seen */
+	int		 finished;	/* message_stop or error sent */
+	int64_t		 usage_in, usage_out, usage_cached;
+	int		 have_usage;
+
+	/* for the summary log line */
+	size_t		 chunks;
+	size_t		 text_chars;
+	size_t		 ntool_calls;
+	struct buf	 preview;
+	size_t		 preview_max;
+
+	struct buf	 out;		/* scratch for one event */
+};
+
+void	 stream_init(struct stream *, const char *msg_id, const char *model,
+	    int64_t input_tokens, int wait_for_usage, size_t preview_max,
+	    stream_emit_fn, void *);
+/* one SSE data payload from the upstream ("[DONE]" included);
+ * -1: client gone (stop) or payload not understood (see stream->error) */
+int	 stream_feed(struct stream *, const char *data, size_t len);
+/* may we end now? (finish_reason seen and, if waited for, usage) */
+int	 stream_complete(const struct stream *);
+/* upstream ended: close blocks, message_delta, message_stop; if the upstream
+ * ended without a finish_reason, emits an error event instead; -1 on write */
+int	 stream_finish(struct stream *);
+/* close what is open where valid, then event: error with the envelope */
+int	 stream_error(struct stream *, const char *type, const char *message,
+	    const char *request_id);
+int	 stream_ping(struct stream *);
+void	 stream_free(struct stream *);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * upstream: one libcurl easy handle per worker, reused across requests
+ * (keep-alive, TLS sessions). POSTs JSON to a provider's chat_url with its
+ * key; bounded by connect, total (non-stream) or idle (stream) timeouts.
+ */
+#ifndef CP_UPSTREAM_H
+#define CP_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+
+struct upstream_call {
+	const struct conf_provider *provider;
+	const char	*body;
+	size_t		 body_len;
+	int		 stream;
+	/* streams: bytes of a 2xx answer as they arrive; return -1 to abort */
+	int		(*on_data)(void *arg, const char *, size_t);
+	/* called about every 250 ms while waiting; return -1 to abort */
+	int		(*on_tick)(void *arg);
+	void		*arg;
+};
+
+struct upstream_result {
+	long		 status;	/* HTTP status, 0 if none */
+	struct buf	 body;		/* whole body (non-2xx always; 2xx when not streaming) */
+	int		 failed;	/* transport failure: no usable answer */
+	int		 timed_out;
+	int		 aborted;	/* on_data/on_tick asked to stop */
+	int		 too_large;
+	char		 error[256];	/* transport failure, no secrets */
+	char		 retry_after[32];
+	uint64_t	 ms;
+};
+
+int	 upstream_init(void);		/* per worker, after fork */
+void	 upstream_cleanup(void);
+/* 0 when an HTTP answer came (any status), -1 on transport failure */
+int	 upstream_perform(const struct upstream_call *, struct upstream_result *);
+void	 upstream_result_free(struct upstream_result *);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * util: monotonic time, random ids, small string helpers.
+ */
+#ifndef CP_UTIL_H
+#define CP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+/* out = prefix + n random chars of [A-Za-z0-9]; out must hold prefix+n+1 */
+void	 util_random_id(char *out, size_t outsz, const char *prefix, size_t n);
+/* case-insensitive compare of a (ptr,len) with a C string */
+int	 util_strncaseeq(const char *p, size_t len, const char *s);
+/* append s with control characters and quotes escaped, for log lines;
+ * long runs of base64 are replaced by "<base64 N bytes>"; at most max
+ * characters of s are shown (0 = nothing), "...(N more)" marks the cut */
+void	 util_log_excerpt(struct buf *out, const char *s, size_t len,
+	    size_t max);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * xlate: Anthropic Messages <-> OpenAI Chat Completions, non-streaming.
+ * xlate_req.c builds the upstream request, xlate_resp.c translates the
+ * upstream's answer and its errors. Both work on json-c trees.
+ */
+#ifndef CP_XLATE_H
+#define CP_XLATE_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "models.h"
+
+struct xlate_err {
+	int	 status;		/* HTTP status for the client */
+	char	 type[40];		/* Anthropic error type */
+	char	 message[512];		/* names the field: "messages[3].content[1].source.data: expected string" */
+};
+
+/* Anthropic request -> new OpenAI request (caller puts it), or NULL + err.
+ * route->model->remote_id becomes "model"; stream adds stream:true and,
+ * where the provider allows it, stream_options.include_usage. */
+json_object *xlate_req(json_object *req, const struct model_route *route,
+	    int stream, struct xlate_err *);
+
+/* OpenAI chat.completion -> Anthropic message, or NULL + err (502). */
+json_object *xlate_resp(json_object *resp, const char *client_model,
+	    struct xlate_err *);
+
+/* finish_reason -> stop_reason ("end_turn" for NULL/unknown) */
+const char *xlate_stop_reason(const char *finish_reason);
+
+/* tool call ids: keep [A-Za-z0-9_-], others -> '_'; empty -> "toolu_" + random */
+void	 xlate_tool_id(char *out, size_t outsz, const char *id);
+
+/*
+ * An upstream non-2xx answer -> the client's status, error type and message:
+ * 400 invalid_request_error, 401/403 from the upstream = the proxy's own key
+ * was refused (reported as 502 api_error naming the provider, never as the
+ * client's bad key), 404 not_found_error, 413, 429 rate_limit_error, 5xx
+ * api_error/overloaded_error; context-length errors rewritten to Anthropic's
+ * exact text (400 invalid_request_error).
+ */
+void	 xlate_upstream_error(long upstream_status, const char *body,
+	    size_t len, const char *provider_name, struct xlate_err *);
+
+#endif

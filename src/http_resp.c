@@ -1,0 +1,1 @@
+/* http_resp.c: placeholder until the module lands */

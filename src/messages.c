@@ -1,0 +1,1 @@
+/* messages.c: placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* models.c: placeholder until the module lands */

@@ -1,0 +1,99 @@
+/*
+ * util.c: monotonic time, random identifiers and log excerpts.
+ *
+ * Random ids come from arc4random_buf (libbsd), never from rand(). Log
+ * excerpts are bounded, escape control characters, and elide base64
+ * payloads so images and PDFs never flood the log.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <stdlib.h>	/* arc4random via libbsd-overlay */
+
+#include "util.h"
+
+uint64_t
+util_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+util_random_id(char *out, size_t outsz, const char *prefix, size_t n)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t		 plen = strlen(prefix), i;
+
+	if (outsz == 0)
+		return;
+	if (plen + n + 1 > outsz) {
+		if (plen + 1 > outsz)
+			plen = outsz - 1;
+		n = outsz - 1 - plen;
+	}
+	memcpy(out, prefix, plen);
+	for (i = 0; i < n; i++)
+		out[plen + i] = alphabet[arc4random_uniform(
+		    sizeof(alphabet) - 1)];
+	out[plen + n] = '\0';
+}
+
+int
+util_strncaseeq(const char *p, size_t len, const char *s)
+{
+	return strlen(s) == len && strncasecmp(p, s, len) == 0;
+}
+
+static int
+is_b64(unsigned char c)
+{
+	return isalnum(c) || c == '+' || c == '/' || c == '=';
+}
+
+void
+util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
+{
+	size_t	 i, shown = 0, run;
+
+	for (i = 0; i < len && shown < max; ) {
+		/* a long unbroken base64 run is a payload, not prose */
+		for (run = 0; i + run < len && is_b64((unsigned char)s[i + run]);
+		    run++)
+			;
+		if (run >= 200) {
+			buf_printf(out, "<base64 %zu bytes>", run);
+			i += run;
+			shown += 16;
+			continue;
+		}
+		if (run > 0) {
+			if (run > max - shown)
+				run = max - shown;
+			buf_append(out, s + i, run);
+			i += run;
+			shown += run;
+			continue;
+		}
+		unsigned char c = (unsigned char)s[i++];
+		if (c == '\n')
+			buf_puts(out, "\\n");
+		else if (c == '\r')
+			buf_puts(out, "\\r");
+		else if (c == '\t')
+			buf_puts(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(out, "\\x%02x", c);
+		else
+			buf_putc(out, (char)c);
+		shown++;
+	}
+	if (i < len)
+		buf_printf(out, "...(%zu more bytes)", len - i);
+}

@@ -1,0 +1,1 @@
+/* worker.c: placeholder until the module lands */

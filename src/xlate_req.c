@@ -1,0 +1,1 @@
+/* xlate_req.c: placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* xlate_resp.c: placeholder until the module lands */
