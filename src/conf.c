@@ -1,1 +1,1042 @@
-/* conf.c: placeholder until the module lands */
+/*
+ * conf.c: the JSON configuration file.
+ *
+ * conf_keys[] declares every key once: its path ("providers[].models[].id"),
+ * JSON type, documented default (NULL = required), whether SIGHUP applies
+ * it, and one line of documentation. Parsing runs in two passes over the
+ * json-c tree. The first is driven by the table alone: every key met is
+ * looked up there (not found = "unknown key"), its JSON type is checked
+ * against the table's, arrays are walked into, and every required key of
+ * each object must be present. Only then does the second pass copy values
+ * into struct conf, taking integer and boolean defaults from the table's
+ * default text, checking ranges, resolving secrets and deriving what is
+ * derived (host, provider name, chat_url, display_name, remote_id). A last
+ * pass checks the model table as a whole (duplicate ids, colliding aliases).
+ *
+ * Secrets: "ak" and "api_key" may hold "env:NAME" (the value of environment
+ * variable NAME) or "file:/abs/path" (the file's contents without trailing
+ * newlines). They are resolved at parse time, so a reload re-reads them.
+ *
+ * Promises: conf_parse either returns a complete, validated configuration
+ * with every derived field filled in, or returns -1 with exactly one line
+ * "<key path>: <problem>" in err and nothing left allocated. It never logs;
+ * conf_load logs one warning when a file readable by group or others holds
+ * a literal key.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "log.h"
+
+#define CONF_PATHMAX	256
+#define CONF_FILEMAX	(16 * 1024 * 1024)	/* config file */
+#define CONF_SECRETMAX	(64 * 1024)		/* file: secret */
+#define CONF_MAXWORKERS	1024
+
+struct conf *conf;
+
+const struct conf_key conf_keys[] = {
+	/* top level */
+	{ "ak", CONF_STRING, "\"\"", 1,
+	    "inbound API key clients must send as \"Authorization: Bearer\" or "
+	    "\"x-api-key\"; \"\" = no auth; \"env:NAME\" reads environment "
+	    "variable NAME, \"file:/path\" reads an absolute file path "
+	    "(trailing newlines stripped)" },
+	{ "host", CONF_STRING, "127.0.0.1 if ak is empty, else 0.0.0.0", 0,
+	    "listen address (IPv4 or IPv6 literal or host name)" },
+	{ "port", CONF_INT, "8888", 0,
+	    "listen port, 0..65535 (0 = any free port)" },
+	{ "workers", CONF_INT, "0", 1,
+	    "worker processes, 0..1024 (0 = 2 x online cores, at least 4)" },
+	{ "upstream_timeout_seconds", CONF_INT, "300", 1,
+	    "total time for a non-streaming upstream request, 1..86400" },
+	{ "upstream_connect_timeout_seconds", CONF_INT, "10", 1,
+	    "time to connect to an upstream (TCP and TLS), 1..3600" },
+	{ "stream_idle_timeout_seconds", CONF_INT, "0", 1,
+	    "longest silence from a streaming upstream, 0..86400 "
+	    "(0 = upstream_timeout_seconds)" },
+	{ "stream_ping_seconds", CONF_INT, "10", 1,
+	    "interval of ping events to a streaming client while the upstream "
+	    "is silent, 1..3600" },
+	{ "header_timeout_seconds", CONF_INT, "10", 1,
+	    "deadline for a client's request line and headers, 1..3600" },
+	{ "body_timeout_seconds", CONF_INT, "60", 1,
+	    "deadline for a client's request body, 1..3600" },
+	{ "keepalive_timeout_seconds", CONF_INT, "75", 1,
+	    "how long an idle client connection is kept open, 1..3600" },
+	{ "send_timeout_seconds", CONF_INT, "60", 1,
+	    "deadline for each write to a client, 1..3600" },
+	{ "shutdown_timeout_seconds", CONF_INT, "30", 1,
+	    "how long in-flight requests may run after SIGTERM, 1..3600" },
+	{ "max_body_bytes", CONF_INT, "33554432", 1,
+	    "largest request body accepted (413 above), 1024..1073741824" },
+	{ "log_body_max_chars", CONF_INT, "4096", 1,
+	    "characters of request and response bodies logged, 0..16777216 "
+	    "(0 = none)" },
+	{ "log_stream_text_preview_chars", CONF_INT, "256", 1,
+	    "characters of streamed text previewed in the log, 0..16777216 "
+	    "(0 = none)" },
+	{ "providers", CONF_ARRAY, NULL, 1,
+	    "upstream OpenAI-compatible services (non-empty array of objects)" },
+
+	/* providers[] */
+	{ "providers[].name", CONF_STRING, "host[:port] of base_url", 1,
+	    "name used in logs and error messages" },
+	{ "providers[].base_url", CONF_STRING, NULL, 1,
+	    "http:// or https:// URL of the upstream; requests go to "
+	    "{base_url}/v1/chat/completions, or {base_url}/chat/completions "
+	    "when it already ends in a version segment such as /v1 or /v4" },
+	{ "providers[].api_key", CONF_STRING, NULL, 1,
+	    "upstream key sent as \"Authorization: Bearer\" (\"\" = none, for "
+	    "local servers); \"env:NAME\" reads environment variable NAME, "
+	    "\"file:/path\" reads an absolute file path (trailing newlines "
+	    "stripped)" },
+	{ "providers[].top_k", CONF_BOOL, "false", 1,
+	    "the upstream accepts top_k (otherwise it is dropped)" },
+	{ "providers[].pdf", CONF_BOOL, "false", 1,
+	    "the upstream accepts PDF documents as file parts (otherwise 400)" },
+	{ "providers[].include_usage", CONF_BOOL, "true", 1,
+	    "ask for token usage on streams (stream_options.include_usage)" },
+	{ "providers[].models", CONF_ARRAY, NULL, 1,
+	    "models served by this provider (non-empty array of objects)" },
+
+	/* providers[].models[] */
+	{ "providers[].models[].id", CONF_STRING, NULL, 1,
+	    "model name clients ask for; unique across all providers" },
+	{ "providers[].models[].display_name", CONF_STRING, "id", 1,
+	    "display_name in /v1/models" },
+	{ "providers[].models[].remote_id", CONF_STRING, "id", 1,
+	    "model name sent to the upstream" },
+	{ "providers[].models[].aliases", CONF_STRING_ARRAY, "[]", 1,
+	    "glob patterns (fnmatch, case-sensitive) of further names routed to "
+	    "this model, such as \"claude-*haiku*\"; may not match another "
+	    "model's id or repeat another alias" },
+	{ "providers[].models[].max_tokens", CONF_INT, "0", 1,
+	    "cap on max_tokens sent upstream, 0..2147483647 (0 = no cap)" },
+	{ "providers[].models[].reasoning", CONF_BOOL, "false", 1,
+	    "the model accepts reasoning_effort (from thinking / output_config)" },
+};
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+struct conf_ctx {
+	char		*err;
+	size_t		 errsz;
+	const char	*literal;	/* a key held literally in the file */
+};
+
+static int	 conf_parse_named(const char *, const char *, size_t,
+		    struct conf **, struct conf_ctx *);
+
+static int __attribute__((format(printf, 3, 4)))
+conf_err(struct conf_ctx *cx, const char *where, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cx->errsz > 0)
+		snprintf(cx->err, cx->errsz, "%s: %s", where, msg);
+	return -1;
+}
+
+/* format a key path; -1 when it does not fit (the path is then cut) */
+static int __attribute__((format(printf, 3, 4)))
+conf_path(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, outsz, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
+}
+
+/* "a" + "b" -> "a.b", "" + "b" -> "b"; -1 when it does not fit */
+static int
+conf_join(char *out, size_t outsz, const char *parent, const char *name)
+{
+	return conf_path(out, outsz, "%s%s%s", parent, *parent ? "." : "",
+	    name);
+}
+
+static const struct conf_key *
+conf_key_find(const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].path, path) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static const char *
+conf_leaf(const char *path)
+{
+	const char	*dot = strrchr(path, '.');
+
+	return dot ? dot + 1 : path;
+}
+
+/* is path a direct child of the object pattern parent ("" = top level)? */
+static int
+conf_key_in(const char *path, const char *parent)
+{
+	size_t	 plen = strlen(parent);
+	const char *leaf = conf_leaf(path);
+
+	if (plen == 0)
+		return leaf == path;
+	return leaf - path == (ptrdiff_t)plen + 1 &&
+	    strncmp(path, parent, plen) == 0;
+}
+
+/*
+ * Pass 1: structure and types, from the table alone.
+ */
+
+static int	 conf_check_object(struct conf_ctx *, json_object *,
+		    const char *, const char *);
+
+/* "\u0000" would silently cut the C string */
+static int
+conf_has_nul(json_object *v)
+{
+	return strlen(json_object_get_string(v)) !=
+	    (size_t)json_object_get_string_len(v);
+}
+
+static int
+conf_check_value(struct conf_ctx *cx, const struct conf_key *k,
+    json_object *v, const char *where)
+{
+	char	 pat[CONF_PATHMAX], elem[CONF_PATHMAX];
+	size_t	 i, n;
+
+	switch (k->type) {
+	case CONF_STRING:
+		if (!json_object_is_type(v, json_type_string))
+			return conf_err(cx, where, "expected string");
+		if (conf_has_nul(v))
+			return conf_err(cx, where, "contains a NUL character");
+		break;
+	case CONF_INT:
+		if (!json_object_is_type(v, json_type_int))
+			return conf_err(cx, where, "expected integer");
+		break;
+	case CONF_BOOL:
+		if (!json_object_is_type(v, json_type_boolean))
+			return conf_err(cx, where, "expected boolean");
+		break;
+	case CONF_OBJECT:
+		if (!json_object_is_type(v, json_type_object))
+			return conf_err(cx, where, "expected object");
+		return conf_check_object(cx, v, k->path, where);
+	case CONF_ARRAY:
+	case CONF_STRING_ARRAY:
+		if (!json_object_is_type(v, json_type_array))
+			return conf_err(cx, where, "expected array");
+		n = json_object_array_length(v);
+		if (n == 0 && k->default_value == NULL)
+			return conf_err(cx, where, "empty");
+		conf_path(pat, sizeof(pat), "%s[]", k->path);
+		for (i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+
+			conf_path(elem, sizeof(elem), "%s[%zu]", where, i);
+			if (k->type == CONF_STRING_ARRAY) {
+				if (!json_object_is_type(e, json_type_string))
+					return conf_err(cx, elem,
+					    "expected string");
+				if (conf_has_nul(e))
+					return conf_err(cx, elem,
+					    "contains a NUL character");
+				continue;
+			}
+			if (!json_object_is_type(e, json_type_object))
+				return conf_err(cx, elem, "expected object");
+			if (conf_check_object(cx, e, pat, elem) == -1)
+				return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* pat: the object's pattern ("providers[]"); where: its instance path */
+static int
+conf_check_object(struct conf_ctx *cx, json_object *obj, const char *pat,
+    const char *where)
+{
+	const struct conf_key *k;
+	char	 kp[CONF_PATHMAX], kw[CONF_PATHMAX];
+	size_t	 i;
+
+	json_object_object_foreach(obj, name, val) {
+		conf_join(kw, sizeof(kw), where, name);	/* cut if long */
+		/* a name with '.' or '[' must not alias a nested key path */
+		if (strpbrk(name, ".[]") != NULL ||
+		    conf_join(kp, sizeof(kp), pat, name) == -1 ||
+		    (k = conf_key_find(kp)) == NULL)
+			return conf_err(cx, kw, "unknown key");
+		if (conf_check_value(cx, k, val, kw) == -1)
+			return -1;
+	}
+	for (i = 0; i < conf_nkeys; i++) {
+		k = &conf_keys[i];
+		if (k->default_value != NULL || !conf_key_in(k->path, pat))
+			continue;
+		if (!json_object_object_get_ex(obj, conf_leaf(k->path), NULL)) {
+			conf_join(kw, sizeof(kw), where, conf_leaf(k->path));
+			return conf_err(cx, kw, "missing");
+		}
+	}
+	return 0;
+}
+
+/*
+ * Pass 2: values. The tree has passed pass 1, so types are known.
+ */
+
+static const struct conf_key *
+conf_key_must(const char *path, enum conf_type type)
+{
+	const struct conf_key *k;
+
+	if ((k = conf_key_find(path)) == NULL || k->type != type)
+		fatalx("bug: conf key %s not in conf_keys[] as read", path);
+	return k;
+}
+
+static json_object *
+conf_get(json_object *obj, const struct conf_key *k)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(obj, conf_leaf(k->path), &v) ?
+	    v : NULL;
+}
+
+static int
+conf_int(struct conf_ctx *cx, json_object *obj, const char *where,
+    const char *path, long long min, long long max, long long *out)
+{
+	const struct conf_key *k = conf_key_must(path, CONF_INT);
+	json_object	*v;
+	const char	*errstr;
+	char		 kw[CONF_PATHMAX];
+	long long	 n;
+
+	conf_join(kw, sizeof(kw), where, conf_leaf(path));
+	if ((v = conf_get(obj, k)) == NULL) {
+		n = strtonum(k->default_value, min, max, &errstr);
+		if (errstr != NULL)
+			fatalx("bug: default of %s is %s", path, errstr);
+	} else {
+		n = json_object_get_int64(v);	/* clamped to int64 */
+		if (n < min || n > max)
+			return conf_err(cx, kw, "%lld out of range %lld..%lld",
+			    n, min, max);
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+conf_int32(struct conf_ctx *cx, json_object *obj, const char *where,
+    const char *path, int min, int max, int *out)
+{
+	long long	 n;
+
+	if (conf_int(cx, obj, where, path, min, max, &n) == -1)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+static void
+conf_bool(json_object *obj, const char *path, int *out)
+{
+	const struct conf_key *k = conf_key_must(path, CONF_BOOL);
+	json_object	*v;
+
+	if ((v = conf_get(obj, k)) != NULL)
+		*out = json_object_get_boolean(v);
+	else if (strcmp(k->default_value, "true") == 0)
+		*out = 1;
+	else if (strcmp(k->default_value, "false") == 0)
+		*out = 0;
+	else
+		fatalx("bug: default of %s is not a boolean", path);
+}
+
+/* the string at path, or NULL when absent; "" refused unless allow_empty */
+static int
+conf_str(struct conf_ctx *cx, json_object *obj, const char *where,
+    const char *path, int allow_empty, const char **out)
+{
+	const struct conf_key *k = conf_key_must(path, CONF_STRING);
+	json_object	*v;
+	char		 kw[CONF_PATHMAX];
+
+	*out = NULL;
+	if ((v = conf_get(obj, k)) == NULL)
+		return 0;
+	*out = json_object_get_string(v);
+	if (!allow_empty && **out == '\0') {
+		conf_join(kw, sizeof(kw), where, conf_leaf(path));
+		return conf_err(cx, kw, "empty");
+	}
+	return 0;
+}
+
+static int
+conf_strdup(struct conf_ctx *cx, const char *where, const char *s, char **out)
+{
+	if ((*out = strdup(s)) == NULL)
+		return conf_err(cx, where, "%s", strerror(errno));
+	return 0;
+}
+
+/* a key ends up in an HTTP header: no control characters */
+static int
+conf_secret_ok(const char *s)
+{
+	for (; *s; s++)
+		if (iscntrl((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int
+conf_secret_file(struct conf_ctx *cx, const char *kw, const char *path,
+    char **out)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	ssize_t		 n;
+	int		 fd;
+
+	if (path[0] != '/')
+		return conf_err(cx, kw, "file: needs an absolute path");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return conf_err(cx, kw, "%s: %s", path, strerror(errno));
+	for (;;) {
+		if (buf_reserve(&b, 4096) == -1) {
+			n = -1;
+			break;
+		}
+		n = read(fd, b.data + b.len, b.cap - b.len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		b.len += n;
+		b.data[b.len] = '\0';
+		if (b.len > CONF_SECRETMAX) {
+			close(fd);
+			buf_free(&b);
+			return conf_err(cx, kw, "%s: too large", path);
+		}
+	}
+	if (n == -1) {
+		int saved = errno;
+
+		close(fd);
+		buf_free(&b);
+		return conf_err(cx, kw, "%s: %s", path, strerror(saved));
+	}
+	close(fd);
+	while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
+	    b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL ||
+	    !conf_secret_ok(b.data)) {
+		const char *why = b.len == 0 ? "empty" :
+		    "contains control characters";
+
+		buf_free(&b);
+		return conf_err(cx, kw, "%s: %s", path, why);
+	}
+	*out = buf_steal(&b);
+	return 0;
+}
+
+/* "env:NAME", "file:/path" or the key itself */
+static int
+conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
+    const char *path, char **out)
+{
+	const char	*s, *name;
+	char		 kw[CONF_PATHMAX];
+
+	conf_join(kw, sizeof(kw), where, conf_leaf(path));
+	if (conf_str(cx, obj, where, path, 1, &s) == -1)
+		return -1;
+	if (s == NULL)
+		s = "";
+	if (strncmp(s, "env:", 4) == 0) {
+		name = s + 4;
+		if (*name == '\0')
+			return conf_err(cx, kw, "env: needs a variable name");
+		if ((s = getenv(name)) == NULL)
+			return conf_err(cx, kw,
+			    "environment variable %s is not set", name);
+		if (*s == '\0')
+			return conf_err(cx, kw,
+			    "environment variable %s is empty", name);
+		if (!conf_secret_ok(s))
+			return conf_err(cx, kw, "environment variable %s "
+			    "contains control characters", name);
+		return conf_strdup(cx, kw, s, out);
+	}
+	if (strncmp(s, "file:", 5) == 0)
+		return conf_secret_file(cx, kw, s + 5, out);
+	if (!conf_secret_ok(s))
+		return conf_err(cx, kw, "contains control characters");
+	if (*s != '\0' && cx->literal == NULL)
+		cx->literal = conf_leaf(path);
+	return conf_strdup(cx, kw, s, out);
+}
+
+/*
+ * base_url: "http(s)://authority[/path]" without query or fragment.
+ * Derives the trimmed base_url, the default name (authority without
+ * userinfo) and the chat completions URL.
+ */
+static int
+conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
+    struct conf_provider *p, char **defname)
+{
+	const char	*auth, *path, *host, *seg, *s;
+	size_t		 len, hostlen;
+	struct buf	 b = BUF_INITIALIZER;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		auth = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		auth = url + 8;
+	else
+		return conf_err(cx, kw, "not an http(s) URL");
+	for (s = url; *s; s++)
+		if (iscntrl((unsigned char)*s) || *s == ' ')
+			return conf_err(cx, kw, "not an http(s) URL");
+	if (strpbrk(url, "?#") != NULL)
+		return conf_err(cx, kw, "query or fragment not allowed");
+	path = auth + strcspn(auth, "/");
+	host = auth;
+	for (s = auth; s < path; s++)
+		if (*s == '@')
+			host = s + 1;
+	hostlen = path - host;
+	/* the host itself, before any ":port" (an IPv6 literal is bracketed) */
+	if (hostlen == 0 || host[0] == ':' ||
+	    (host[0] == '[' && memchr(host, ']', hostlen) == NULL))
+		return conf_err(cx, kw, "not an http(s) URL");
+
+	len = strlen(url);
+	while (len > (size_t)(path - url) && url[len - 1] == '/')
+		len--;
+	if ((p->base_url = strndup(url, len)) == NULL ||
+	    (*defname = strndup(host, hostlen)) == NULL)
+		return conf_err(cx, kw, "%s", strerror(errno));
+
+	/* a final path segment like "v1" or "v4" is already the version */
+	seg = strrchr(p->base_url + (path - url), '/');
+	if (seg != NULL && seg[1] == 'v' && seg[2] != '\0' &&
+	    strspn(seg + 2, "0123456789") == strlen(seg + 2))
+		s = "/chat/completions";
+	else
+		s = "/v1/chat/completions";
+	if (buf_puts(&b, p->base_url) == -1 || buf_puts(&b, s) == -1) {
+		buf_free(&b);
+		return conf_err(cx, kw, "%s", strerror(errno));
+	}
+	p->chat_url = buf_steal(&b);
+	return 0;
+}
+
+static int
+conf_model(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_model *m)
+{
+	const struct conf_key *k;
+	json_object	*arr;
+	const char	*s;
+	char		 kw[CONF_PATHMAX];
+	long long	 n = 0;
+	size_t		 i;
+
+	if (conf_str(cx, obj, where, "providers[].models[].id", 0, &s) == -1 ||
+	    conf_strdup(cx, where, s, &m->id) == -1)
+		return -1;
+	if (conf_str(cx, obj, where, "providers[].models[].display_name", 0,
+	    &s) == -1 || conf_strdup(cx, where, s ? s : m->id,
+	    &m->display_name) == -1)
+		return -1;
+	if (conf_str(cx, obj, where, "providers[].models[].remote_id", 0,
+	    &s) == -1 || conf_strdup(cx, where, s ? s : m->id,
+	    &m->remote_id) == -1)
+		return -1;
+	if (conf_int(cx, obj, where, "providers[].models[].max_tokens", 0,
+	    INT32_MAX, &n) == -1)
+		return -1;
+	m->max_tokens = n;
+	conf_bool(obj, "providers[].models[].reasoning", &m->reasoning);
+
+	k = conf_key_must("providers[].models[].aliases", CONF_STRING_ARRAY);
+	if ((arr = conf_get(obj, k)) == NULL)
+		return 0;
+	m->naliases = json_object_array_length(arr);
+	if (m->naliases == 0)
+		return 0;
+	if ((m->aliases = calloc(m->naliases, sizeof(*m->aliases))) == NULL) {
+		m->naliases = 0;
+		return conf_err(cx, where, "%s", strerror(errno));
+	}
+	for (i = 0; i < m->naliases; i++) {
+		s = json_object_get_string(json_object_array_get_idx(arr, i));
+		conf_path(kw, sizeof(kw), "%s.aliases[%zu]", where, i);
+		if (*s == '\0')
+			return conf_err(cx, kw, "empty");
+		if (conf_strdup(cx, kw, s, &m->aliases[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	const struct conf_key *k;
+	json_object	*arr;
+	const char	*s;
+	char		 kw[CONF_PATHMAX], mw[CONF_PATHMAX];
+	char		*defname = NULL;
+	size_t		 i;
+	int		 rv;
+
+	if (conf_str(cx, obj, where, "providers[].base_url", 0, &s) == -1)
+		return -1;
+	conf_join(kw, sizeof(kw), where, "base_url");
+	rv = conf_base_url(cx, kw, s, p, &defname);
+	if (rv == 0 && (rv = conf_str(cx, obj, where, "providers[].name", 0,
+	    &s)) == 0) {
+		if (s != NULL)
+			rv = conf_strdup(cx, where, s, &p->name);
+		else {
+			p->name = defname;
+			defname = NULL;
+		}
+	}
+	free(defname);
+	if (rv == -1)
+		return -1;
+	if (conf_secret(cx, obj, where, "providers[].api_key", &p->api_key) ==
+	    -1)
+		return -1;
+	conf_bool(obj, "providers[].top_k", &p->top_k);
+	conf_bool(obj, "providers[].pdf", &p->pdf);
+	conf_bool(obj, "providers[].include_usage", &p->include_usage);
+
+	k = conf_key_must("providers[].models", CONF_ARRAY);
+	arr = conf_get(obj, k);
+	p->nmodels = json_object_array_length(arr);
+	if ((p->models = calloc(p->nmodels, sizeof(*p->models))) == NULL) {
+		p->nmodels = 0;
+		return conf_err(cx, where, "%s", strerror(errno));
+	}
+	for (i = 0; i < p->nmodels; i++) {
+		conf_path(mw, sizeof(mw), "%s.models[%zu]", where, i);
+		if (conf_model(cx, json_object_array_get_idx(arr, i), mw,
+		    &p->models[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
+{
+	static const struct {
+		const char	*path;
+		int		 min, max;
+		size_t		 off;
+	} ints[] = {
+		{ "port", 0, 65535, offsetof(struct conf, port) },
+		{ "workers", 0, CONF_MAXWORKERS,
+		    offsetof(struct conf, workers) },
+		{ "upstream_timeout_seconds", 1, 86400,
+		    offsetof(struct conf, upstream_timeout_seconds) },
+		{ "upstream_connect_timeout_seconds", 1, 3600,
+		    offsetof(struct conf, upstream_connect_timeout_seconds) },
+		{ "stream_idle_timeout_seconds", 0, 86400,
+		    offsetof(struct conf, stream_idle_timeout_seconds) },
+		{ "stream_ping_seconds", 1, 3600,
+		    offsetof(struct conf, stream_ping_seconds) },
+		{ "header_timeout_seconds", 1, 3600,
+		    offsetof(struct conf, header_timeout_seconds) },
+		{ "body_timeout_seconds", 1, 3600,
+		    offsetof(struct conf, body_timeout_seconds) },
+		{ "keepalive_timeout_seconds", 1, 3600,
+		    offsetof(struct conf, keepalive_timeout_seconds) },
+		{ "send_timeout_seconds", 1, 3600,
+		    offsetof(struct conf, send_timeout_seconds) },
+		{ "shutdown_timeout_seconds", 1, 3600,
+		    offsetof(struct conf, shutdown_timeout_seconds) },
+		{ "log_body_max_chars", 0, 16777216,
+		    offsetof(struct conf, log_body_max_chars) },
+		{ "log_stream_text_preview_chars", 0, 16777216,
+		    offsetof(struct conf, log_stream_text_preview_chars) },
+	};
+	const struct conf_key *k;
+	json_object	*arr;
+	const char	*s;
+	char		 pw[CONF_PATHMAX];
+	long long	 n;
+	size_t		 i;
+
+	if (conf_secret(cx, root, "", "ak", &c->ak) == -1)
+		return -1;
+	if (conf_str(cx, root, "", "host", 0, &s) == -1)
+		return -1;
+	if (s == NULL)
+		s = c->ak[0] == '\0' ? "127.0.0.1" : "0.0.0.0";
+	if (conf_strdup(cx, "host", s, &c->host) == -1)
+		return -1;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (conf_int32(cx, root, "", ints[i].path, ints[i].min,
+		    ints[i].max, (int *)((char *)c + ints[i].off)) == -1)
+			return -1;
+	if (conf_int(cx, root, "", "max_body_bytes", 1024, 1073741824,
+	    &n) == -1)
+		return -1;
+	c->max_body_bytes = n;
+
+	k = conf_key_must("providers", CONF_ARRAY);
+	arr = conf_get(root, k);
+	c->nproviders = json_object_array_length(arr);
+	if ((c->providers = calloc(c->nproviders, sizeof(*c->providers))) ==
+	    NULL) {
+		c->nproviders = 0;
+		return conf_err(cx, "providers", "%s", strerror(errno));
+	}
+	for (i = 0; i < c->nproviders; i++) {
+		conf_path(pw, sizeof(pw), "providers[%zu]", i);
+		if (conf_provider(cx, json_object_array_get_idx(arr, i), pw,
+		    &c->providers[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Pass 3: the model table as a whole. Model ids are unique across all
+ * providers; an alias may not match another model's id (that id would
+ * become ambiguous) nor repeat another alias.
+ */
+struct conf_mref {
+	const struct conf_model	*m;
+	size_t			 pi, mi;
+};
+
+static int
+conf_check_models(struct conf_ctx *cx, const struct conf *c)
+{
+	struct conf_mref *r;
+	size_t	 n, i, j, ai, aj;
+	char	 kw[CONF_PATHMAX];
+	int	 rv = -1;
+
+	for (n = 0, i = 0; i < c->nproviders; i++)
+		n += c->providers[i].nmodels;
+	if ((r = calloc(n, sizeof(*r))) == NULL)
+		return conf_err(cx, "providers", "%s", strerror(errno));
+	for (n = 0, i = 0; i < c->nproviders; i++)
+		for (j = 0; j < c->providers[i].nmodels; j++, n++) {
+			r[n].m = &c->providers[i].models[j];
+			r[n].pi = i;
+			r[n].mi = j;
+		}
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++) {
+			if (strcmp(r[i].m->id, r[j].m->id) != 0)
+				continue;
+			conf_path(kw, sizeof(kw), "providers[%zu].models[%zu].id",
+			    r[i].pi, r[i].mi);
+			conf_err(cx, kw, "duplicate model id \"%s\" "
+			    "(also providers[%zu].models[%zu])", r[i].m->id,
+			    r[j].pi, r[j].mi);
+			goto done;
+		}
+
+	for (i = 0; i < n; i++)
+		for (ai = 0; ai < r[i].m->naliases; ai++) {
+			const char *a = r[i].m->aliases[ai];
+
+			conf_path(kw, sizeof(kw),
+			    "providers[%zu].models[%zu].aliases[%zu]",
+			    r[i].pi, r[i].mi, ai);
+			for (j = 0; j < n; j++) {
+				if (j == i || fnmatch(a, r[j].m->id, 0) != 0)
+					continue;
+				conf_err(cx, kw, "alias \"%s\" matches model id "
+				    "\"%s\" (providers[%zu].models[%zu])", a,
+				    r[j].m->id, r[j].pi, r[j].mi);
+				goto done;
+			}
+			for (j = 0; j <= i; j++)
+				for (aj = 0; aj < r[j].m->naliases; aj++) {
+					if (j == i && aj == ai)
+						break;
+					if (strcmp(a, r[j].m->aliases[aj]) != 0)
+						continue;
+					conf_err(cx, kw, "duplicate alias \"%s\" "
+					    "(also providers[%zu].models[%zu]."
+					    "aliases[%zu])", a, r[j].pi,
+					    r[j].mi, aj);
+					goto done;
+				}
+		}
+	rv = 0;
+ done:
+	free(r);
+	return rv;
+}
+
+static json_object *
+conf_json(struct conf_ctx *cx, const char *name, const char *text,
+    size_t len)
+{
+	json_tokener	*tok;
+	json_object	*root;
+	enum json_tokener_error jerr;
+	const char	*msg, *nul;
+	size_t		 end, i, line;
+
+	if (len > CONF_FILEMAX) {
+		conf_err(cx, name, "larger than %d bytes", CONF_FILEMAX);
+		return NULL;
+	}
+	if ((tok = json_tokener_new()) == NULL) {
+		conf_err(cx, name, "%s", strerror(errno));
+		return NULL;
+	}
+	/* trailing characters are reported below, with a clearer message */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+
+	msg = NULL;
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		end = nul - text;
+		msg = "NUL byte";
+	} else if (root == NULL && jerr == json_tokener_continue) {
+		end = len;
+		msg = "unexpected end of input";
+	} else if (root == NULL)
+		msg = json_tokener_error_desc(jerr);
+	else {
+		for (i = end; i < len; i++)
+			if (!isspace((unsigned char)text[i]))
+				break;
+		if (i < len) {
+			end = i;
+			msg = "unexpected characters after the top-level value";
+		}
+	}
+	if (msg != NULL) {
+		json_object_put(root);
+		for (line = 1, i = 0; i < end && i < len; i++)
+			if (text[i] == '\n')
+				line++;
+		conf_err(cx, name, "line %zu: %s", line, msg);
+		return NULL;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		conf_err(cx, name, "expected a JSON object at the top level");
+		return NULL;
+	}
+	return root;
+}
+
+static int
+conf_parse_named(const char *name, const char *text, size_t len,
+    struct conf **out, struct conf_ctx *cx)
+{
+	json_object	*root;
+	struct conf	*c;
+	int		 rv = -1;
+
+	*out = NULL;
+	if (cx->errsz > 0)
+		cx->err[0] = '\0';
+	if ((root = conf_json(cx, name, text, len)) == NULL)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		conf_err(cx, name, "%s", strerror(errno));
+		goto done;
+	}
+	if (conf_check_object(cx, root, "", "") == -1 ||
+	    conf_top(cx, root, c) == -1 ||
+	    conf_check_models(cx, c) == -1) {
+		conf_free(c);
+		goto done;
+	}
+	c->loaded_at = time(NULL);
+	*out = c;
+	rv = 0;
+ done:
+	json_object_put(root);
+	return rv;
+}
+
+int
+conf_parse(const char *text, size_t len, struct conf **out, char *err,
+    size_t errsz)
+{
+	struct conf_ctx	 cx = { err, errsz, NULL };
+
+	return conf_parse_named("config", text, len, out, &cx);
+}
+
+int
+conf_load(const char *path, struct conf **out, char *err, size_t errsz)
+{
+	struct conf_ctx	 cx = { err, errsz, NULL };
+	struct buf	 b = BUF_INITIALIZER;
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, saved, rv;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return conf_err(&cx, path, "not a regular file");
+	}
+	for (;;) {
+		if (b.len > CONF_FILEMAX) {
+			close(fd);
+			buf_free(&b);
+			return conf_err(&cx, path, "larger than %d bytes",
+			    CONF_FILEMAX);
+		}
+		if (buf_reserve(&b, 65536) == -1)
+			goto fail;
+		n = read(fd, b.data + b.len, b.cap - b.len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		b.len += n;
+		b.data[b.len] = '\0';
+	}
+	close(fd);
+	rv = conf_parse_named(path, b.data ? b.data : "", b.len, out, &cx);
+	buf_free(&b);
+	if (rv == -1)
+		return -1;
+	if (cx.literal != NULL && (st.st_mode & (S_IRGRP | S_IROTH)))
+		log_warnx("%s: readable by group or others but holds a literal "
+		    "%s; use \"env:NAME\" or \"file:/path\", or chmod 600",
+		    path, cx.literal);
+	(*out)->loaded_at = time(NULL);
+	return 0;
+ fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	buf_free(&b);
+	return conf_err(&cx, path, "%s", strerror(saved));
+}
+
+void
+conf_free(struct conf *c)
+{
+	struct conf_provider *p;
+	struct conf_model *m;
+	size_t	 i, j, k;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nproviders; i++) {
+		p = &c->providers[i];
+		for (j = 0; j < p->nmodels; j++) {
+			m = &p->models[j];
+			free(m->id);
+			free(m->display_name);
+			free(m->remote_id);
+			for (k = 0; k < m->naliases; k++)
+				free(m->aliases[k]);
+			free(m->aliases);
+		}
+		free(p->models);
+		free(p->name);
+		free(p->base_url);
+		if (p->api_key != NULL)
+			explicit_bzero(p->api_key, strlen(p->api_key));
+		free(p->api_key);
+		free(p->chat_url);
+	}
+	free(c->providers);
+	if (c->ak != NULL)
+		explicit_bzero(c->ak, strlen(c->ak));
+	free(c->ak);
+	free(c->host);
+	free(c);
+}
+
+int
+conf_workers(const struct conf *c)
+{
+	long	 n;
+
+	if (c->workers > 0)
+		return c->workers;
+	if ((n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	n *= 2;
+	if (n < 4)
+		n = 4;
+	if (n > CONF_MAXWORKERS)
+		n = CONF_MAXWORKERS;
+	return (int)n;
+}
+
+int
+conf_stream_idle_seconds(const struct conf *c)
+{
+	return c->stream_idle_timeout_seconds > 0 ?
+	    c->stream_idle_timeout_seconds : c->upstream_timeout_seconds;
+}

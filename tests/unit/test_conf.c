@@ -1,2 +1,797 @@
+/*
+ * test_conf: the configuration parser. JSON below is written with single
+ * quotes for readability; q() turns them into double quotes.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
-int main(void) { printf("1..0 # SKIP not written yet\n"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "tap.h"
+
+/* one provider with one model, the smallest valid body of "providers" */
+#define P1	"{'base_url':'https://api.example.com','api_key':'k','models':[{'id':'glm'}]}"
+#define WITH(top)	"{" top ",'providers':[" P1 "]}"
+#define PROV(prov)	"{'providers':[{'base_url':'https://api.example.com','api_key':'k'," prov "}]}"
+#define MODELS(models)	PROV("'models':[" models "]")
+
+static char	 data_dir[512];
+
+static const char *
+q(const char *s)
+{
+	static char	 out[8192];
+	size_t		 i;
+
+	for (i = 0; s[i] && i < sizeof(out) - 1; i++)
+		out[i] = s[i] == '\'' ? '"' : s[i];
+	out[i] = '\0';
+	return out;
+}
+
+static struct conf *
+parse(const char *json, char *err, size_t errsz)
+{
+	struct conf	*c = NULL;
+	const char	*t = q(json);
+
+	err[0] = '\0';
+	if (conf_parse(t, strlen(t), &c, err, errsz) == -1)
+		return NULL;
+	return c;
+}
+
+struct bad {
+	const char	*json;
+	const char	*err;
+};
+
+static const struct bad bad[] = {
+	/* JSON itself */
+	{ "", "config: line 1: unexpected end of input" },
+	{ "{", "config: line 1: unexpected end of input" },
+	{ "{\n'port': 1,\n'ak': }", "config: line 3: unexpected character" },
+	{ "{} {}", "config: line 1: unexpected characters after the top-level value" },
+	{ "{}\n\nx", "config: line 3: unexpected characters after the top-level value" },
+	{ "[]", "config: expected a JSON object at the top level" },
+	{ "{'port': 1, /* no comments */ 'x': 2}", "config: line 1: quoted object property name expected" },
+	{ "{'port': 1,}", "config: line 1: unexpected character" },
+	/* unknown keys, at every level */
+	{ WITH("'foo': 1"), "foo: unknown key" },
+	{ WITH("'Port': 1"), "Port: unknown key" },
+	{ WITH("'providers[].name': 'x'"), "providers[].name: unknown key" },
+	{ PROV("'models':[{'id':'a'}],'foo':1"), "providers[0].foo: unknown key" },
+	{ MODELS("{'id':'a','bar':true}"), "providers[0].models[0].bar: unknown key" },
+	{ MODELS("{'id':'a','aliases.x':true}"), "providers[0].models[0].aliases.x: unknown key" },
+	/* types */
+	{ WITH("'port': '8888'"), "port: expected integer" },
+	{ WITH("'port': 1.5"), "port: expected integer" },
+	{ WITH("'port': true"), "port: expected integer" },
+	{ WITH("'port': null"), "port: expected integer" },
+	{ WITH("'ak': 5"), "ak: expected string" },
+	{ WITH("'ak': null"), "ak: expected string" },
+	{ WITH("'host': ['a']"), "host: expected string" },
+	{ "{'providers': {}}", "providers: expected array" },
+	{ "{'providers': [1]}", "providers[0]: expected object" },
+	{ "{'providers': [" P1 ", 'x']}", "providers[1]: expected object" },
+	{ PROV("'models':[{'id':'a'}],'top_k':'true'"), "providers[0].top_k: expected boolean" },
+	{ PROV("'models':[{'id':'a'}],'pdf':1"), "providers[0].pdf: expected boolean" },
+	{ PROV("'models':[{'id':'a'}],'include_usage':null"), "providers[0].include_usage: expected boolean" },
+	{ PROV("'models':{}"), "providers[0].models: expected array" },
+	{ PROV("'models':['a']"), "providers[0].models[0]: expected object" },
+	{ MODELS("{'id':7}"), "providers[0].models[0].id: expected string" },
+	{ MODELS("{'id':'a','aliases':'claude-*'}"), "providers[0].models[0].aliases: expected array" },
+	{ MODELS("{'id':'a','aliases':['x',3]}"), "providers[0].models[0].aliases[1]: expected string" },
+	{ MODELS("{'id':'a','max_tokens':'8192'}"), "providers[0].models[0].max_tokens: expected integer" },
+	{ MODELS("{'id':'a','reasoning':'yes'}"), "providers[0].models[0].reasoning: expected boolean" },
+	/* missing and empty */
+	{ "{}", "providers: missing" },
+	{ "{'providers': []}", "providers: empty" },
+	{ "{'providers':[{'api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: missing" },
+	{ "{'providers':[{'base_url':'http://x','models':[{'id':'a'}]}]}", "providers[0].api_key: missing" },
+	{ "{'providers':[{'base_url':'http://x','api_key':'k'}]}", "providers[0].models: missing" },
+	{ PROV("'models':[]"), "providers[0].models: empty" },
+	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'k','models':[{'display_name':'n'}]}]}",
+	    "providers[1].models[0].id: missing" },
+	{ MODELS("{'id':'a'},{'id':''}"), "providers[0].models[1].id: empty" },
+	{ MODELS("{'id':'a','display_name':''}"), "providers[0].models[0].display_name: empty" },
+	{ MODELS("{'id':'a','remote_id':''}"), "providers[0].models[0].remote_id: empty" },
+	{ MODELS("{'id':'a','aliases':['x','']}"), "providers[0].models[0].aliases[1]: empty" },
+	{ PROV("'models':[{'id':'a'}],'name':''"), "providers[0].name: empty" },
+	{ WITH("'host': ''"), "host: empty" },
+	/* ranges */
+	{ WITH("'port': 65536"), "port: 65536 out of range 0..65535" },
+	{ WITH("'port': -1"), "port: -1 out of range 0..65535" },
+	{ WITH("'workers': 1025"), "workers: 1025 out of range 0..1024" },
+	{ WITH("'workers': -1"), "workers: -1 out of range 0..1024" },
+	{ WITH("'upstream_timeout_seconds': 0"), "upstream_timeout_seconds: 0 out of range 1..86400" },
+	{ WITH("'upstream_connect_timeout_seconds': -3"), "upstream_connect_timeout_seconds: -3 out of range 1..3600" },
+	{ WITH("'stream_idle_timeout_seconds': -1"), "stream_idle_timeout_seconds: -1 out of range 0..86400" },
+	{ WITH("'stream_ping_seconds': 0"), "stream_ping_seconds: 0 out of range 1..3600" },
+	{ WITH("'header_timeout_seconds': 3601"), "header_timeout_seconds: 3601 out of range 1..3600" },
+	{ WITH("'body_timeout_seconds': 0"), "body_timeout_seconds: 0 out of range 1..3600" },
+	{ WITH("'keepalive_timeout_seconds': 0"), "keepalive_timeout_seconds: 0 out of range 1..3600" },
+	{ WITH("'send_timeout_seconds': 0"), "send_timeout_seconds: 0 out of range 1..3600" },
+	{ WITH("'shutdown_timeout_seconds': 0"), "shutdown_timeout_seconds: 0 out of range 1..3600" },
+	{ WITH("'max_body_bytes': 100"), "max_body_bytes: 100 out of range 1024..1073741824" },
+	{ WITH("'log_body_max_chars': -1"), "log_body_max_chars: -1 out of range 0..16777216" },
+	{ WITH("'log_stream_text_preview_chars': 16777217"), "log_stream_text_preview_chars: 16777217 out of range 0..16777216" },
+	{ WITH("'port': 99999999999999999999"), "port: 9223372036854775807 out of range 0..65535" },
+	{ MODELS("{'id':'a','max_tokens':-1}"), "providers[0].models[0].max_tokens: -1 out of range 0..2147483647" },
+	{ MODELS("{'id':'a','max_tokens':2147483648}"), "providers[0].models[0].max_tokens: 2147483648 out of range 0..2147483647" },
+	/* base_url */
+	{ "{'providers':[{'base_url':'ftp://x','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'api.example.com','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'http://','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'https:///v1','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'http://:80','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'http://a b','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'http://[::1','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: not an http(s) URL" },
+	{ "{'providers':[{'base_url':'','api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: empty" },
+	{ "{'providers':[" P1 ",{'base_url':'http://x/v1?key=1','api_key':'k','models':[{'id':'a'}]}]}", "providers[1].base_url: query or fragment not allowed" },
+	/* model table */
+	{ MODELS("{'id':'glm'},{'id':'glm'}"),
+	    "providers[0].models[1].id: duplicate model id \\'glm\\' (also providers[0].models[0])" },
+	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'','models':[{'id':'m'},{'id':'glm'}]}]}",
+	    "providers[1].models[1].id: duplicate model id \\'glm\\' (also providers[0].models[0])" },
+	{ MODELS("{'id':'glm'},{'id':'minimax','aliases':['claude-*','g*']}"),
+	    "providers[0].models[1].aliases[1]: alias \\'g*\\' matches model id \\'glm\\' (providers[0].models[0])" },
+	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'','models':[{'id':'m','aliases':['glm']}]}]}",
+	    "providers[1].models[0].aliases[0]: alias \\'glm\\' matches model id \\'glm\\' (providers[0].models[0])" },
+	{ MODELS("{'id':'a','aliases':['claude-*haiku*']},{'id':'b','aliases':['x','claude-*haiku*']}"),
+	    "providers[0].models[1].aliases[1]: duplicate alias \\'claude-*haiku*\\' (also providers[0].models[0].aliases[0])" },
+	{ "{'providers':[{'base_url':'http://y','api_key':'','models':[{'id':'a','aliases':['c*']}]},"
+	    "{'base_url':'http://x','api_key':'','models':[{'id':'b','aliases':['c*']}]}]}",
+	    "providers[1].models[0].aliases[0]: duplicate alias \\'c*\\' (also providers[0].models[0].aliases[0])" },
+	{ MODELS("{'id':'a','aliases':['c*','c*']}"),
+	    "providers[0].models[0].aliases[1]: duplicate alias \\'c*\\' (also providers[0].models[0].aliases[0])" },
+	/* secrets */
+	{ WITH("'ak': 'env:CP_TEST_UNSET_VAR'"), "ak: environment variable CP_TEST_UNSET_VAR is not set" },
+	{ WITH("'ak': 'env:CP_TEST_EMPTY_VAR'"), "ak: environment variable CP_TEST_EMPTY_VAR is empty" },
+	{ WITH("'ak': 'env:'"), "ak: env: needs a variable name" },
+	{ PROV("'models':[{'id':'a'}],'api_key':'env:CP_TEST_UNSET_VAR'"),
+	    "providers[0].api_key: environment variable CP_TEST_UNSET_VAR is not set" },
+	{ WITH("'ak': 'file:relative/path'"), "ak: file: needs an absolute path" },
+	{ WITH("'ak': 'file:/nonexistent/cp-test-key'"), "ak: /nonexistent/cp-test-key: No such file or directory" },
+	{ WITH("'ak': 'a\\nb'"), "ak: contains control characters" },
+	{ WITH("'ak': 'a\\u0000b'"), "ak: contains a NUL character" },
+	{ MODELS("{'id':'a','aliases':['\\u0000']}"), "providers[0].models[0].aliases[0]: contains a NUL character" },
+	{ WITH("'ak': 'env:CP_TEST_CTL_VAR'"), "ak: environment variable CP_TEST_CTL_VAR contains control characters" },
+};
+
+static void
+test_bad(void)
+{
+	char		 err[512], want[512];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* expected errors use \' for a literal double quote */
+		snprintf(want, sizeof(want), "%s", bad[i].err);
+		for (char *p = want; *p; p++)
+			if (p[0] == '\\' && p[1] == '\'')
+				memmove(p, p + 1, strlen(p)), *p = '"';
+		c = parse(bad[i].json, err, sizeof(err));
+		ok(c == NULL, "bad %zu refused: %s", i, want);
+		is_str(err, want, "bad %zu: error line", i);
+		conf_free(c);
+	}
+}
+
+static void
+test_nul(void)
+{
+	static const char text[] = "{\n\"port\": 1\0}";
+	struct conf	*c = NULL;
+	char		 err[256];
+
+	ok(conf_parse(text, sizeof(text) - 1, &c, err, sizeof(err)) == -1,
+	    "NUL byte refused");
+	is_str(err, "config: line 2: NUL byte", "NUL byte error");
+	ok(conf_parse("{}", 2, &c, NULL, 0) == -1 && c == NULL,
+	    "errsz 0 is fine");
+}
+
+static void
+test_defaults(void)
+{
+	struct conf	*c;
+	struct conf_provider *p;
+	struct conf_model *m;
+	char		 err[256];
+
+	c = parse("{'providers':[" P1 "]}", err, sizeof(err));
+	ok(c != NULL, "minimal config parses (%s)", err);
+	if (c == NULL)
+		return;
+	is_str(c->ak, "", "ak defaults to empty");
+	is_str(c->host, "127.0.0.1", "host: loopback without ak");
+	is_int(c->port, 8888, "port");
+	is_int(c->workers, 0, "workers");
+	is_int(c->upstream_timeout_seconds, 300, "upstream_timeout_seconds");
+	is_int(c->upstream_connect_timeout_seconds, 10,
+	    "upstream_connect_timeout_seconds");
+	is_int(c->stream_idle_timeout_seconds, 0, "stream_idle_timeout_seconds");
+	is_int(c->stream_ping_seconds, 10, "stream_ping_seconds");
+	is_int(c->header_timeout_seconds, 10, "header_timeout_seconds");
+	is_int(c->body_timeout_seconds, 60, "body_timeout_seconds");
+	is_int(c->keepalive_timeout_seconds, 75, "keepalive_timeout_seconds");
+	is_int(c->send_timeout_seconds, 60, "send_timeout_seconds");
+	is_int(c->shutdown_timeout_seconds, 30, "shutdown_timeout_seconds");
+	is_int(c->max_body_bytes, 33554432, "max_body_bytes");
+	is_int(c->log_body_max_chars, 4096, "log_body_max_chars");
+	is_int(c->log_stream_text_preview_chars, 256,
+	    "log_stream_text_preview_chars");
+	ok(c->loaded_at > 0, "loaded_at set");
+	is_int(c->nproviders, 1, "one provider");
+	p = &c->providers[0];
+	is_str(p->name, "api.example.com", "name defaults to host");
+	is_str(p->base_url, "https://api.example.com", "base_url");
+	is_str(p->api_key, "k", "api_key");
+	is_str(p->chat_url, "https://api.example.com/v1/chat/completions",
+	    "chat_url");
+	is_int(p->top_k, 0, "top_k false");
+	is_int(p->pdf, 0, "pdf false");
+	is_int(p->include_usage, 1, "include_usage true");
+	is_int(p->nmodels, 1, "one model");
+	m = &p->models[0];
+	is_str(m->id, "glm", "id");
+	is_str(m->display_name, "glm", "display_name defaults to id");
+	is_str(m->remote_id, "glm", "remote_id defaults to id");
+	is_int(m->naliases, 0, "no aliases");
+	ok(m->aliases == NULL, "aliases NULL");
+	is_int(m->max_tokens, 0, "max_tokens 0 = no cap");
+	is_int(m->reasoning, 0, "reasoning false");
+	is_int(conf_stream_idle_seconds(c), 300, "stream idle = upstream");
+	ok(conf_workers(c) >= 4, "auto workers at least 4");
+	ok(conf_workers(c) % 2 == 0, "auto workers even (2 x cores)");
+	conf_free(c);
+}
+
+/* every key set to a value other than its default */
+static void
+test_full(void)
+{
+	struct conf	*c;
+	struct conf_provider *p;
+	struct conf_model *m;
+	char		 err[256];
+
+	c = parse("{'ak':'secret','host':'::1','port':0,'workers':3,"
+	    "'upstream_timeout_seconds':600,'upstream_connect_timeout_seconds':5,"
+	    "'stream_idle_timeout_seconds':120,'stream_ping_seconds':15,"
+	    "'header_timeout_seconds':11,'body_timeout_seconds':61,"
+	    "'keepalive_timeout_seconds':76,'send_timeout_seconds':62,"
+	    "'shutdown_timeout_seconds':31,'max_body_bytes':1048576,"
+	    "'log_body_max_chars':0,'log_stream_text_preview_chars':0,"
+	    "'providers':[{'name':'ds','base_url':'https://api.deepseek.com/',"
+	    "'api_key':'sk','top_k':true,'pdf':true,'include_usage':false,"
+	    "'models':[{'id':'glm','display_name':'GLM 4.7','remote_id':'glm-4.7',"
+	    "'aliases':['claude-*sonnet*','claude-*opus*'],'max_tokens':8192,"
+	    "'reasoning':true}]}]}", err, sizeof(err));
+	ok(c != NULL, "full config parses (%s)", err);
+	if (c == NULL)
+		return;
+	is_str(c->ak, "secret", "ak");
+	is_str(c->host, "::1", "host given");
+	is_int(c->port, 0, "port 0 allowed");
+	is_int(c->workers, 3, "workers");
+	is_int(conf_workers(c), 3, "conf_workers explicit");
+	is_int(c->upstream_timeout_seconds, 600, "upstream_timeout_seconds");
+	is_int(c->upstream_connect_timeout_seconds, 5,
+	    "upstream_connect_timeout_seconds");
+	is_int(c->stream_idle_timeout_seconds, 120, "stream_idle_timeout_seconds");
+	is_int(conf_stream_idle_seconds(c), 120, "conf_stream_idle_seconds");
+	is_int(c->stream_ping_seconds, 15, "stream_ping_seconds");
+	is_int(c->header_timeout_seconds, 11, "header_timeout_seconds");
+	is_int(c->body_timeout_seconds, 61, "body_timeout_seconds");
+	is_int(c->keepalive_timeout_seconds, 76, "keepalive_timeout_seconds");
+	is_int(c->send_timeout_seconds, 62, "send_timeout_seconds");
+	is_int(c->shutdown_timeout_seconds, 31, "shutdown_timeout_seconds");
+	is_int(c->max_body_bytes, 1048576, "max_body_bytes");
+	is_int(c->log_body_max_chars, 0, "log_body_max_chars 0");
+	is_int(c->log_stream_text_preview_chars, 0,
+	    "log_stream_text_preview_chars 0");
+	p = &c->providers[0];
+	is_str(p->name, "ds", "name given");
+	is_str(p->base_url, "https://api.deepseek.com", "trailing slash trimmed");
+	is_str(p->chat_url, "https://api.deepseek.com/v1/chat/completions",
+	    "chat_url");
+	is_int(p->top_k, 1, "top_k");
+	is_int(p->pdf, 1, "pdf");
+	is_int(p->include_usage, 0, "include_usage");
+	m = &p->models[0];
+	is_str(m->display_name, "GLM 4.7", "display_name");
+	is_str(m->remote_id, "glm-4.7", "remote_id");
+	is_int(m->naliases, 2, "two aliases");
+	is_str(m->aliases[0], "claude-*sonnet*", "alias 0");
+	is_str(m->aliases[1], "claude-*opus*", "alias 1");
+	is_int(m->max_tokens, 8192, "max_tokens");
+	is_int(m->reasoning, 1, "reasoning");
+	conf_free(c);
+}
+
+static void
+test_host(void)
+{
+	struct conf	*c;
+	char		 err[256];
+
+	c = parse(WITH("'ak':'x'"), err, sizeof(err));
+	ok(c != NULL && strcmp(c->host, "0.0.0.0") == 0,
+	    "host: all interfaces with ak");
+	conf_free(c);
+	c = parse(WITH("'ak':''"), err, sizeof(err));
+	ok(c != NULL && strcmp(c->host, "127.0.0.1") == 0,
+	    "host: loopback with empty ak");
+	conf_free(c);
+	c = parse(WITH("'ak':'x','host':'127.0.0.2'"), err, sizeof(err));
+	ok(c != NULL && strcmp(c->host, "127.0.0.2") == 0,
+	    "host: explicit wins over ak");
+	conf_free(c);
+	c = parse(WITH("'port':65535"), err, sizeof(err));
+	ok(c != NULL && c->port == 65535, "port 65535");
+	conf_free(c);
+}
+
+static void
+test_urls(void)
+{
+	static const struct {
+		const char	*base_url, *want_base, *want_chat, *want_name;
+	} u[] = {
+		{ "https://api.example.com", "https://api.example.com",
+		    "https://api.example.com/v1/chat/completions", "api.example.com" },
+		{ "https://api.example.com/", "https://api.example.com",
+		    "https://api.example.com/v1/chat/completions", "api.example.com" },
+		{ "https://api.example.com/v1", "https://api.example.com/v1",
+		    "https://api.example.com/v1/chat/completions", "api.example.com" },
+		{ "https://api.example.com/v1//", "https://api.example.com/v1",
+		    "https://api.example.com/v1/chat/completions", "api.example.com" },
+		{ "https://openrouter.ai/api/v1", "https://openrouter.ai/api/v1",
+		    "https://openrouter.ai/api/v1/chat/completions", "openrouter.ai" },
+		{ "https://open.bigmodel.cn/api/paas/v4/",
+		    "https://open.bigmodel.cn/api/paas/v4",
+		    "https://open.bigmodel.cn/api/paas/v4/chat/completions",
+		    "open.bigmodel.cn" },
+		{ "https://example.com/openai", "https://example.com/openai",
+		    "https://example.com/openai/v1/chat/completions", "example.com" },
+		{ "https://example.com/v1beta", "https://example.com/v1beta",
+		    "https://example.com/v1beta/v1/chat/completions", "example.com" },
+		{ "https://example.com/v", "https://example.com/v",
+		    "https://example.com/v/v1/chat/completions", "example.com" },
+		{ "http://v1", "http://v1", "http://v1/v1/chat/completions", "v1" },
+		{ "http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1",
+		    "http://127.0.0.1:11434/v1/chat/completions", "127.0.0.1:11434" },
+		{ "http://[::1]:8000", "http://[::1]:8000",
+		    "http://[::1]:8000/v1/chat/completions", "[::1]:8000" },
+		{ "HTTPS://Example.COM", "HTTPS://Example.COM",
+		    "HTTPS://Example.COM/v1/chat/completions", "Example.COM" },
+		{ "http://user:pw@h:1/v2", "http://user:pw@h:1/v2",
+		    "http://user:pw@h:1/v2/chat/completions", "h:1" },
+	};
+	char		 json[1024], err[256];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		snprintf(json, sizeof(json), "{'providers':[{'base_url':'%s',"
+		    "'api_key':'','models':[{'id':'a'}]}]}", u[i].base_url);
+		c = parse(json, err, sizeof(err));
+		ok(c != NULL, "base_url %s parses (%s)", u[i].base_url, err);
+		if (c == NULL)
+			continue;
+		is_str(c->providers[0].base_url, u[i].want_base,
+		    "base_url %s kept as", u[i].base_url);
+		is_str(c->providers[0].chat_url, u[i].want_chat,
+		    "chat_url of %s", u[i].base_url);
+		is_str(c->providers[0].name, u[i].want_name,
+		    "name of %s", u[i].base_url);
+		conf_free(c);
+	}
+}
+
+static void
+test_secrets(void)
+{
+	char		 json[2048], err[512];
+	struct conf	*c;
+
+	c = parse("{'ak':'env:CP_TEST_AK','providers':[{'base_url':'http://x',"
+	    "'api_key':'env:CP_TEST_API_KEY','models':[{'id':'a'}]}]}",
+	    err, sizeof(err));
+	ok(c != NULL, "env: secrets (%s)", err);
+	if (c != NULL) {
+		is_str(c->ak, "ak-from-env", "ak from env");
+		is_str(c->host, "0.0.0.0", "host follows the resolved ak");
+		is_str(c->providers[0].api_key, "sk-from-env",
+		    "api_key from env");
+	}
+	conf_free(c);
+
+	snprintf(json, sizeof(json), "{'ak':'file:%s/conf/api_key_crlf.txt',"
+	    "'providers':[{'base_url':'http://x','api_key':"
+	    "'file:%s/conf/api_key.txt','models':[{'id':'a'}]}]}",
+	    data_dir, data_dir);
+	c = parse(json, err, sizeof(err));
+	ok(c != NULL, "file: secrets (%s)", err);
+	if (c != NULL) {
+		is_str(c->ak, "sk-crlf", "ak from file, CRLF stripped");
+		is_str(c->providers[0].api_key, "sk-from-file",
+		    "api_key from file, newline stripped");
+	}
+	conf_free(c);
+
+	snprintf(json, sizeof(json), "{'providers':[{'base_url':'http://x',"
+	    "'api_key':'file:%s/conf/empty.txt','models':[{'id':'a'}]}]}",
+	    data_dir);
+	c = parse(json, err, sizeof(err));
+	ok(c == NULL, "empty secret file refused");
+	snprintf(json, sizeof(json), "providers[0].api_key: %s/conf/empty.txt: "
+	    "empty", data_dir);
+	is_str(err, json, "empty secret file error");
+
+	snprintf(json, sizeof(json), "{'ak':'file:%s/conf','providers':[" P1
+	    "]}", data_dir);
+	c = parse(json, err, sizeof(err));
+	ok(c == NULL, "directory as secret file refused");
+	snprintf(json, sizeof(json), "ak: %s/conf: Is a directory", data_dir);
+	is_str(err, json, "directory secret error");
+
+	c = parse(PROV("'models':[{'id':'a'}],'api_key':''"), err, sizeof(err));
+	ok(c != NULL && strcmp(c->providers[0].api_key, "") == 0,
+	    "empty literal api_key allowed (local servers)");
+	conf_free(c);
+}
+
+/* set (or with v == NULL delete) the value at a table path, [] = [0] */
+static void
+set_path(json_object *root, const char *path, json_object *v)
+{
+	char		 seg[128];
+	const char	*s = path, *dot;
+	size_t		 n;
+	json_object	*o = root;
+
+	for (;;) {
+		dot = strchr(s, '.');
+		n = dot ? (size_t)(dot - s) : strlen(s);
+		snprintf(seg, sizeof(seg), "%.*s", (int)n, s);
+		if (dot == NULL)
+			break;
+		if (n > 2 && strcmp(seg + n - 2, "[]") == 0) {
+			seg[n - 2] = '\0';
+			o = json_object_array_get_idx(
+			    json_object_object_get(o, seg), 0);
+		} else
+			o = json_object_object_get(o, seg);
+		s = dot + 1;
+	}
+	if (v == NULL)
+		json_object_object_del(o, seg);
+	else
+		json_object_object_add(o, seg, v);
+}
+
+/* "providers[].models[].id" -> "providers[0].models[0].id" */
+static void
+instance(char *out, size_t outsz, const char *path)
+{
+	size_t	 o = 0;
+
+	for (; *path && o + 3 < outsz; path++) {
+		out[o++] = *path;
+		if (path[0] == '[' && path[1] == ']')
+			out[o++] = '0';
+	}
+	out[o] = '\0';
+}
+
+static json_object *
+sample(const struct conf_key *k)
+{
+	const char	*errstr;
+	long long	 n;
+
+	switch (k->type) {
+	case CONF_STRING:
+		if (strstr(k->path, "base_url"))
+			return json_object_new_string("http://h:1/v1");
+		return json_object_new_string("sample");
+	case CONF_INT:
+		n = strtonum(k->default_value, 0, 1 << 30, &errstr);
+		return json_object_new_int64(errstr ? 1 : n + 1);
+	case CONF_BOOL:
+		return json_object_new_boolean(1);
+	case CONF_STRING_ARRAY: {
+		json_object *a = json_object_new_array();
+
+		json_object_array_add(a, json_object_new_string("sample-*"));
+		return a;
+	}
+	default:
+		return NULL;
+	}
+}
+
+static const char *
+wrong_type_error(enum conf_type t)
+{
+	switch (t) {
+	case CONF_STRING:
+		return "expected string";
+	case CONF_INT:
+		return "expected integer";
+	case CONF_BOOL:
+		return "expected boolean";
+	case CONF_OBJECT:
+		return "expected object";
+	default:
+		return "expected array";
+	}
+}
+
+/* the table drives the parser: every key parses, is type-checked, and
+ * every required key is required */
+static void
+test_table(void)
+{
+	static const char base[] = "{'providers':[{'base_url':'http://x',"
+	    "'api_key':'','models':[{'id':'a'}]}]}";
+	const struct conf_key *k;
+	json_object	*root;
+	struct conf	*c;
+	const char	*t;
+	char		 err[512], want[512], inst[256];
+	size_t		 i, j, nreq = 0;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		k = &conf_keys[i];
+		ok(k->doc != NULL && k->doc[0] != '\0', "%s documented", k->path);
+		for (j = 0; j < i; j++)
+			if (strcmp(conf_keys[j].path, k->path) == 0)
+				break;
+		ok(j == i, "%s declared once", k->path);
+		instance(inst, sizeof(inst), k->path);
+
+		/* a sample value of the declared type is accepted */
+		if (k->type != CONF_ARRAY && k->type != CONF_OBJECT) {
+			root = json_tokener_parse(q(base));
+			set_path(root, k->path, sample(k));
+			t = json_object_to_json_string(root);
+			c = NULL;
+			ok(conf_parse(t, strlen(t), &c, err, sizeof(err)) == 0,
+			    "key %s parses (%s)", k->path, err);
+			conf_free(c);
+			json_object_put(root);
+		}
+
+		/* a value of another type is refused, naming the key */
+		root = json_tokener_parse(q(base));
+		set_path(root, k->path, k->type == CONF_STRING ?
+		    json_object_new_int(1) : json_object_new_string("1"));
+		t = json_object_to_json_string(root);
+		c = NULL;
+		ok(conf_parse(t, strlen(t), &c, err, sizeof(err)) == -1,
+		    "key %s: wrong type refused", k->path);
+		snprintf(want, sizeof(want), "%s: %s", inst,
+		    wrong_type_error(k->type));
+		is_str(err, want, "key %s: wrong type error", k->path);
+		json_object_put(root);
+
+		if (k->default_value != NULL)
+			continue;
+		nreq++;
+		root = json_tokener_parse(q(base));
+		set_path(root, k->path, NULL);
+		t = json_object_to_json_string(root);
+		c = NULL;
+		ok(conf_parse(t, strlen(t), &c, err, sizeof(err)) == -1,
+		    "required %s: absence refused", k->path);
+		snprintf(want, sizeof(want), "%s: missing", inst);
+		is_str(err, want, "required %s: error", k->path);
+		json_object_put(root);
+	}
+	is_int(nreq, 5, "five required keys");
+	k = NULL;
+	for (i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].path, "port") == 0)
+			k = &conf_keys[i];
+	ok(k != NULL && k->reloadable == 0, "port is not reloadable");
+	for (i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].path, "host") == 0)
+			k = &conf_keys[i];
+	ok(k != NULL && k->reloadable == 0, "host is not reloadable");
+}
+
+/* the original Go proxy's example config is accepted unchanged */
+static void
+test_original(void)
+{
+	struct conf	*c;
+	char		 err[256];
+
+	c = parse("{'ak':'your-proxy-api-key','port':8888,"
+	    "'upstream_timeout_seconds':300,'log_body_max_chars':4096,"
+	    "'log_stream_text_preview_chars':256,'providers':[{"
+	    "'base_url':'https://api.example.com',"
+	    "'api_key':'your-upstream-api-key','models':["
+	    "{'id':'glm','display_name':'glm4.7','remote_id':'deepseek-chat'},"
+	    "{'id':'minimax','display_name':'minimax2.1',"
+	    "'remote_id':'mimo-v2-flash'}]}]}", err, sizeof(err));
+	ok(c != NULL, "original README example parses (%s)", err);
+	if (c == NULL)
+		return;
+	is_str(c->providers[0].models[1].remote_id, "mimo-v2-flash",
+	    "remote_id");
+	is_str(c->host, "0.0.0.0", "ak set: all interfaces");
+	conf_free(c);
+}
+
+static void
+test_example(void)
+{
+	struct conf	*c = NULL;
+	char		 path[1100], err[512];
+
+	snprintf(path, sizeof(path), "%s/../../config.json.example", data_dir);
+	setenv("CLAUDE_PROXY_AK", "example-ak", 1);
+	setenv("DEEPSEEK_API_KEY", "example-key", 1);
+	ok(conf_load(path, &c, err, sizeof(err)) == 0,
+	    "config.json.example loads (%s)", err);
+	if (c != NULL) {
+		ok(c->nproviders == 2, "example: two providers");
+		ok(c->providers[1].nmodels > 0 && strncmp(
+		    c->providers[1].chat_url, "http://127.0.0.1:11434/v1/", 26) == 0,
+		    "example: local ollama");
+	}
+	conf_free(c);
+	unsetenv("DEEPSEEK_API_KEY");
+	ok(conf_load(path, &c, err, sizeof(err)) == -1,
+	    "example without its env var refused");
+	is_str(err, "providers[0].api_key: environment variable "
+	    "DEEPSEEK_API_KEY is not set", "names the variable");
+}
+
+/* run conf_load with stderr captured; returns what was logged */
+static const char *
+load_capture(const char *path, int *rv, char *err, size_t errsz)
+{
+	static char	 out[4096];
+	struct conf	*c = NULL;
+	char		 tmpl[] = "/tmp/test_conf_stderr.XXXXXX";
+	int		 fd, saved;
+	ssize_t		 n;
+
+	fflush(stderr);
+	fd = mkstemp(tmpl);
+	unlink(tmpl);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	*rv = conf_load(path, &c, err, errsz);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	if (*rv == 0)
+		ok(c->loaded_at > 0, "conf_load sets loaded_at");
+	conf_free(c);
+	return out;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int	 fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		printf("# cannot write %s\n", path);
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static void
+test_load(void)
+{
+	char		 path[1100], want[1200], err[512], tmpl[] =
+	    "/tmp/test_conf.XXXXXX";
+	const char	*logged;
+	struct conf	*c = NULL;
+	int		 rv;
+
+	ok(conf_load("/nonexistent/claude-proxy.json", &c, err,
+	    sizeof(err)) == -1 && c == NULL, "missing file refused");
+	is_str(err, "/nonexistent/claude-proxy.json: No such file or directory",
+	    "missing file error");
+	ok(conf_load(data_dir, &c, err, sizeof(err)) == -1, "directory refused");
+	snprintf(want, sizeof(want), "%s: not a regular file", data_dir);
+	is_str(err, want, "directory error");
+
+	snprintf(path, sizeof(path), "%s/conf/syntax_error.json", data_dir);
+	ok(conf_load(path, &c, err, sizeof(err)) == -1, "syntax error refused");
+	snprintf(want, sizeof(want), "%s: line 4: unexpected character", path);
+	is_str(err, want, "syntax error names file and line");
+
+	if (mkdtemp(tmpl) == NULL) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/c.json", tmpl);
+
+	write_file(path, q(WITH("'ak':'literal-ak'")), 0644);
+	logged = load_capture(path, &rv, err, sizeof(err));
+	ok(rv == 0, "world-readable literal config loads");
+	ok(strstr(logged, "readable by group or others but holds a literal ak")
+	    != NULL, "warns about a literal ak");
+
+	write_file(path, q("{'providers':[" P1 "]}"), 0640);
+	logged = load_capture(path, &rv, err, sizeof(err));
+	ok(rv == 0 && strstr(logged, "literal api_key") != NULL,
+	    "warns about a literal api_key readable by group");
+
+	write_file(path, q(WITH("'ak':'literal-ak'")), 0600);
+	logged = load_capture(path, &rv, err, sizeof(err));
+	ok(rv == 0 && logged[0] == '\0', "mode 600: no warning");
+
+	write_file(path, q("{'ak':'env:CP_TEST_AK','providers':[{"
+	    "'base_url':'http://x','api_key':'env:CP_TEST_API_KEY',"
+	    "'models':[{'id':'a'}]},{'base_url':'http://y','api_key':'',"
+	    "'models':[{'id':'b'}]}]}"), 0644);
+	logged = load_capture(path, &rv, err, sizeof(err));
+	ok(rv == 0 && logged[0] == '\0', "env: keys and empty key: no warning");
+
+	write_file(path, "", 0600);
+	logged = load_capture(path, &rv, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: line 1: unexpected end of input",
+	    path);
+	ok(rv == -1, "empty file refused");
+	is_str(err, want, "empty file error");
+
+	unlink(path);
+	rmdir(tmpl);
+}
+
+int
+main(void)
+{
+	const char	*d = getenv("CP_TEST_DATA");
+
+	char		 cwd[256];
+
+	if (d == NULL)
+		d = "tests/data";
+	if (d[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		snprintf(data_dir, sizeof(data_dir), "%s/%s", cwd, d);
+	else
+		snprintf(data_dir, sizeof(data_dir), "%s", d);
+	unsetenv("CP_TEST_UNSET_VAR");
+	setenv("CP_TEST_EMPTY_VAR", "", 1);
+	setenv("CP_TEST_CTL_VAR", "a\tb", 1);
+	setenv("CP_TEST_AK", "ak-from-env", 1);
+	setenv("CP_TEST_API_KEY", "sk-from-env", 1);
+
+	test_bad();
+	test_nul();
+	test_defaults();
+	test_full();
+	test_host();
+	test_urls();
+	test_secrets();
+	test_table();
+	test_original();
+	test_example();
+	test_load();
+	return tap_done();
+}
