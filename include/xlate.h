@@ -22,6 +22,9 @@ struct xlate_err {
  * where the provider allows it, stream_options.include_usage. */
 json_object *xlate_req(json_object *req, const struct model_route *route,
 	    int stream, struct xlate_err *);
+/* the same validation without a route and with max_tokens optional, as
+ * count_tokens needs: 0, or -1 + err (the same messages as xlate_req) */
+int	 xlate_req_check(json_object *req, struct xlate_err *);
 
 /* OpenAI chat.completion -> Anthropic message, or NULL + err (502). */
 json_object *xlate_resp(json_object *resp, const char *client_model,
@@ -37,7 +40,8 @@ void	 xlate_tool_id(char *out, size_t outsz, const char *id);
  * An upstream non-2xx answer -> the client's status, error type and message:
  * 400 invalid_request_error, 401/403 from the upstream = the proxy's own key
  * was refused (reported as 502 api_error naming the provider, never as the
- * client's bad key), 404 not_found_error, 413, 429 rate_limit_error, 5xx
+ * client's bad key), 404 -> 502 naming the provider (wrong remote_id or
+ * base_url), 413, 429 rate_limit_error, 5xx
  * api_error/overloaded_error; context-length errors rewritten to Anthropic's
  * exact text (400 invalid_request_error).
  */
