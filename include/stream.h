@@ -22,12 +22,17 @@ struct stream_tool {
 	char	 id[96];
 	char	 name[128];
 	struct buf pending;		/* arguments before id/name were known */
+	int	 id_given;		/* id came from the upstream */
+	int	 json_depth;		/* scan of the arguments so far: */
+	int	 json_state;		/* see stream.c, TOOL_JSON_* */
 };
 
 struct stream {
 	stream_emit_fn	 emit;
 	void		*emit_arg;
 	char		 msg_id[40];
+	char		 request_id[64];/* optional, set by the caller: used
+					 * by errors that stream_finish emits */
 	char		 model[128];	/* what the client asked for */
 	int64_t		 input_tokens;	/* local estimate for message_start */
 	int		 wait_for_usage;/* include_usage on: usage chunk follows */
@@ -40,6 +45,7 @@ struct stream {
 	size_t		 ntools;
 	int		 open_tool;	/* index into tools[] or -1 */
 	char		*finish_reason;	/* first one seen */
+	char		*stop_sequence;	/* vLLM: choices[0].stop_reason string */
 	int		 done;		/* [DONE] seen */
 	int		 finished;	/* message_stop or error sent */
 	int64_t		 usage_in, usage_out, usage_cached;
@@ -53,6 +59,12 @@ struct stream {
 	size_t		 preview_max;
 
 	struct buf	 out;		/* scratch for one event */
+	size_t		 out_chars;	/* text, thinking, arguments emitted */
+
+	/* stream_feed returned -1: which of the two reasons */
+	int		 client_gone;	/* emit failed: stop, write nothing */
+	char		 error_type[32];/* else: for stream_error() */
+	char		 error[256];
 };
 
 void	 stream_init(struct stream *, const char *msg_id, const char *model,

@@ -1,1 +1,528 @@
-/* messages.c: placeholder until the module lands */
+/*
+ * messages.c: POST /v1/messages and /v1/messages/count_tokens.
+ *
+ * Parses the client's JSON (depth-limited, UTF-8 checked), resolves the
+ * model to its providers, translates the request, calls the upstream and
+ * answers: one JSON response, or an Anthropic event stream relayed as the
+ * upstream produces it. Promises: every failure is answered in Anthropic's
+ * error envelope (over HTTP before the stream starts, as event: error after);
+ * a provider that fails before the client got a byte is followed by the
+ * next one serving the model; a client that hangs up aborts the upstream
+ * transfer; a stream always ends with message_stop or an error event.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "http_resp.h"
+#include "log.h"
+#include "messages.h"
+#include "models.h"
+#include "sse.h"
+#include "stream.h"
+#include "tokens.h"
+#include "upstream.h"
+#include "util.h"
+#include "xlate.h"
+
+#define JSON_MAX_DEPTH	64
+#define MAX_ROUTES	8
+
+struct exchange {
+	struct http_conn	*conn;
+	struct http_request	*req;
+	json_object		*body;
+	const char		*model;		/* as the client named it */
+	struct model_route	 routes[MAX_ROUTES];
+	size_t			 nroutes;
+};
+
+/* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
+ * client, with no buffering between the stages */
+struct relay {
+	struct exchange		*ex;
+	const struct conf_provider *provider;
+	struct stream		 st;
+	struct sse_decoder	 dec;
+	int			 began;		/* response head sent */
+	int			 client_gone;
+	int			 bad_upstream;	/* garbage from the upstream */
+	uint64_t		 last_write_ms;
+};
+
+static const char *
+json_string_or(json_object *o, const char *key, const char *dflt)
+{
+	json_object	*v;
+
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return dflt;
+}
+
+static int
+json_flag(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
+}
+
+/* parse the body; on failure the error is already answered */
+static json_object *
+parse_body(struct http_conn *c, struct http_request *req)
+{
+	struct json_tokener	*tok;
+	json_object		*o;
+	enum json_tokener_error	 jerr;
+	size_t			 end;
+
+	if (req->body.len == 0) {
+		http_resp_error(c, req, 400, NULL, NULL,
+		    "request body is empty: expected a JSON object");
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+		http_resp_error(c, req, 500, NULL, NULL, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, req->body.data, (int)req->body.len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (o == NULL || jerr != json_tokener_success) {
+		if (jerr == json_tokener_continue)
+			http_resp_error(c, req, 400, NULL, NULL,
+			    "invalid JSON body: unexpected end of input");
+		else
+			http_resp_error(c, req, 400, NULL, NULL,
+			    "invalid JSON body at byte %zu: %s", end,
+			    json_tokener_error_desc(jerr));
+		json_object_put(o);
+		return NULL;
+	}
+	while (end < req->body.len && strchr(" \t\r\n", req->body.data[end]))
+		end++;
+	if (end != req->body.len) {
+		http_resp_error(c, req, 400, NULL, NULL,
+		    "invalid JSON body: trailing data at byte %zu", end);
+		json_object_put(o);
+		return NULL;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		http_resp_error(c, req, 400, NULL, NULL,
+		    "request body must be a JSON object");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* the model and its routes; on failure the error is already answered */
+static int
+resolve_model(struct exchange *ex)
+{
+	json_object	*v;
+	struct buf	 avail = BUF_INITIALIZER;
+
+	if (!json_object_object_get_ex(ex->body, "model", &v)) {
+		http_resp_error(ex->conn, ex->req, 400, NULL, NULL,
+		    "model: field required");
+		return -1;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		http_resp_error(ex->conn, ex->req, 400, NULL, NULL,
+		    "model: expected string");
+		return -1;
+	}
+	ex->model = json_object_get_string(v);
+	snprintf(ex->req->log_model, sizeof(ex->req->log_model), "%s",
+	    ex->model);
+	ex->nroutes = models_resolve(conf, ex->model, ex->routes, MAX_ROUTES);
+	if (ex->nroutes == 0) {
+		models_available(conf, &avail);
+		http_resp_error(ex->conn, ex->req, 404, NULL, NULL,
+		    "model: %s not found; available models: %s", ex->model,
+		    avail.data ? avail.data : "(none)");
+		buf_free(&avail);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_body(const struct http_request *req, const char *what, const char *p,
+    size_t len)
+{
+	struct buf	 b = BUF_INITIALIZER;
+
+	if (conf->log_body_max_chars <= 0 || len == 0)
+		return;
+	util_log_excerpt(&b, p, len, (size_t)conf->log_body_max_chars);
+	log_info("%s %s: %s", req->request_id, what, b.data ? b.data : "");
+	buf_free(&b);
+}
+
+static int
+client_gone_tick(void *arg)
+{
+	struct exchange	*ex = arg;
+
+	return http_conn_peer_gone(ex->conn) ? -1 : 0;
+}
+
+/* may the next provider be tried after this answer? */
+static int
+worth_retrying(const struct upstream_result *res)
+{
+	if (res->aborted)
+		return 0;
+	if (res->failed)
+		return 1;
+	return res->status == 429 || res->status >= 500;
+}
+
+/* answer the client with an upstream failure that happened before any
+ * byte was sent to it */
+static int
+answer_failure(struct exchange *ex, const struct conf_provider *p,
+    const struct upstream_result *res)
+{
+	struct xlate_err	 err;
+	char			 extra[64] = "";
+
+	if (res->failed && res->timed_out)
+		return http_resp_error(ex->conn, ex->req, 504, NULL, NULL,
+		    "upstream provider %s did not answer in time (%s)",
+		    p->name, res->error);
+	if (res->failed)
+		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
+		    "upstream provider %s failed: %s", p->name, res->error);
+	xlate_upstream_error(res->status, res->body.data, res->body.len,
+	    p->name, &err);
+	if (res->retry_after[0] != '\0')
+		snprintf(extra, sizeof(extra), "Retry-After: %s\r\n",
+		    res->retry_after);
+	return http_resp_error(ex->conn, ex->req, err.status, err.type,
+	    extra[0] ? extra : NULL, "%s", err.message);
+}
+
+static int
+answer_plain(struct exchange *ex, const struct conf_provider *p,
+    const struct upstream_result *res)
+{
+	json_object		*up, *out;
+	struct xlate_err	 err;
+	int			 r;
+
+	log_body(ex->req, "upstream response", res->body.data, res->body.len);
+	up = res->body.len ? json_tokener_parse(res->body.data) : NULL;
+	if (up == NULL)
+		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
+		    "upstream provider %s returned a body that is not JSON",
+		    p->name);
+	out = xlate_resp(up, ex->model, &err);
+	json_object_put(up);
+	if (out == NULL)
+		return http_resp_error(ex->conn, ex->req, err.status, err.type,
+		    NULL, "%s", err.message);
+	r = http_resp_json(ex->conn, ex->req, 200, out);
+	json_object_put(out);
+	return r;
+}
+
+/* --- streaming relay -------------------------------------------------- */
+
+static int
+relay_emit(void *arg, const char *p, size_t len)
+{
+	struct relay	*r = arg;
+
+	if (r->client_gone)
+		return -1;
+	if (!r->began) {
+		if (http_resp_stream_begin(r->ex->conn, r->ex->req) == -1) {
+			r->client_gone = 1;
+			return -1;
+		}
+		r->began = 1;
+	}
+	if (http_resp_stream_write(r->ex->conn, p, len) == -1) {
+		r->client_gone = 1;
+		return -1;
+	}
+	r->last_write_ms = util_now_ms();
+	return 0;
+}
+
+static int
+relay_event(void *arg, const char *event, size_t elen, const char *data,
+    size_t dlen)
+{
+	struct relay	*r = arg;
+
+	(void)event; (void)elen;
+	if (stream_feed(&r->st, data, dlen) == -1) {
+		if (!r->client_gone)
+			r->bad_upstream = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+relay_data(void *arg, const char *p, size_t len)
+{
+	struct relay	*r = arg;
+
+	if (sse_decoder_feed(&r->dec, p, len, relay_event, r) == -1) {
+		if (!r->client_gone)
+			r->bad_upstream = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+relay_tick(void *arg)
+{
+	struct relay	*r = arg;
+	uint64_t	 ping_ms = (uint64_t)conf->stream_ping_seconds * 1000;
+
+	if (http_conn_peer_gone(r->ex->conn)) {
+		r->client_gone = 1;
+		return -1;
+	}
+	if (r->st.started && ping_ms > 0 &&
+	    util_now_ms() - r->last_write_ms >= ping_ms &&
+	    stream_ping(&r->st) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+relay_summary(struct relay *r, const char *ending)
+{
+	log_info("%s stream: chunks=%zu text_chars=%zu tool_calls=%zu "
+	    "finish=%s upstream_end=%s preview=\"%s\"", r->ex->req->request_id,
+	    r->st.chunks, r->st.text_chars, r->st.ntool_calls,
+	    r->st.finish_reason ? r->st.finish_reason : "-", ending,
+	    r->st.preview.data ? r->st.preview.data : "");
+}
+
+/* ends the stream once the response has begun */
+static int
+relay_end(struct relay *r, const struct upstream_result *res)
+{
+	const char	*rid = r->ex->req->request_id;
+	char		 msg[512];
+	const char	*ending = "ok";
+
+	if (!res->failed && !r->bad_upstream &&
+	    sse_decoder_finish(&r->dec, relay_event, r) == -1 &&
+	    !r->client_gone)
+		r->bad_upstream = 1;
+	if (r->client_gone) {
+		relay_summary(r, "client-gone");
+		return -1;
+	}
+	if (r->bad_upstream) {
+		ending = "garbage";
+		if (r->st.error[0] != '\0')
+			snprintf(msg, sizeof(msg), "upstream provider %s: %s",
+			    r->provider->name, r->st.error);
+		else
+			snprintf(msg, sizeof(msg), "upstream provider %s sent "
+			    "an invalid stream", r->provider->name);
+		stream_error(&r->st, r->st.error_type[0] ? r->st.error_type :
+		    "api_error", msg, rid);
+	} else if (res->timed_out) {
+		ending = "idle-timeout";
+		snprintf(msg, sizeof(msg), "upstream provider %s sent nothing "
+		    "for %d seconds", r->provider->name,
+		    conf_stream_idle_seconds(conf));
+		stream_error(&r->st, "timeout_error", msg, rid);
+	} else if (res->failed) {
+		ending = "broken";
+		snprintf(msg, sizeof(msg), "upstream provider %s: stream "
+		    "broken: %s", r->provider->name, res->error);
+		stream_error(&r->st, "api_error", msg, rid);
+	} else {
+		if (r->st.finish_reason == NULL)
+			ending = "no-finish-reason";
+		stream_finish(&r->st);
+	}
+	relay_summary(r, ending);
+	if (r->client_gone || http_resp_stream_end(r->ex->conn) == -1)
+		return -1;
+	return 0;
+}
+
+/* one streaming attempt; 1 = failed before the client got anything (the
+ * caller may try the next provider), 0 = answered, -1 = connection lost */
+static int
+relay_stream(struct exchange *ex, const struct model_route *route,
+    const char *body, size_t len, int last)
+{
+	struct relay		 r;
+	struct upstream_call	 call;
+	struct upstream_result	 res;
+	char			 msg_id[40];
+	int			 rv;
+
+	memset(&r, 0, sizeof(r));
+	r.ex = ex;
+	r.provider = route->provider;
+	r.last_write_ms = util_now_ms();
+	util_random_id(msg_id, sizeof(msg_id), "msg_", 24);
+	stream_init(&r.st, msg_id, ex->model, tokens_estimate_request(ex->body),
+	    route->provider->include_usage,
+	    (size_t)conf->log_stream_text_preview_chars, relay_emit, &r);
+	snprintf(r.st.request_id, sizeof(r.st.request_id), "%s",
+	    ex->req->request_id);
+	sse_decoder_init(&r.dec);
+
+	memset(&call, 0, sizeof(call));
+	call.provider = route->provider;
+	call.body = body;
+	call.body_len = len;
+	call.stream = 1;
+	call.on_data = relay_data;
+	call.on_tick = relay_tick;
+	call.arg = &r;
+	upstream_perform(&call, &res);
+	ex->req->log_upstream_ms = (long)res.ms;
+
+	if (r.began) {
+		rv = relay_end(&r, &res);
+	} else if (r.client_gone || (res.aborted && !r.bad_upstream)) {
+		rv = -1;
+	} else if (!last && worth_retrying(&res)) {
+		log_warnx("%s provider %s failed (%s%ld), trying the next one",
+		    ex->req->request_id, route->provider->name,
+		    res.failed ? res.error : "status ", res.status);
+		rv = 1;
+	} else if (res.failed || res.status / 100 != 2) {
+		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
+	} else {
+		/* 2xx, but nothing usable reached the state machine */
+		rv = http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
+		    "upstream provider %s sent %s", route->provider->name,
+		    r.bad_upstream ? "an invalid stream" : "an empty stream")
+		    == -1 ? -1 : 0;
+	}
+	stream_free(&r.st);
+	sse_decoder_free(&r.dec);
+	upstream_result_free(&res);
+	return rv;
+}
+
+/* one plain attempt, same return convention as relay_stream */
+static int
+relay_plain(struct exchange *ex, const struct model_route *route,
+    const char *body, size_t len, int last)
+{
+	struct upstream_call	 call;
+	struct upstream_result	 res;
+	int			 rv;
+
+	memset(&call, 0, sizeof(call));
+	call.provider = route->provider;
+	call.body = body;
+	call.body_len = len;
+	call.on_tick = client_gone_tick;
+	call.arg = ex;
+	upstream_perform(&call, &res);
+	ex->req->log_upstream_ms = (long)res.ms;
+	if (res.aborted)
+		rv = -1;
+	else if (!last && worth_retrying(&res)) {
+		log_warnx("%s provider %s failed (%s%ld), trying the next one",
+		    ex->req->request_id, route->provider->name,
+		    res.failed ? res.error : "status ", res.status);
+		rv = 1;
+	} else if (res.failed || res.status / 100 != 2)
+		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
+	else
+		rv = answer_plain(ex, route->provider, &res) == -1 ? -1 : 0;
+	upstream_result_free(&res);
+	return rv;
+}
+
+int
+messages_handle(struct http_conn *c, struct http_request *req)
+{
+	struct exchange		 ex;
+	struct xlate_err	 err;
+	json_object		*up;
+	const char		*text;
+	size_t			 len, i;
+	int			 stream, rv = 0;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.conn = c;
+	ex.req = req;
+	if ((ex.body = parse_body(c, req)) == NULL)
+		return 0;
+	if (resolve_model(&ex) == -1)
+		goto done;
+	stream = json_flag(ex.body, "stream");
+	log_body(req, "request", req->body.data, req->body.len);
+
+	for (i = 0; i < ex.nroutes; i++) {
+		const struct model_route *route = &ex.routes[i];
+
+		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
+		    route->provider->name);
+		if ((up = xlate_req(ex.body, route, stream, &err)) == NULL) {
+			rv = http_resp_error(c, req, err.status, err.type,
+			    NULL, "%s", err.message);
+			break;
+		}
+		text = json_object_to_json_string_length(up,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+		rv = stream ? relay_stream(&ex, route, text, len,
+		    i + 1 == ex.nroutes) : relay_plain(&ex, route, text, len,
+		    i + 1 == ex.nroutes);
+		json_object_put(up);
+		if (rv != 1)
+			break;
+	}
+done:
+	json_object_put(ex.body);
+	return rv == -1 ? -1 : 0;
+}
+
+int
+messages_count_tokens(struct http_conn *c, struct http_request *req)
+{
+	json_object		*body, *out;
+	struct xlate_err	 err;
+	int			 r;
+
+	if ((body = parse_body(c, req)) == NULL)
+		return 0;
+	snprintf(req->log_model, sizeof(req->log_model), "%s",
+	    json_string_or(body, "model", "-"));
+	if (xlate_req_check(body, &err) == -1) {
+		json_object_put(body);
+		return http_resp_error(c, req, err.status, err.type, NULL,
+		    "%s", err.message);
+	}
+	out = json_object_new_object();
+	json_object_object_add(out, "input_tokens",
+	    json_object_new_int64(tokens_estimate_request(body)));
+	r = http_resp_json(c, req, 200, out);
+	json_object_put(out);
+	json_object_put(body);
+	return r;
+}

@@ -1,1 +1,1037 @@
-/* stream.c: placeholder until the module lands */
+/*
+ * stream.c: OpenAI chat.completion.chunk payloads -> Anthropic stream events.
+ *
+ * Input: one SSE data payload at a time (stream_feed), "[DONE]" included.
+ * Output: whole Anthropic SSE events handed to emit() as soon as a payload
+ * has produced them (one emit call per payload, per finish, per error, per
+ * ping), so nothing is held back except what the protocol forces us to.
+ *
+ * Promises (DESIGN.md §5): message_start first, with a complete usage
+ * object; content blocks indexed 0, 1, 2... with exactly one open at a
+ * time, each started, filled with its own kind of delta and stopped; a
+ * thinking block gets a signature_delta just before its stop; tool_use
+ * blocks start with input {} and receive their arguments only through
+ * input_json_delta; all blocks are closed before the single message_delta,
+ * which is followed by message_stop. After an error only the open block's
+ * content_block_stop (unless it is a tool call whose arguments were cut
+ * short) and one error event are written.
+ *
+ * Tool calls. OpenAI streams calls keyed by tool_calls[].index, and lets
+ * the fragments of parallel calls interleave; Anthropic allows one open
+ * block. The policy:
+ *  - calls are kept in order of first appearance; the key is .index, or
+ *    the position in the chunk's array when .index is missing; an entry
+ *    whose upstream id differs from the id of the call holding its key is
+ *    a new call (upstreams that send every call at index 0);
+ *  - a call's block can start once its name is known and its id is known
+ *    (an id never sent is generated when the first arguments arrive, or at
+ *    the finish); fragments that arrive earlier wait in tools[].pending;
+ *  - the arguments of every call are scanned as they arrive; once they form
+ *    a complete JSON object the call is "complete", and bytes after that
+ *    are dropped (some upstreams repeat the arguments in their last chunk);
+ *  - the open call's fragments are streamed live; another call's fragments
+ *    wait in its pending buffer. When the open call is complete, the next
+ *    waiting call in order is opened, its pending bytes are sent as one
+ *    delta and it streams live from then on;
+ *  - at the finish_reason everything still waiting is opened, emptied and
+ *    closed in order; a call that never received arguments gets "{}".
+ * So sequential calls, whole arguments in one chunk (Ollama) and
+ * interleaved parallel calls all yield, per block, the concatenation of
+ * that call's fragments. Only text arriving in the middle of an unfinished
+ * call ends that call early (a change of kind closes a block); its later
+ * fragments are dropped and logged.
+ *
+ * Failure: stream_feed returns -1 when emit() fails (client_gone set:
+ * write nothing more) or when the payload is not a chunk we understand,
+ * carries an upstream error, or memory runs out (error_type and error set,
+ * for the caller's stream_error()).
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "log.h"
+#include "stream.h"
+#include "util.h"
+
+#define KIND_NONE	0
+#define KIND_TEXT	1
+#define KIND_THINKING	2
+#define KIND_TOOL	3
+
+/* stream_tool.json_state: how far the arguments' JSON has come */
+#define TOOL_JSON_EMPTY		0	/* nothing but whitespace */
+#define TOOL_JSON_VALUE		1	/* inside an object or array */
+#define TOOL_JSON_STRING	2	/* ... and inside a string */
+#define TOOL_JSON_ESCAPE	3	/* ... just after a backslash */
+#define TOOL_JSON_DONE		4	/* the outermost value closed */
+#define TOOL_JSON_OPAQUE	5	/* not an object: never "complete" */
+
+static int	stream_flush(struct stream *);
+static int	block_close(struct stream *);
+
+/* ---- errors and output ------------------------------------------------ */
+
+static int
+stream_fail(struct stream *s, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+stream_fail(struct stream *s, const char *type, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	strlcpy(s->error_type, type, sizeof(s->error_type));
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+stream_oom(struct stream *s)
+{
+	return stream_fail(s, "api_error", "out of memory");
+}
+
+static int
+stream_flush(struct stream *s)
+{
+	int	 rv;
+
+	if (s->client_gone)
+		return -1;
+	if (s->out.len == 0)
+		return 0;
+	rv = s->emit(s->emit_arg, s->out.data, s->out.len);
+	buf_reset(&s->out);
+	if (rv == -1) {
+		s->client_gone = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* a JSON string literal */
+static int
+json_str(struct buf *b, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i, run;
+	unsigned char	 c;
+	char		 esc[7];
+
+	if (buf_reserve(b, len + 2) == -1 || buf_putc(b, '"') == -1)
+		return -1;
+	for (i = 0; i < len; i += run) {
+		for (run = 0; i + run < len; run++) {
+			c = p[i + run];
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+		}
+		if (run > 0) {
+			if (buf_append(b, p + i, run) == -1)
+				return -1;
+			continue;
+		}
+		c = p[i];
+		run = 1;
+		esc[0] = '\\';
+		esc[2] = '\0';
+		switch (c) {
+		case '"':	esc[1] = '"'; break;
+		case '\\':	esc[1] = '\\'; break;
+		case '\n':	esc[1] = 'n'; break;
+		case '\r':	esc[1] = 'r'; break;
+		case '\t':	esc[1] = 't'; break;
+		case '\b':	esc[1] = 'b'; break;
+		case '\f':	esc[1] = 'f'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			esc[6] = '\0';
+		}
+		if (buf_puts(b, esc) == -1)
+			return -1;
+	}
+	return buf_putc(b, '"');
+}
+
+static int
+json_cstr(struct buf *b, const char *s)
+{
+	if (s == NULL)
+		return buf_puts(b, "null");
+	return json_str(b, s, strlen(s));
+}
+
+static int
+ev_begin(struct stream *s, const char *name)
+{
+	return buf_printf(&s->out, "event: %s\ndata: ", name);
+}
+
+static int
+ev_end(struct stream *s)
+{
+	return buf_append(&s->out, "\n\n", 2);
+}
+
+static int
+ev_message_start(struct stream *s)
+{
+	struct buf	*o = &s->out;
+
+	if (ev_begin(s, "message_start") == -1 ||
+	    buf_puts(o, "{\"type\":\"message_start\",\"message\":"
+	    "{\"id\":") == -1 ||
+	    json_cstr(o, s->msg_id) == -1 ||
+	    buf_puts(o, ",\"type\":\"message\",\"role\":\"assistant\","
+	    "\"model\":") == -1 ||
+	    json_cstr(o, s->model) == -1 ||
+	    buf_printf(o, ",\"content\":[],\"stop_reason\":null,"
+	    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":%" PRId64 ","
+	    "\"output_tokens\":1,\"cache_creation_input_tokens\":0,"
+	    "\"cache_read_input_tokens\":0}}}", s->input_tokens) == -1)
+		return -1;
+	return ev_end(s);
+}
+
+static int
+ev_block_start(struct stream *s, int kind, const struct stream_tool *t)
+{
+	struct buf	*o = &s->out;
+
+	if (ev_begin(s, "content_block_start") == -1 ||
+	    buf_printf(o, "{\"type\":\"content_block_start\",\"index\":%d,"
+	    "\"content_block\":", s->open_block) == -1)
+		return -1;
+	switch (kind) {
+	case KIND_TEXT:
+		if (buf_puts(o, "{\"type\":\"text\",\"text\":\"\"}}") == -1)
+			return -1;
+		break;
+	case KIND_THINKING:
+		if (buf_puts(o, "{\"type\":\"thinking\",\"thinking\":\"\","
+		    "\"signature\":\"\"}}") == -1)
+			return -1;
+		break;
+	default:
+		if (buf_puts(o, "{\"type\":\"tool_use\",\"id\":") == -1 ||
+		    json_cstr(o, t->id) == -1 ||
+		    buf_puts(o, ",\"name\":") == -1 ||
+		    json_cstr(o, t->name) == -1 ||
+		    buf_puts(o, ",\"input\":{}}}") == -1)
+			return -1;
+	}
+	return ev_end(s);
+}
+
+/* content_block_delta of the open block: {"type":type,field:"p"} */
+static int
+ev_delta(struct stream *s, const char *type, const char *field,
+    const char *p, size_t len)
+{
+	struct buf	*o = &s->out;
+
+	if (ev_begin(s, "content_block_delta") == -1 ||
+	    buf_printf(o, "{\"type\":\"content_block_delta\",\"index\":%d,"
+	    "\"delta\":{\"type\":\"%s\",\"%s\":", s->open_block, type,
+	    field) == -1 ||
+	    json_str(o, p, len) == -1 ||
+	    buf_puts(o, "}}") == -1)
+		return -1;
+	return ev_end(s);
+}
+
+static int
+ev_block_stop(struct stream *s)
+{
+	if (ev_begin(s, "content_block_stop") == -1 ||
+	    buf_printf(&s->out, "{\"type\":\"content_block_stop\","
+	    "\"index\":%d}", s->open_block) == -1)
+		return -1;
+	return ev_end(s);
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static size_t
+utf8_chars(const char *p, size_t len)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)p[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int
+is_blank(const char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (!isspace((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+/* the string member of o named key, or NULL (absent, null, not a string) */
+static const char *
+jstr(json_object *o, const char *key, size_t *len)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	if (len != NULL)
+		*len = json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+static json_object *
+jget(json_object *o, const char *key, json_type type)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, type))
+		return NULL;
+	return v;
+}
+
+/* tool ids: [A-Za-z0-9_-] only, as Anthropic clients expect */
+static void
+tool_id_set(struct stream_tool *t, const char *id)
+{
+	size_t	 i;
+
+	strlcpy(t->id, id, sizeof(t->id));
+	for (i = 0; t->id[i] != '\0'; i++)
+		if (!isalnum((unsigned char)t->id[i]) && t->id[i] != '_' &&
+		    t->id[i] != '-')
+			t->id[i] = '_';
+}
+
+static void
+preview_add(struct stream *s, const char *p, size_t len)
+{
+	size_t	 have, i;
+
+	have = utf8_chars(s->preview.data, s->preview.len);
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)p[i] & 0xc0) != 0x80 &&
+		    have++ >= s->preview_max)
+			break;
+	}
+	if (i > 0)
+		buf_append(&s->preview, p, i);	/* best effort (logs) */
+}
+
+/* ---- blocks ----------------------------------------------------------- */
+
+static int
+block_open(struct stream *s, int kind, struct stream_tool *t)
+{
+	if (block_close(s) == -1)
+		return -1;
+	s->open_block = s->next_block++;
+	s->open_kind = kind;
+	if (t != NULL) {
+		t->block = s->open_block;
+		s->open_tool = t - s->tools;
+	}
+	return ev_block_start(s, kind, t);
+}
+
+static int
+block_close(struct stream *s)
+{
+	char			 sig[40];
+	struct stream_tool	*t;
+
+	switch (s->open_kind) {
+	case KIND_NONE:
+		return 0;
+	case KIND_THINKING:
+		/* opaque to the client; it only has to be non-empty */
+		util_random_id(sig, sizeof(sig), "cpsig_", 32);
+		if (ev_delta(s, "signature_delta", "signature", sig,
+		    strlen(sig)) == -1)
+			return -1;
+		break;
+	case KIND_TOOL:
+		t = &s->tools[s->open_tool];
+		if (t->json_state == TOOL_JSON_EMPTY &&
+		    ev_delta(s, "input_json_delta", "partial_json", "{}",
+		    2) == -1)
+			return -1;
+		s->open_tool = -1;
+		break;
+	}
+	if (ev_block_stop(s) == -1)
+		return -1;
+	s->open_kind = KIND_NONE;
+	return 0;
+}
+
+/*
+ * Before an error: close the open block where its content is still whole.
+ * Text and thinking always are; a tool call is only if its arguments are
+ * a complete JSON value. A call cut short is left open, so clients drop it
+ * instead of running a tool with truncated input.
+ */
+static int
+block_close_valid(struct stream *s)
+{
+	if (s->open_kind == KIND_TOOL &&
+	    s->tools[s->open_tool].json_state != TOOL_JSON_DONE)
+		return 0;
+	return block_close(s);
+}
+
+/* text or thinking: append to the open block of that kind, or open one */
+static int
+block_text(struct stream *s, int kind, const char *p, size_t len)
+{
+	size_t	 n;
+
+	if (len == 0)
+		return 0;
+	if (s->open_kind != kind && block_open(s, kind, NULL) == -1)
+		return -1;
+	if (kind == KIND_TEXT) {
+		if (ev_delta(s, "text_delta", "text", p, len) == -1)
+			return -1;
+		n = utf8_chars(p, len);
+		s->text_chars += n;
+		if (s->preview.len < s->preview_max * 4)
+			preview_add(s, p, len);
+	} else if (ev_delta(s, "thinking_delta", "thinking", p, len) == -1)
+		return -1;
+	s->out_chars += len;
+	return 0;
+}
+
+/* ---- tool calls ------------------------------------------------------- */
+
+/*
+ * Scan fragment p of t's arguments; returns how many of its bytes belong
+ * to the arguments (everything up to the end of the outermost JSON value;
+ * nothing once it has ended).
+ */
+static size_t
+tool_scan(struct stream_tool *t, const char *p, size_t len)
+{
+	size_t	 i;
+	char	 c;
+
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		switch (t->json_state) {
+		case TOOL_JSON_DONE:
+			return i;
+		case TOOL_JSON_OPAQUE:
+			return len;
+		case TOOL_JSON_EMPTY:
+			if (isspace((unsigned char)c))
+				break;
+			if (c != '{' && c != '[') {
+				t->json_state = TOOL_JSON_OPAQUE;
+				return len;
+			}
+			t->json_state = TOOL_JSON_VALUE;
+			t->json_depth = 1;
+			break;
+		case TOOL_JSON_VALUE:
+			if (c == '"')
+				t->json_state = TOOL_JSON_STRING;
+			else if (c == '{' || c == '[')
+				t->json_depth++;
+			else if ((c == '}' || c == ']') && --t->json_depth == 0)
+				t->json_state = TOOL_JSON_DONE;
+			break;
+		case TOOL_JSON_STRING:
+			if (c == '\\')
+				t->json_state = TOOL_JSON_ESCAPE;
+			else if (c == '"')
+				t->json_state = TOOL_JSON_VALUE;
+			break;
+		case TOOL_JSON_ESCAPE:
+			t->json_state = TOOL_JSON_STRING;
+			break;
+		}
+	}
+	return len;
+}
+
+static struct stream_tool *
+tool_new(struct stream *s, int key)
+{
+	struct stream_tool	*t;
+
+	if (s->ntools == STREAM_MAX_TOOLS) {
+		stream_fail(s, "api_error", "upstream sent more than %d tool "
+		    "calls", STREAM_MAX_TOOLS);
+		return NULL;
+	}
+	t = &s->tools[s->ntools++];
+	memset(t, 0, sizeof(*t));
+	t->oa_index = key;
+	t->block = -1;
+	return t;
+}
+
+/* the call a tool_calls[] entry belongs to; a new one if none */
+static struct stream_tool *
+tool_lookup(struct stream *s, json_object *tc, size_t pos)
+{
+	struct stream_tool	*t;
+	struct stream_tool	 probe;
+	json_object		*v;
+	const char		*id;
+	size_t			 i;
+	int			 key = (int)pos;
+
+	if ((v = jget(tc, "index", json_type_int)) != NULL)
+		key = json_object_get_int(v);
+	id = jstr(tc, "id", NULL);
+	for (i = s->ntools; i-- > 0; ) {
+		t = &s->tools[i];
+		if (t->oa_index != key)
+			continue;
+		if (id != NULL && *id != '\0' && t->id_given) {
+			tool_id_set(&probe, id);
+			if (strcmp(probe.id, t->id) != 0)
+				break;	/* same key, another call */
+		}
+		return t;
+	}
+	return tool_new(s, key);
+}
+
+/* may t's block start now? */
+static int
+tool_ready(const struct stream_tool *t, int finishing)
+{
+	if (t->block >= 0)
+		return 0;
+	if (finishing)
+		return t->name[0] != '\0' || t->id_given ||
+		    t->json_state != TOOL_JSON_EMPTY || t->pending.len > 0;
+	return t->name[0] != '\0' && (t->id_given ||
+	    t->json_state != TOOL_JSON_EMPTY || t->pending.len > 0);
+}
+
+static int
+tool_open(struct stream *s, struct stream_tool *t)
+{
+	if (t->id[0] == '\0')
+		util_random_id(t->id, sizeof(t->id), "toolu_", 24);
+	if (t->name[0] == '\0')		/* the upstream never said */
+		strlcpy(t->name, "unknown_tool", sizeof(t->name));
+	if (block_open(s, KIND_TOOL, t) == -1)
+		return -1;
+	s->ntool_calls++;
+	if (t->pending.len > 0) {
+		if (ev_delta(s, "input_json_delta", "partial_json",
+		    t->pending.data, t->pending.len) == -1)
+			return -1;
+		s->out_chars += t->pending.len;
+		buf_free(&t->pending);
+	}
+	return 0;
+}
+
+/*
+ * Open waiting calls, in order, while the open call (if any) is complete;
+ * when finishing, open every call still waiting regardless.
+ */
+static int
+tools_advance(struct stream *s, int finishing)
+{
+	struct stream_tool	*open;
+	size_t			 i;
+
+	for (;;) {
+		if (s->open_kind == KIND_TOOL && !finishing) {
+			open = &s->tools[s->open_tool];
+			if (open->json_state != TOOL_JSON_DONE)
+				return 0;
+		}
+		for (i = 0; i < s->ntools; i++)
+			if (tool_ready(&s->tools[i], finishing))
+				break;
+		if (i == s->ntools)
+			return 0;
+		if (tool_open(s, &s->tools[i]) == -1)
+			return -1;
+	}
+}
+
+static int
+tool_args(struct stream *s, struct stream_tool *t, const char *p,
+    size_t len)
+{
+	size_t	 n;
+
+	n = tool_scan(t, p, len);
+	if (n < len && !is_blank(p + n, len - n))
+		log_debug("stream %s: tool call %s: dropped %zu bytes after "
+		    "its complete arguments", s->msg_id, t->id, len - n);
+	if (n == 0)
+		return 0;
+	if (s->open_kind == KIND_TOOL && &s->tools[s->open_tool] == t) {
+		s->out_chars += n;
+		return ev_delta(s, "input_json_delta", "partial_json", p, n);
+	}
+	if (t->block >= 0) {
+		log_warnx("stream %s: tool call %s: %zu bytes of arguments "
+		    "after its block was closed, dropped", s->msg_id, t->id,
+		    n);
+		return 0;
+	}
+	if (buf_append(&t->pending, p, n) == -1)
+		return stream_oom(s);
+	return 0;
+}
+
+static int
+tool_entry(struct stream *s, json_object *tc, size_t pos)
+{
+	struct stream_tool	*t;
+	json_object		*fn, *args;
+	const char		*id, *name, *p;
+	size_t			 len;
+
+	if ((t = tool_lookup(s, tc, pos)) == NULL)
+		return -1;
+	if ((id = jstr(tc, "id", NULL)) != NULL && *id != '\0' &&
+	    !t->id_given && t->block < 0) {
+		tool_id_set(t, id);
+		t->id_given = 1;
+	}
+	if ((fn = jget(tc, "function", json_type_object)) == NULL)
+		return 0;
+	if ((name = jstr(fn, "name", NULL)) != NULL && t->name[0] == '\0')
+		strlcpy(t->name, name, sizeof(t->name));
+	if (!json_object_object_get_ex(fn, "arguments", &args) ||
+	    args == NULL)
+		return 0;
+	if (json_object_is_type(args, json_type_string)) {
+		p = json_object_get_string(args);
+		len = json_object_get_string_len(args);
+	} else	/* an object, not a string: some upstreams do that */
+		p = json_object_to_json_string_length(args,
+		    JSON_C_TO_STRING_PLAIN, &len);
+	return tool_args(s, t, p, len);
+}
+
+static int
+tool_calls(struct stream *s, json_object *arr)
+{
+	json_object	*tc;
+	size_t		 i, n = json_object_array_length(arr);
+
+	for (i = 0; i < n; i++) {
+		tc = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(tc, json_type_object))
+			continue;
+		if (tool_entry(s, tc, i) == -1)
+			return -1;
+	}
+	return tools_advance(s, 0);
+}
+
+/* ---- chunks ----------------------------------------------------------- */
+
+static int
+stream_start(struct stream *s)
+{
+	if (s->started)
+		return 0;
+	s->started = 1;
+	return ev_message_start(s);
+}
+
+static int
+chunk_delta(struct stream *s, json_object *delta)
+{
+	json_object	*arr;
+	const char	*p;
+	size_t		 len;
+
+	if ((p = jstr(delta, "reasoning_content", &len)) != NULL ||
+	    (p = jstr(delta, "reasoning", &len)) != NULL)
+		if (block_text(s, KIND_THINKING, p, len) == -1)
+			return -1;
+	if ((p = jstr(delta, "content", &len)) != NULL &&
+	    block_text(s, KIND_TEXT, p, len) == -1)
+		return -1;
+	if ((p = jstr(delta, "refusal", &len)) != NULL &&
+	    block_text(s, KIND_TEXT, p, len) == -1)
+		return -1;
+	if ((arr = jget(delta, "tool_calls", json_type_array)) != NULL)
+		if (tool_calls(s, arr) == -1)
+			return -1;
+	return 0;
+}
+
+/* the first finish_reason settles the content: every block is closed */
+static int
+chunk_finish(struct stream *s, json_object *choice, const char *reason)
+{
+	const char	*seq;
+
+	if (s->finish_reason != NULL)
+		return 0;
+	if (strcmp(reason, "error") == 0)
+		return stream_fail(s, "api_error", "upstream reported an "
+		    "error (finish_reason \"error\")");
+	if ((s->finish_reason = strdup(reason)) == NULL)
+		return stream_oom(s);
+	/* the stop string that matched: vLLM says stop_reason, SGLang
+	 * matched_stop (both are token ids, not strings, for EOS) */
+	if ((seq = jstr(choice, "stop_reason", NULL)) == NULL)
+		seq = jstr(choice, "matched_stop", NULL);
+	if (seq != NULL && (s->stop_sequence = strdup(seq)) == NULL)
+		return stream_oom(s);
+	if (tools_advance(s, 1) == -1)
+		return -1;
+	return block_close(s);
+}
+
+static int
+chunk_choice(struct stream *s, json_object *choice)
+{
+	json_object	*delta;
+	const char	*reason;
+
+	if ((delta = jget(choice, "delta", json_type_object)) != NULL &&
+	    chunk_delta(s, delta) == -1)
+		return -1;
+	/* some upstreams send "" instead of null until the end */
+	if ((reason = jstr(choice, "finish_reason", NULL)) != NULL &&
+	    *reason != '\0')
+		return chunk_finish(s, choice, reason);
+	return 0;
+}
+
+static int64_t
+jint(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !(json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double)))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static void
+chunk_usage(struct stream *s, json_object *u)
+{
+	json_object	*det;
+
+	s->usage_in = jint(u, "prompt_tokens");
+	s->usage_out = jint(u, "completion_tokens");
+	det = jget(u, "prompt_tokens_details", json_type_object);
+	s->usage_cached = jint(det, "cached_tokens");
+	if (s->usage_cached == 0)	/* DeepSeek */
+		s->usage_cached = jint(u, "prompt_cache_hit_tokens");
+	if (s->usage_cached > s->usage_in)
+		s->usage_cached = s->usage_in;
+	s->have_usage = 1;
+}
+
+/* {"error":{"message":..,"type":..,"code":..}} or {"error":"text"} */
+static int
+chunk_error(struct stream *s, json_object *err)
+{
+	const char	*msg = NULL, *type = NULL, *code = NULL;
+	const char	*atype = "api_error";
+
+	if (json_object_is_type(err, json_type_string))
+		msg = json_object_get_string(err);
+	else if (json_object_is_type(err, json_type_object)) {
+		msg = jstr(err, "message", NULL);
+		type = jstr(err, "type", NULL);
+		code = json_object_get_string(jget(err, "code",
+		    json_type_string));
+		if (jint(err, "code") == 429 ||
+		    (type != NULL && strstr(type, "rate_limit") != NULL) ||
+		    (code != NULL && strstr(code, "rate_limit") != NULL))
+			atype = "rate_limit_error";
+		else if ((type != NULL && strstr(type, "overloaded")) ||
+		    (code != NULL && strstr(code, "overloaded")) ||
+		    jint(err, "code") == 529)
+			atype = "overloaded_error";
+	}
+	return stream_fail(s, atype, "upstream error: %s",
+	    msg != NULL ? msg : "(no message)");
+}
+
+static int
+chunk_garbage(struct stream *s, const char *data, size_t len)
+{
+	struct buf	 ex = BUF_INITIALIZER;
+
+	util_log_excerpt(&ex, data, len, 80);
+	stream_fail(s, "api_error", "upstream sent an unreadable stream "
+	    "chunk: %s", ex.data != NULL ? ex.data : "");
+	buf_free(&ex);
+	return -1;
+}
+
+static json_object *
+chunk_parse(const char *data, size_t len)
+{
+	json_tokener	*tok;
+	json_object	*o;
+	size_t		 end;
+
+	if (len > INT32_MAX || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, data, (int)len);
+	end = json_tokener_get_parse_end(tok);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    !is_blank(data + end, len - end))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+static int
+chunk(struct stream *s, json_object *o)
+{
+	json_object	*choices, *usage, *err;
+
+	if (json_object_object_get_ex(o, "error", &err) && err != NULL)
+		return chunk_error(s, err);
+	choices = jget(o, "choices", json_type_array);
+	usage = jget(o, "usage", json_type_object);
+	if (choices == NULL && usage == NULL)
+		return -2;
+	s->chunks++;
+	if (stream_start(s) == -1)
+		return stream_oom(s);
+	if (choices != NULL && json_object_array_length(choices) > 0 &&
+	    json_object_is_type(json_object_array_get_idx(choices, 0),
+	    json_type_object) &&
+	    chunk_choice(s, json_object_array_get_idx(choices, 0)) == -1)
+		return -1;
+	if (usage != NULL)
+		chunk_usage(s, usage);
+	return 0;
+}
+
+/* ---- the interface ---------------------------------------------------- */
+
+void
+stream_init(struct stream *s, const char *msg_id, const char *model,
+    int64_t input_tokens, int wait_for_usage, size_t preview_max,
+    stream_emit_fn emit, void *arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->emit = emit;
+	s->emit_arg = arg;
+	strlcpy(s->msg_id, msg_id, sizeof(s->msg_id));
+	strlcpy(s->model, model, sizeof(s->model));
+	s->input_tokens = input_tokens;
+	s->wait_for_usage = wait_for_usage;
+	s->preview_max = preview_max;
+	s->open_kind = KIND_NONE;
+	s->open_block = -1;
+	s->open_tool = -1;
+}
+
+int
+stream_feed(struct stream *s, const char *data, size_t len)
+{
+	json_object	*o;
+	int		 rv;
+
+	if (s->client_gone)
+		return -1;
+	if (s->finished)
+		return 0;
+	while (len > 0 && isspace((unsigned char)*data)) {
+		data++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)data[len - 1]))
+		len--;
+	if (len == 0)
+		return 0;
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		s->done = 1;
+		return 0;
+	}
+	if ((o = chunk_parse(data, len)) == NULL ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return chunk_garbage(s, data, len);
+	}
+	rv = chunk(s, o);
+	json_object_put(o);
+	if (rv == -2)
+		return chunk_garbage(s, data, len);
+	if (rv == -1) {
+		/* what was produced before the failure is still valid */
+		stream_flush(s);
+		return -1;
+	}
+	return stream_flush(s);
+}
+
+int
+stream_complete(const struct stream *s)
+{
+	return s->finish_reason != NULL &&
+	    (s->have_usage || !s->wait_for_usage || s->done);
+}
+
+static const char *
+stream_stop_reason(const struct stream *s)
+{
+	const char	*f = s->finish_reason;
+
+	if (s->stop_sequence != NULL)
+		return "stop_sequence";
+	if (strcmp(f, "length") == 0)
+		return "max_tokens";
+	if (strcmp(f, "tool_calls") == 0 || strcmp(f, "function_call") == 0)
+		return "tool_use";
+	if (strcmp(f, "content_filter") == 0)
+		return "refusal";
+	/* llama.cpp and Ollama have said "stop" after tool calls */
+	if (s->ntool_calls > 0)
+		return "tool_use";
+	return "end_turn";
+}
+
+static int
+ev_message_end(struct stream *s)
+{
+	struct buf	*o = &s->out;
+	int64_t		 in, out, cached;
+
+	if (s->have_usage) {
+		in = s->usage_in - s->usage_cached;
+		out = s->usage_out;
+		cached = s->usage_cached;
+	} else {
+		in = s->input_tokens;
+		out = (int64_t)(s->out_chars + 3) / 4;
+		cached = 0;
+	}
+	if (ev_begin(s, "message_delta") == -1 ||
+	    buf_printf(o, "{\"type\":\"message_delta\",\"delta\":"
+	    "{\"stop_reason\":\"%s\",\"stop_sequence\":",
+	    stream_stop_reason(s)) == -1 ||
+	    json_cstr(o, s->stop_sequence) == -1 ||
+	    buf_printf(o, "},\"usage\":{\"input_tokens\":%" PRId64 ","
+	    "\"output_tokens\":%" PRId64 ",\"cache_read_input_tokens\":%"
+	    PRId64 ",\"cache_creation_input_tokens\":0}}", in, out,
+	    cached) == -1 ||
+	    ev_end(s) == -1 ||
+	    ev_begin(s, "message_stop") == -1 ||
+	    buf_puts(o, "{\"type\":\"message_stop\"}") == -1)
+		return -1;
+	return ev_end(s);
+}
+
+int
+stream_finish(struct stream *s)
+{
+	if (s->client_gone)
+		return -1;
+	if (s->finished)
+		return 0;
+	if (s->finish_reason == NULL)
+		return stream_error(s, "api_error",
+		    "upstream stream ended without a finish_reason", NULL);
+	if (stream_start(s) == -1 || tools_advance(s, 1) == -1 ||
+	    block_close(s) == -1 || ev_message_end(s) == -1) {
+		buf_reset(&s->out);
+		return stream_error(s, "api_error", "out of memory", NULL);
+	}
+	s->finished = 1;
+	return stream_flush(s);
+}
+
+int
+stream_error(struct stream *s, const char *type, const char *message,
+    const char *request_id)
+{
+	struct buf	*o = &s->out;
+
+	if (s->client_gone)
+		return -1;
+	if (s->finished)
+		return 0;
+	s->finished = 1;
+	if (request_id == NULL && s->request_id[0] != '\0')
+		request_id = s->request_id;
+	if (block_close_valid(s) == -1)
+		buf_reset(o);
+	if (ev_begin(s, "error") == -1 ||
+	    buf_puts(o, "{\"type\":\"error\",\"error\":{\"type\":") == -1 ||
+	    json_cstr(o, type) == -1 ||
+	    buf_puts(o, ",\"message\":") == -1 ||
+	    json_cstr(o, message) == -1 ||
+	    buf_puts(o, "},\"request_id\":") == -1 ||
+	    json_cstr(o, request_id) == -1 ||
+	    buf_putc(o, '}') == -1 ||
+	    ev_end(s) == -1) {
+		buf_reset(o);
+		return -1;
+	}
+	return stream_flush(s);
+}
+
+int
+stream_ping(struct stream *s)
+{
+	if (s->client_gone)
+		return -1;
+	if (s->finished)
+		return 0;
+	/* a silent upstream still gets the message started first */
+	if (stream_start(s) == -1 ||
+	    ev_begin(s, "ping") == -1 ||
+	    buf_puts(&s->out, "{\"type\":\"ping\"}") == -1 ||
+	    ev_end(s) == -1) {
+		buf_reset(&s->out);
+		return -1;
+	}
+	return stream_flush(s);
+}
+
+void
+stream_free(struct stream *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->ntools; i++)
+		buf_free(&s->tools[i].pending);
+	free(s->finish_reason);
+	free(s->stop_sequence);
+	buf_free(&s->preview);
+	buf_free(&s->out);
+	s->finish_reason = s->stop_sequence = NULL;
+	s->ntools = 0;
+}
