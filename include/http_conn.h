@@ -31,6 +31,7 @@ struct http_conn {
 	char		 peer[64];	/* "127.0.0.1:51234" */
 	int		 broken;	/* a write failed or timed out */
 	uint64_t	 bytes_out;	/* per request, for the access log */
+	int		 stream_chunked; /* set by http_resp_stream_begin */
 };
 
 struct http_request {
@@ -49,6 +50,10 @@ struct http_request {
 	int		 status;	/* set by http_resp for the access log */
 	char		 request_id[32];	/* "req_" + 24 random */
 	uint64_t	 start_ms;
+	/* filled by handlers for the access log line */
+	char		 log_model[96];
+	char		 log_provider[64];
+	long		 log_upstream_ms;	/* -1 = no upstream call */
 };
 
 enum {

@@ -1,1 +1,308 @@
-/* master.c: placeholder until the module lands */
+/*
+ * master.c: the master process (after nginx's master cycle and Postfix's
+ * master).
+ *
+ * The master never touches a request. It sleeps in sigsuspend() with every
+ * signal it cares about blocked outside it, so no flag is lost between a
+ * check and the sleep. It keeps conf_workers() workers of the current
+ * generation alive, throttling respawns when workers die young. SIGHUP
+ * parses the whole new configuration first; if it fails the old one stays
+ * and the reason is logged; if it succeeds a new generation is forked and
+ * the old one is told to finish its requests and exit. SIGTERM/SIGINT tell
+ * every worker to finish, wait up to shutdown_timeout_seconds, then SIGKILL
+ * what is left, and exit 0.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "sig.h"
+#include "util.h"
+#include "worker.h"
+
+#define FAST_DEATH_MS		2000	/* a worker that dies sooner "died young" */
+#define THROTTLE_AFTER		5	/* young deaths in a row before pausing */
+#define THROTTLE_MAX_SECONDS	30
+
+struct worker_slot {
+	pid_t		 pid;
+	unsigned	 generation;
+	uint64_t	 started_ms;
+};
+
+static struct worker_slot	*slots;
+static size_t			 nslots;
+static unsigned			 generation;
+static int			 young_deaths;
+static uint64_t			 respawn_not_before;
+static const struct master_opts	*opts;
+static int			 listen_fd;
+
+int
+master_apply_overrides(struct conf *c, const struct master_opts *o)
+{
+	if (o->host != NULL) {
+		char *h = strdup(o->host);
+		if (h == NULL)
+			return -1;
+		free(c->host);
+		c->host = h;
+	}
+	if (o->port >= 0)
+		c->port = o->port;
+	if (o->workers >= 0)
+		c->workers = o->workers;
+	return 0;
+}
+
+static size_t
+count_live(unsigned gen)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && slots[i].generation == gen)
+			n++;
+	return n;
+}
+
+static size_t
+count_all(void)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid > 0)
+			n++;
+	return n;
+}
+
+static struct worker_slot *
+free_slot(void)
+{
+	struct worker_slot	*s;
+	size_t			 i;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid <= 0)
+			return &slots[i];
+	s = reallocarray(slots, nslots + 16, sizeof(*s));
+	if (s == NULL)
+		fatal("reallocarray");
+	memset(s + nslots, 0, 16 * sizeof(*s));
+	slots = s;
+	nslots += 16;
+	return &slots[nslots - 16];
+}
+
+static int
+spawn_worker(void)
+{
+	struct worker_slot	*s = free_slot();
+	pid_t			 pid;
+
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		return -1;
+	case 0:
+		free(slots);
+		worker_main(listen_fd);
+		/* NOTREACHED */
+	}
+	s->pid = pid;
+	s->generation = generation;
+	s->started_ms = util_now_ms();
+	log_debug("started worker %ld (generation %u)", (long)pid,
+	    generation);
+	return 0;
+}
+
+/* only_old: spare the current generation */
+static void
+signal_workers(int only_old, int signo)
+{
+	size_t	 i;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 &&
+		    (!only_old || slots[i].generation != generation))
+			kill(slots[i].pid, signo);
+}
+
+static void
+note_exit(struct worker_slot *s, int status)
+{
+	uint64_t	 lived = util_now_ms() - s->started_ms;
+	int		 clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	if (WIFSIGNALED(status))
+		log_warnx("worker %ld killed by signal %d", (long)s->pid,
+		    WTERMSIG(status));
+	else if (!clean)
+		log_warnx("worker %ld exited with status %d", (long)s->pid,
+		    WEXITSTATUS(status));
+	else
+		log_debug("worker %ld exited", (long)s->pid);
+
+	if (s->generation == generation && !sig_terminate) {
+		if (!clean && lived < FAST_DEATH_MS)
+			young_deaths++;
+		else
+			young_deaths = 0;
+		if (young_deaths >= THROTTLE_AFTER) {
+			int secs = young_deaths - THROTTLE_AFTER + 1;
+			if (secs > THROTTLE_MAX_SECONDS)
+				secs = THROTTLE_MAX_SECONDS;
+			respawn_not_before = util_now_ms() + secs * 1000ULL;
+			log_warnx("workers keep dying young; pausing respawn "
+			    "for %d s", secs);
+			alarm((unsigned)secs);
+		}
+	}
+	s->pid = 0;
+}
+
+static void
+reap(void)
+{
+	pid_t	 pid;
+	int	 status;
+	size_t	 i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nslots; i++)
+			if (slots[i].pid == pid) {
+				note_exit(&slots[i], status);
+				break;
+			}
+	}
+}
+
+static void
+maintain(void)
+{
+	size_t	 want = (size_t)conf_workers(conf);
+
+	if (util_now_ms() < respawn_not_before)
+		return;
+	while (count_live(generation) < want)
+		if (spawn_worker() == -1) {
+			alarm(1);
+			break;
+		}
+}
+
+static void
+reload(void)
+{
+	struct conf	*fresh;
+	char		 err[1024];
+
+	log_info("reloading configuration from %s", opts->config_path);
+	if (conf_load(opts->config_path, &fresh, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		return;
+	}
+	if (master_apply_overrides(fresh, opts) == -1) {
+		log_warnx("reload failed: out of memory");
+		conf_free(fresh);
+		return;
+	}
+	/* the socket stays bound: address changes need a restart */
+	if (strcmp(fresh->host, conf->host) != 0 || fresh->port != conf->port)
+		log_warnx("listen address %s:%d needs a restart to take effect;"
+		    " still listening on %s:%d", fresh->host, fresh->port,
+		    conf->host, conf->port);
+	{
+		char *h = strdup(conf->host);
+		if (h == NULL) {
+			conf_free(fresh);
+			return;
+		}
+		free(fresh->host);
+		fresh->host = h;
+		fresh->port = conf->port;
+	}
+	conf_free(conf);
+	conf = fresh;
+	generation++;
+	young_deaths = 0;
+	respawn_not_before = 0;
+	maintain();
+	/* the new generation accepts; the old one finishes its requests */
+	signal_workers(1, SIGTERM);
+	log_info("configuration reloaded: generation %u, %d workers",
+	    generation, conf_workers(conf));
+}
+
+static __attribute__((noreturn)) void
+shutdown_all(const sigset_t *waitmask)
+{
+	int	 killed = 0;
+
+	log_info("shutting down: waiting up to %d s for %zu workers",
+	    conf->shutdown_timeout_seconds, count_all());
+	close(listen_fd);
+	signal_workers(0, SIGTERM);
+	sig_alarm = 0;
+	alarm((unsigned)(conf->shutdown_timeout_seconds > 0 ?
+	    conf->shutdown_timeout_seconds : 1));
+	reap();
+	while (count_all() > 0) {
+		sigsuspend(waitmask);
+		if (sig_child) {
+			sig_child = 0;
+			reap();
+		}
+		if (sig_alarm && !killed) {
+			log_warnx("shutdown timeout: killing %zu workers",
+			    count_all());
+			signal_workers(0, SIGKILL);
+			killed = 1;
+		}
+	}
+	log_info("stopped");
+	exit(0);
+}
+
+void
+master_run(int fd, const struct master_opts *o)
+{
+	sigset_t	 blocked, waitmask;
+
+	opts = o;
+	listen_fd = fd;
+	setproctitle("%s", "master");
+	log_setprefix("master");
+	sig_master_install(&blocked, &waitmask);
+	maintain();
+	for (;;) {
+		if (sig_terminate)
+			shutdown_all(&waitmask);
+		if (!sig_child && !sig_reload && !sig_alarm)
+			sigsuspend(&waitmask);
+		if (sig_child) {
+			sig_child = 0;
+			reap();
+		}
+		if (sig_terminate)
+			shutdown_all(&waitmask);
+		if (sig_reload) {
+			sig_reload = 0;
+			reload();
+		}
+		if (sig_alarm)
+			sig_alarm = 0;
+		maintain();
+	}
+}

@@ -1,1 +1,123 @@
-/* sig.c: placeholder until the module lands */
+/*
+ * sig.c: signal handling for the master and the workers.
+ *
+ * Handlers do nothing but set flags (the worker's also closes its copy of
+ * the listening socket, as Apache prefork does, so the kernel stops handing
+ * it connections at once). Handlers are installed without SA_RESTART so a
+ * blocked accept() or poll() returns EINTR and the loop sees the flag.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sig.h"
+
+volatile sig_atomic_t	 sig_child;
+volatile sig_atomic_t	 sig_terminate;
+volatile sig_atomic_t	 sig_reload;
+volatile sig_atomic_t	 sig_alarm;
+
+static volatile sig_atomic_t	 sig_listen_fd = -1;
+
+static void
+on_master_signal(int signo)
+{
+	switch (signo) {
+	case SIGCHLD:
+		sig_child = 1;
+		break;
+	case SIGTERM:
+	case SIGINT:
+		sig_terminate = 1;
+		break;
+	case SIGHUP:
+		sig_reload = 1;
+		break;
+	case SIGALRM:
+		sig_alarm = 1;
+		break;
+	}
+}
+
+static void
+on_worker_stop(int signo)
+{
+	int	 saved = errno;
+
+	(void)signo;
+	sig_terminate = 1;
+	if (sig_listen_fd != -1) {
+		close(sig_listen_fd);
+		sig_listen_fd = -1;
+	}
+	errno = saved;
+}
+
+static void
+install(int signo, void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART: wake blocked calls */
+	if (sigaction(signo, &sa, NULL) == -1)
+		fatal("sigaction");
+}
+
+void
+sig_master_install(sigset_t *blocked, sigset_t *waitmask)
+{
+	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+	    SIGALRM };
+	size_t		 i;
+
+	sigemptyset(blocked);
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		sigaddset(blocked, signals[i]);
+		install(signals[i], on_master_signal);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, blocked, waitmask) == -1)
+		fatal("sigprocmask");
+	sigdelset(waitmask, SIGCHLD);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGHUP);
+	sigdelset(waitmask, SIGALRM);
+}
+
+void
+sig_worker_install(int listen_fd)
+{
+	sigset_t	 none;
+
+	sig_listen_fd = listen_fd;
+	sig_terminate = 0;
+	install(SIGTERM, on_worker_stop);
+	install(SIGINT, on_worker_stop);
+	install(SIGQUIT, on_worker_stop);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		fatal("sigprocmask");
+}
+
+void
+sig_reset_all(void)
+{
+	sigset_t	 none;
+	int		 s;
+
+	for (s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}

@@ -1,1 +1,138 @@
-/* worker.c: placeholder until the module lands */
+/*
+ * worker.c: a worker process.
+ *
+ * Blocks in accept() on the listening socket it inherited and serves one
+ * connection at a time, request after request while the client keeps it
+ * alive. Every wait is bounded by http_conn's deadlines and upstream's
+ * timeouts. On SIGTERM the handler closes the listening socket: the worker
+ * finishes the request in hand (answering it with Connection: close) and
+ * exits 0. One access line is logged per request.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "http_conn.h"
+#include "log.h"
+#include "router.h"
+#include "sig.h"
+#include "upstream.h"
+#include "util.h"
+#include "worker.h"
+
+static void
+peer_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
+{
+	char	 host[INET6_ADDRSTRLEN] = "?";
+	int	 port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(out, outsz, "%s:%d", host, port);
+}
+
+static void
+access_log(const struct http_conn *c, const struct http_request *req)
+{
+	log_info("%s %s \"%.*s %.*s%s%.*s\" %d model=%s provider=%s "
+	    "upstream_ms=%ld bytes=%llu ms=%llu", c->peer, req->request_id,
+	    (int)req->method_len, req->method, (int)req->path_len, req->path,
+	    req->query ? "?" : "", req->query ? (int)req->query_len : 0,
+	    req->query ? req->query : "", req->status,
+	    req->log_model[0] ? req->log_model : "-",
+	    req->log_provider[0] ? req->log_provider : "-",
+	    req->log_upstream_ms, (unsigned long long)c->bytes_out,
+	    (unsigned long long)(util_now_ms() - req->start_ms));
+}
+
+static void
+serve(int fd, const struct sockaddr_storage *ss)
+{
+	struct http_conn	 c;
+	struct http_request	 req;
+	struct http_limits	 lim;
+	int			 on = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	lim.keepalive_ms = conf->keepalive_timeout_seconds * 1000;
+	lim.header_ms = conf->header_timeout_seconds * 1000;
+	lim.body_ms = conf->body_timeout_seconds * 1000;
+	lim.send_ms = conf->send_timeout_seconds * 1000;
+	lim.max_body_bytes = conf->max_body_bytes;
+	http_conn_init(&c, fd, &lim);
+	peer_name(ss, c.peer, sizeof(c.peer));
+
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		req.log_upstream_ms = -1;
+		c.bytes_out = 0;
+		if (http_conn_read_request(&c, &req) != HTTP_CONN_REQUEST) {
+			if (req.status != 0)
+				access_log(&c, &req);
+			break;
+		}
+		if (sig_terminate)
+			req.keep_alive = 0;
+		router_dispatch(&c, &req);
+		access_log(&c, &req);
+		if (!req.keep_alive || c.broken || sig_terminate) {
+			http_conn_end_request(&c, &req);
+			break;
+		}
+		http_conn_end_request(&c, &req);
+	}
+	http_conn_close(&c);
+}
+
+void
+worker_main(int listen_fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd;
+
+	setproctitle("%s", "worker");
+	log_setprefix("worker");
+	sig_worker_install(listen_fd);
+	if (upstream_init() == -1)
+		fatalx("cannot initialise libcurl");
+
+	while (!sig_terminate) {
+		sslen = sizeof(ss);
+		fd = accept4(listen_fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (sig_terminate)
+				break;
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept");
+				poll(NULL, 0, 100);	/* let fds free up */
+				continue;
+			}
+			fatal("accept");
+		}
+		serve(fd, &ss);
+	}
+	upstream_cleanup();
+	exit(0);
+}

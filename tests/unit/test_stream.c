@@ -248,7 +248,8 @@ check_block_start(struct check *c, json_object *o)
 			check_fail(c, "%s: tool_use input is not {}", "start");
 		if (!valid_tool_id(js(cb, "id")))
 			check_fail(c, "%s: bad tool id", "start");
-		if (js(cb, "name") == NULL || *js(cb, "name") == '\0')
+		const char *name = js(cb, "name");
+		if (name == NULL || *name == '\0')
 			check_fail(c, "%s: tool without a name", "start");
 	} else if (strcmp(c->kind, "text") != 0 &&
 	    strcmp(c->kind, "thinking") != 0)
@@ -279,9 +280,10 @@ check_block_delta(struct check *c, json_object *o)
 	if (strcmp(c->kind, "thinking") == 0 &&
 	    strcmp(type, "thinking_delta") == 0 && !c->sig_seen)
 		return;
+	const char *sig = js(d, "signature");
 	if (strcmp(c->kind, "thinking") == 0 &&
 	    strcmp(type, "signature_delta") == 0 && !c->sig_seen &&
-	    js(d, "signature") && *js(d, "signature")) {
+	    sig != NULL && *sig != '\0') {
 		c->sig_seen = 1;
 		return;
 	}

@@ -1,0 +1,15 @@
+/*
+ * listen: the one listening socket, bound by the master, inherited by all
+ * workers.
+ */
+#ifndef CP_LISTEN_H
+#define CP_LISTEN_H
+
+#include <stddef.h>
+
+/* bind host:port (port 0 = any free port); -1 with err filled on failure.
+ * bound receives "127.0.0.1:8888" / "[::1]:8888". */
+int	 listen_open(const char *host, int port, char *bound, size_t boundsz,
+	    char *err, size_t errsz);
+
+#endif

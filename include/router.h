@@ -1,0 +1,13 @@
+/*
+ * router: method + path -> handler, with the inbound key check.
+ */
+#ifndef CP_ROUTER_H
+#define CP_ROUTER_H
+
+#include "http_conn.h"
+
+/* answers the request (any status); returns -1 when the connection must
+ * close (a write failed) */
+int	 router_dispatch(struct http_conn *, struct http_request *);
+
+#endif

@@ -1,0 +1,10 @@
+/*
+ * worker: a forked process that accepts connections on the shared socket
+ * and serves them one at a time, with keep-alive.
+ */
+#ifndef CP_WORKER_H
+#define CP_WORKER_H
+
+__attribute__((noreturn)) void worker_main(int listen_fd);
+
+#endif
