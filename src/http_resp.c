@@ -1,1 +1,298 @@
-/* http_resp.c: placeholder until the module lands */
+/*
+ * http_resp.c: responses toward the client.
+ *
+ * What it does: status line and headers, complete responses with a body
+ * (JSON or anything else), the Anthropic error envelope, and the
+ * text/event-stream response that streams one SSE event per chunk.
+ *
+ * Promises: every response carries `request-id: <req->request_id>`; a
+ * response to HEAD has the headers of the GET answer (Content-Length
+ * included) and no body; `Connection: close` when the connection will be
+ * closed (!req->keep_alive), `Connection: keep-alive` to HTTP/1.0 clients
+ * that asked for it. A stream toward an HTTP/1.0 client is not chunked;
+ * it ends when the connection closes, so keep_alive is forced off. Head
+ * and body go out in one write where possible, and one SSE event is one
+ * chunk in one write. req->status is set for the access log; the bytes
+ * are counted in conn->bytes_out by http_conn_write. http_resp_json does
+ * not take ownership of the object it is given.
+ *
+ * How it fails: -1 when memory runs out or the write fails or times out
+ * (then conn->broken is set and the connection must be closed).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "http_conn.h"
+#include "http_resp.h"
+
+#define JSON_FLAGS \
+	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+const char *
+http_resp_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	case 529: return "Overloaded";
+	}
+	if (status >= 200 && status < 300)
+		return "OK";
+	if (status >= 400 && status < 500)
+		return "Client Error";
+	if (status >= 500 && status < 600)
+		return "Server Error";
+	return "Unknown";
+}
+
+const char *
+http_resp_error_type(int status)
+{
+	switch (status) {
+	case 401: return "authentication_error";
+	case 402: return "billing_error";
+	case 403: return "permission_error";
+	case 404: return "not_found_error";
+	case 408: return "timeout_error";
+	case 413: return "request_too_large";
+	case 429: return "rate_limit_error";
+	case 501: return "invalid_request_error";	/* client's framing */
+	case 505: return "invalid_request_error";
+	case 504: return "timeout_error";
+	case 529: return "overloaded_error";
+	}
+	if (status >= 500)
+		return "api_error";
+	return "invalid_request_error";	/* 400, 405, 417, 431 ... */
+}
+
+/* RFC 9110 IMF-fixdate, independent of the locale */
+static void
+http_date(char *out, size_t outsz)
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+
+	if (gmtime_r(&now, &tm) == NULL) {
+		*out = '\0';
+		return;
+	}
+	snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* status line, Date, request-id and Connection */
+static int
+put_head_start(struct buf *b, const struct http_request *req, int status)
+{
+	char	 date[64];
+
+	http_date(date, sizeof(date));
+	if (buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\nrequest-id: %s\r\n",
+	    status, http_resp_reason(status), date, req->request_id) == -1)
+		return -1;
+	if (!req->keep_alive)
+		return buf_puts(b, "Connection: close\r\n");
+	if (req->minor_version == 0)
+		return buf_puts(b, "Connection: keep-alive\r\n");
+	return 0;
+}
+
+int
+http_resp_send(struct http_conn *conn, struct http_request *req, int status,
+    const char *content_type, const char *body, size_t len,
+    const char *extra_headers)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	int		 nobody, rv = -1;
+
+	req->status = status;
+	/* 1xx, 204 and 304 have no content and no Content-Length */
+	nobody = status < 200 || status == 204 || status == 304;
+	if (put_head_start(&b, req, status) == -1)
+		goto done;
+	if (content_type != NULL && !nobody &&
+	    buf_printf(&b, "Content-Type: %s\r\n", content_type) == -1)
+		goto done;
+	if (!nobody && buf_printf(&b, "Content-Length: %zu\r\n", len) == -1)
+		goto done;
+	if (extra_headers != NULL && buf_puts(&b, extra_headers) == -1)
+		goto done;
+	if (buf_puts(&b, "\r\n") == -1)
+		goto done;
+	if (!nobody && !req->is_head && len > 0 &&
+	    buf_append(&b, body, len) == -1)
+		goto done;
+	rv = http_conn_write(conn, b.data, b.len);
+ done:
+	buf_free(&b);
+	return rv;
+}
+
+int
+http_resp_json(struct http_conn *conn, struct http_request *req, int status,
+    json_object *obj)
+{
+	const char	*s;
+	size_t		 len;
+
+	if ((s = json_object_to_json_string_length(obj, JSON_FLAGS,
+	    &len)) == NULL)
+		return -1;
+	return http_resp_send(conn, req, status, "application/json", s, len,
+	    NULL);
+}
+
+json_object *
+http_resp_error_json(const char *type, const char *message,
+    const char *request_id)
+{
+	json_object	*env, *err;
+
+	if ((env = json_object_new_object()) == NULL)
+		return NULL;
+	if ((err = json_object_new_object()) == NULL) {
+		json_object_put(env);
+		return NULL;
+	}
+	json_object_object_add(env, "type", json_object_new_string("error"));
+	json_object_object_add(err, "type",
+	    json_object_new_string(type != NULL ? type : "api_error"));
+	json_object_object_add(err, "message",
+	    json_object_new_string(message != NULL ? message : ""));
+	json_object_object_add(env, "error", err);
+	json_object_object_add(env, "request_id", request_id != NULL ?
+	    json_object_new_string(request_id) : NULL);
+	return env;
+}
+
+int
+http_resp_error(struct http_conn *conn, struct http_request *req, int status,
+    const char *type, const char *extra_headers, const char *fmt, ...)
+{
+	json_object	*env;
+	const char	*s;
+	char		*msg;
+	size_t		 len;
+	va_list		 ap;
+	int		 n, rv = -1;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	if (type == NULL)
+		type = http_resp_error_type(status);
+	env = http_resp_error_json(type, msg, req->request_id);
+	free(msg);
+	if (env == NULL)
+		return -1;
+	if ((s = json_object_to_json_string_length(env, JSON_FLAGS,
+	    &len)) != NULL)
+		rv = http_resp_send(conn, req, status, "application/json", s,
+		    len, extra_headers);
+	json_object_put(env);
+	return rv;
+}
+
+int
+http_resp_stream_begin(struct http_conn *conn, struct http_request *req)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	int		 rv = -1;
+
+	req->status = 200;
+	if (req->is_head)
+		conn->stream_chunked = -1;	/* headers only */
+	else if (req->minor_version == 0) {
+		conn->stream_chunked = 0;	/* delimited by close */
+		req->keep_alive = 0;
+	} else
+		conn->stream_chunked = 1;
+	if (put_head_start(&b, req, 200) == -1 ||
+	    buf_puts(&b, "Content-Type: text/event-stream\r\n"
+	    "Cache-Control: no-cache\r\n") == -1)
+		goto done;
+	if (conn->stream_chunked != 0 &&
+	    buf_puts(&b, "Transfer-Encoding: chunked\r\n") == -1)
+		goto done;
+	if (buf_puts(&b, "\r\n") == -1)
+		goto done;
+	rv = http_conn_write(conn, b.data, b.len);
+ done:
+	buf_free(&b);
+	return rv;
+}
+
+int
+http_resp_stream_write(struct http_conn *conn, const char *data, size_t len)
+{
+	char		 small[4096], *p;
+	int		 hlen, rv;
+
+	if (len == 0 || conn->stream_chunked < 0)
+		return 0;
+	if (conn->stream_chunked == 0)
+		return http_conn_write(conn, data, len);
+	/* "%zx\r\n" data "\r\n" as one write: one event, one segment */
+	if (len <= sizeof(small) - 32)
+		p = small;
+	else if ((p = malloc(len + 32)) == NULL)
+		return -1;
+	hlen = snprintf(p, 32, "%zx\r\n", len);
+	memcpy(p + hlen, data, len);
+	memcpy(p + hlen + len, "\r\n", 2);
+	rv = http_conn_write(conn, p, hlen + len + 2);
+	if (p != small)
+		free(p);
+	return rv;
+}
+
+int
+http_resp_stream_end(struct http_conn *conn)
+{
+	if (conn->stream_chunked != 1)
+		return 0;
+	conn->stream_chunked = -1;	/* later writes are dropped */
+	return http_conn_write(conn, "0\r\n\r\n", 5);
+}
