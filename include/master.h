@@ -12,6 +12,7 @@ struct master_opts {
 	const char	*host;		/* -l, NULL = from the config */
 	int		 port;		/* -p, -1 = from the config */
 	int		 workers;	/* -w, -1 = from the config */
+	struct pidfh	*pidfile;	/* removed at exit; NULL = none */
 };
 
 /* command-line settings win over the file, at start and on every reload */

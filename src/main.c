@@ -1,13 +1,21 @@
 /*
- * main.c: command line, configuration, listening socket, then the master.
+ * main.c: command line, configuration, listening socket, privileges,
+ * daemonising, then the master.
  *
- * Everything that can be wrong with the environment (unreadable or invalid
- * configuration, an address in use) is reported here in one line before any
- * process is forked, with exit status 1.
+ * Everything that can be wrong with the environment (an unreadable or
+ * invalid configuration, an address in use, an unknown user, another
+ * instance holding the pidfile) is reported here in one line on stderr
+ * before any process is forked, with exit status 1.
  */
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libutil.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,46 +25,69 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "cli.h"
 #include "conf.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
+#include "privdrop.h"
+#include "scoreboard.h"
 
 extern char **environ;
 
-static const struct option longopts[] = {
-	{ "config",		required_argument,	NULL, 'c' },
-	{ "test-config",	no_argument,		NULL, 't' },
-	{ "listen",		required_argument,	NULL, 'l' },
-	{ "port",		required_argument,	NULL, 'p' },
-	{ "workers",		required_argument,	NULL, 'w' },
-	{ "verbose",		no_argument,		NULL, 'v' },
-	{ "version",		no_argument,		NULL, 'V' },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ NULL,			0,			NULL, 0 }
+struct settings {
+	struct master_opts	 master;
+	int			 test_only;
+	int			 verbose;
+	int			 daemonize;
+	int			 allow_root;
+	const char		*pidfile;
+	const char		*user;
+	int			 facility;
 };
 
-static const char *const option_help[] = {
-	"-c, --config FILE     configuration file (default: $CONFIG_PATH,\n"
-	"                      else ./config.json)",
-	"-t, --test-config     check the configuration and exit",
-	"-l, --listen ADDRESS  listen address (overrides \"host\")",
-	"-p, --port PORT       listen port (overrides \"port\"; 0 = any free)",
-	"-w, --workers N       worker processes (overrides \"workers\")",
-	"-v, --verbose         more logging (repeat for more)",
-	"-V, --version         print the version and exit",
-	"-h, --help            print this help and exit",
+static const struct {
+	const char	*name;
+	int		 value;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
+
+static __attribute__((noreturn)) void
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "claude-proxy: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
 
 static void
 usage(FILE *f)
 {
+	char	 left[64];
 	size_t	 i;
 
-	fprintf(f, "usage: claude-proxy [-tvVh] [-c file] [-l address] "
-	    "[-p port] [-w workers]\n\n");
-	for (i = 0; i < sizeof(option_help) / sizeof(option_help[0]); i++)
-		fprintf(f, "  %s\n", option_help[i]);
+	fprintf(f, "usage: claude-proxy [options]\n\n");
+	for (i = 0; i < cli_noptions; i++) {
+		const struct cli_option *o = &cli_options[i];
+		if (o->letter)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->letter,
+			    o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+			    o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-28s %s\n", left, o->help);
+	}
 }
 
 static int
@@ -65,91 +96,212 @@ number_arg(const char *name, const char *s, long long lo, long long hi)
 	const char	*errstr;
 	long long	 v = strtonum(s, lo, hi, &errstr);
 
-	if (errstr != NULL) {
-		fprintf(stderr, "claude-proxy: %s %s: %s\n", name, s, errstr);
+	if (errstr != NULL)
+		die("%s %s: %s", name, s, errstr);
+	return (int)v;
+}
+
+static int
+facility_arg(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(s, facilities[i].name) == 0)
+			return facilities[i].value;
+	die("syslog facility %s: unknown (daemon, user, local0..local7)", s);
+}
+
+/* getopt's tables, built from cli_options[] */
+static void
+parse_args(int argc, char *argv[], struct settings *s)
+{
+	struct option	 longopts[32];
+	char		 shortopts[64];
+	size_t		 i, n = 0;
+	int		 ch, idx;
+
+	if (cli_noptions >= sizeof(longopts) / sizeof(longopts[0]))
+		die("bug: too many options");
+	for (i = 0; i < cli_noptions; i++) {
+		const struct cli_option *o = &cli_options[i];
+		longopts[i].name = o->name;
+		longopts[i].has_arg = o->arg ? required_argument : no_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = o->letter ? o->letter : 256 + (int)i;
+		if (o->letter) {
+			shortopts[n++] = (char)o->letter;
+			if (o->arg)
+				shortopts[n++] = ':';
+		}
+	}
+	memset(&longopts[i], 0, sizeof(longopts[i]));
+	shortopts[n] = '\0';
+
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
+		const char *name = NULL;
+		if (ch >= 256)
+			name = cli_options[ch - 256].name;
+		if (ch == 'c')
+			s->master.config_path = optarg;
+		else if (ch == 't')
+			s->test_only = 1;
+		else if (ch == 'l')
+			s->master.host = optarg;
+		else if (ch == 'p')
+			s->master.port = number_arg("port", optarg, 0, 65535);
+		else if (ch == 'w')
+			s->master.workers = number_arg("workers", optarg, 1,
+			    1024);
+		else if (ch == 'D')
+			s->daemonize = 1;
+		else if (ch == 'P')
+			s->pidfile = optarg;
+		else if (ch == 'u')
+			s->user = optarg;
+		else if (ch == 'v')
+			s->verbose++;
+		else if (ch == 'V') {
+			printf("claude-proxy %s\n", PACKAGE_VERSION);
+			exit(0);
+		} else if (ch == 'h') {
+			usage(stdout);
+			exit(0);
+		} else if (name && strcmp(name, "allow-root") == 0)
+			s->allow_root = 1;
+		else if (name && strcmp(name, "syslog-facility") == 0)
+			s->facility = facility_arg(optarg);
+		else {
+			usage(stderr);
+			exit(1);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
 		exit(1);
 	}
-	return (int)v;
+}
+
+/* the config path must survive chdir("/") for reloads */
+static const char *
+absolute_path(const char *path)
+{
+	static char	 abs[PATH_MAX];
+
+	if (path[0] == '/')
+		return path;
+	if (realpath(path, abs) == NULL)
+		die("%s: %s", path, strerror(errno));
+	return abs;
+}
+
+static void
+daemonize(void)
+{
+	int	 fd;
+
+	switch (fork()) {
+	case -1:
+		die("fork: %s", strerror(errno));
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	switch (fork()) {		/* never reacquire a terminal */
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct master_opts	 opts = { NULL, NULL, -1, -1 };
-	struct conf		*c;
-	char			 err[1024], bound[128];
-	int			 ch, test_only = 0, verbose = 0, fd;
+	struct settings	 s;
+	struct privdrop	 pd;
+	struct pidfh	*pfh = NULL;
+	struct conf	*c;
+	char		 err[1024], bound[128];
+	pid_t		 other;
+	int		 fd;
 
+	memset(&s, 0, sizeof(s));
+	s.master.port = s.master.workers = -1;
+	s.facility = LOG_DAEMON;
 	setproctitle_init(argc, argv, environ);
-	while ((ch = getopt_long(argc, argv, "c:tl:p:w:vVh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			opts.config_path = optarg;
-			break;
-		case 't':
-			test_only = 1;
-			break;
-		case 'l':
-			opts.host = optarg;
-			break;
-		case 'p':
-			opts.port = number_arg("port", optarg, 0, 65535);
-			break;
-		case 'w':
-			opts.workers = number_arg("workers", optarg, 1, 1024);
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			printf("claude-proxy %s\n", PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 1;
-	}
-	if (opts.config_path == NULL)
-		opts.config_path = getenv("CONFIG_PATH");
-	if (opts.config_path == NULL || opts.config_path[0] == '\0')
-		opts.config_path = "config.json";
+	parse_args(argc, argv, &s);
+	if (s.master.config_path == NULL)
+		s.master.config_path = getenv("CONFIG_PATH");
+	if (s.master.config_path == NULL || s.master.config_path[0] == '\0')
+		s.master.config_path = "config.json";
 
-	log_init(verbose, 0, LOG_DAEMON);
-	if (conf_load(opts.config_path, &c, err, sizeof(err)) == -1) {
-		fprintf(stderr, "claude-proxy: %s\n", err);
-		return 1;
-	}
-	if (master_apply_overrides(c, &opts) == -1) {
-		fprintf(stderr, "claude-proxy: out of memory\n");
-		return 1;
-	}
-	if (test_only) {
+	log_init(s.verbose, 0, s.facility);
+	if (conf_load(s.master.config_path, &c, err, sizeof(err)) == -1)
+		die("%s", err);
+	if (master_apply_overrides(c, &s.master) == -1)
+		die("out of memory");
+	if (s.test_only) {
 		printf("configuration OK\n");
 		conf_free(c);
 		return 0;
 	}
 	conf = c;
+	s.master.config_path = absolute_path(s.master.config_path);
 
+	if (s.user != NULL) {
+		if (privdrop_lookup(s.user, &pd, err, sizeof(err)) == -1)
+			die("%s", err);
+		if (geteuid() != 0 && geteuid() != pd.uid)
+			die("-u %s: only root can switch users", s.user);
+	} else if (geteuid() == 0 && !s.allow_root)
+		die("refusing to serve requests as root: give -u USER (or "
+		    "--allow-root)");
+
+	if (s.pidfile != NULL &&
+	    (pfh = pidfile_open(s.pidfile, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			die("already running as pid %ld (pidfile %s)",
+			    (long)other, s.pidfile);
+		die("pidfile %s: %s", s.pidfile, strerror(errno));
+	}
 	if ((fd = listen_open(conf->host, conf->port, bound, sizeof(bound),
-	    err, sizeof(err))) == -1) {
-		fprintf(stderr, "claude-proxy: %s\n", err);
-		return 1;
+	    err, sizeof(err))) == -1)
+		die("%s", err);
+	if (s.user != NULL && geteuid() == 0 &&
+	    privdrop_apply(&pd, err, sizeof(err)) == -1)
+		die("%s", err);
+
+	if (s.daemonize) {
+		log_init(s.verbose, 1, s.facility);
+		daemonize();
 	}
-	log_info("claude-proxy %s listening on %s (%s), %d workers",
+	if (pfh != NULL && pidfile_write(pfh) == -1)
+		log_warn("pidfile %s", s.pidfile);
+	s.master.pidfile = pfh;
+
+	log_info("claude-proxy %s listening on %s (%s), %d workers%s%s",
 	    PACKAGE_VERSION, bound, conf->ak && conf->ak[0] ?
-	    "inbound key required" : "no inbound key: loopback by default",
-	    conf_workers(conf));
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "claude-proxy: curl_global_init failed\n");
-		return 1;
-	}
-	master_run(fd, &opts);
+	    "inbound key required" : "no inbound key", conf_workers(conf),
+	    s.user ? ", user " : "", s.user ? s.user : "");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+	if (scoreboard_init() == -1)
+		fatal("scoreboard");
+	notify_init();
+	master_run(fd, &s.master);
 }

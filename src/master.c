@@ -10,12 +10,17 @@
  * and the reason is logged; if it succeeds a new generation is forked and
  * the old one is told to finish its requests and exit. SIGTERM/SIGINT tell
  * every worker to finish, wait up to shutdown_timeout_seconds, then SIGKILL
- * what is left, and exit 0.
+ * what is left, and exit 0. A one-second interval timer wakes it for the
+ * time-based work (respawn throttling, the shutdown deadline, systemd's
+ * STATUS line), so there is never more than one timer to juggle.
  */
+#include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <libutil.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +29,8 @@
 
 #include "log.h"
 #include "master.h"
+#include "notify.h"
+#include "scoreboard.h"
 #include "sig.h"
 #include "util.h"
 #include "worker.h"
@@ -107,14 +114,20 @@ static int
 spawn_worker(void)
 {
 	struct worker_slot	*s = free_slot();
-	pid_t			 pid;
+	pid_t			 pid, master = getpid();
 
 	switch (pid = fork()) {
 	case -1:
 		log_warn("fork");
 		return -1;
 	case 0:
+		/* an orphaned worker would keep the port and the pidfile */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
 		free(slots);
+		if (opts->pidfile != NULL)
+			close(pidfile_fileno(opts->pidfile));
 		worker_main(listen_fd);
 		/* NOTREACHED */
 	}
@@ -165,7 +178,6 @@ note_exit(struct worker_slot *s, int status)
 			respawn_not_before = util_now_ms() + secs * 1000ULL;
 			log_warnx("workers keep dying young; pausing respawn "
 			    "for %d s", secs);
-			alarm((unsigned)secs);
 		}
 	}
 	s->pid = 0;
@@ -195,10 +207,8 @@ maintain(void)
 	if (util_now_ms() < respawn_not_before)
 		return;
 	while (count_live(generation) < want)
-		if (spawn_worker() == -1) {
-			alarm(1);
-			break;
-		}
+		if (spawn_worker() == -1)
+			break;		/* the next tick tries again */
 }
 
 static void
@@ -208,13 +218,17 @@ reload(void)
 	char		 err[1024];
 
 	log_info("reloading configuration from %s", opts->config_path);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)util_now_ms() * 1000);
 	if (conf_load(opts->config_path, &fresh, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
+		notify_send("READY=1\nSTATUS=reload failed: %.200s", err);
 		return;
 	}
 	if (master_apply_overrides(fresh, opts) == -1) {
 		log_warnx("reload failed: out of memory");
+		notify_send("READY=1");
 		conf_free(fresh);
 		return;
 	}
@@ -226,6 +240,7 @@ reload(void)
 	{
 		char *h = strdup(conf->host);
 		if (h == NULL) {
+			notify_send("READY=1");
 			conf_free(fresh);
 			return;
 		}
@@ -243,20 +258,41 @@ reload(void)
 	signal_workers(1, SIGTERM);
 	log_info("configuration reloaded: generation %u, %d workers",
 	    generation, conf_workers(conf));
+	notify_send("READY=1");
+}
+
+static void
+report_status(void)
+{
+	notify_send("STATUS=%zu workers, %llu requests served",
+	    count_live(generation),
+	    (unsigned long long)scoreboard_requests());
+}
+
+static void
+start_ticking(void)
+{
+	struct itimerval	 it;
+
+	memset(&it, 0, sizeof(it));
+	it.it_interval.tv_sec = it.it_value.tv_sec = 1;
+	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
+		fatal("setitimer");
 }
 
 static __attribute__((noreturn)) void
 shutdown_all(const sigset_t *waitmask)
 {
-	int	 killed = 0;
+	uint64_t	 deadline;
+	int		 killed = 0;
 
 	log_info("shutting down: waiting up to %d s for %zu workers",
 	    conf->shutdown_timeout_seconds, count_all());
+	notify_send("STOPPING=1");
 	close(listen_fd);
 	signal_workers(0, SIGTERM);
-	sig_alarm = 0;
-	alarm((unsigned)(conf->shutdown_timeout_seconds > 0 ?
-	    conf->shutdown_timeout_seconds : 1));
+	deadline = util_now_ms() + (uint64_t)conf->shutdown_timeout_seconds *
+	    1000;
 	reap();
 	while (count_all() > 0) {
 		sigsuspend(waitmask);
@@ -264,13 +300,16 @@ shutdown_all(const sigset_t *waitmask)
 			sig_child = 0;
 			reap();
 		}
-		if (sig_alarm && !killed) {
+		sig_alarm = 0;
+		if (!killed && util_now_ms() >= deadline && count_all() > 0) {
 			log_warnx("shutdown timeout: killing %zu workers",
 			    count_all());
 			signal_workers(0, SIGKILL);
 			killed = 1;
 		}
 	}
+	if (opts->pidfile != NULL)
+		pidfile_remove(opts->pidfile);
 	log_info("stopped");
 	exit(0);
 }
@@ -279,6 +318,7 @@ void
 master_run(int fd, const struct master_opts *o)
 {
 	sigset_t	 blocked, waitmask;
+	unsigned	 ticks = 0;
 
 	opts = o;
 	listen_fd = fd;
@@ -286,10 +326,11 @@ master_run(int fd, const struct master_opts *o)
 	log_setprefix("master");
 	sig_master_install(&blocked, &waitmask);
 	maintain();
+	start_ticking();
+	notify_send("READY=1\nMAINPID=%ld", (long)getpid());
+	report_status();
 	for (;;) {
-		if (sig_terminate)
-			shutdown_all(&waitmask);
-		if (!sig_child && !sig_reload && !sig_alarm)
+		if (!sig_child && !sig_reload && !sig_alarm && !sig_terminate)
 			sigsuspend(&waitmask);
 		if (sig_child) {
 			sig_child = 0;
@@ -301,8 +342,11 @@ master_run(int fd, const struct master_opts *o)
 			sig_reload = 0;
 			reload();
 		}
-		if (sig_alarm)
+		if (sig_alarm) {
 			sig_alarm = 0;
+			if (++ticks % 5 == 0)
+				report_status();
+		}
 		maintain();
 	}
 }

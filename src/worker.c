@@ -25,6 +25,7 @@
 #include "http_conn.h"
 #include "log.h"
 #include "router.h"
+#include "scoreboard.h"
 #include "sig.h"
 #include "upstream.h"
 #include "util.h"
@@ -92,6 +93,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 			req.keep_alive = 0;
 		router_dispatch(&c, &req);
 		access_log(&c, &req);
+		scoreboard_request_done();
 		if (!req.keep_alive || c.broken || sig_terminate) {
 			http_conn_end_request(&c, &req);
 			break;
