@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +42,8 @@ describe(const struct sockaddr *sa, char *out, size_t outsz)
 }
 
 int
-listen_open(const char *host, int port, char *bound, size_t boundsz,
-    char *err, size_t errsz)
+listen_open(const char *host, int port, int defer_seconds, char *bound,
+    size_t boundsz, char *err, size_t errsz)
 {
 	struct addrinfo		 hints, *res = NULL;
 	struct sockaddr_storage	 ss;
@@ -70,6 +71,11 @@ listen_open(const char *host, int port, char *bound, size_t boundsz,
 		goto fail;
 	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
+	/* a connection that sends nothing never reaches (and occupies) a
+	 * worker; best effort, the header deadline still bounds the rest */
+	if (defer_seconds > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &defer_seconds, sizeof(defer_seconds));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		goto fail;
 	describe((struct sockaddr *)&ss, bound, boundsz);

@@ -151,7 +151,7 @@ parse_args(int argc, char *argv[], struct settings *s)
 		else if (ch == 'p')
 			s->master.port = number_arg("port", optarg, 0, 65535);
 		else if (ch == 'w')
-			s->master.workers = number_arg("workers", optarg, 1,
+			s->master.workers = number_arg("workers", optarg, 0,
 			    1024);
 		else if (ch == 'D')
 			s->daemonize = 1;
@@ -279,8 +279,9 @@ main(int argc, char *argv[])
 			    (long)other, s.pidfile);
 		die("pidfile %s: %s", s.pidfile, strerror(errno));
 	}
-	if ((fd = listen_open(conf->host, conf->port, bound, sizeof(bound),
-	    err, sizeof(err))) == -1)
+	if ((fd = listen_open(conf->host, conf->port,
+	    conf->header_timeout_seconds, bound, sizeof(bound), err,
+	    sizeof(err))) == -1)
 		die("%s", err);
 	if (s.user != NULL && geteuid() == 0 &&
 	    privdrop_apply(&pd, err, sizeof(err)) == -1)
