@@ -120,7 +120,8 @@ const struct conf_key conf_keys[] = {
 
 	/* providers[].models[] */
 	{ "providers[].models[].id", CONF_STRING, NULL, 1,
-	    "model name clients ask for; unique across all providers" },
+	    "model name clients ask for; unique within its provider, and the same "
+	    "id under several providers is a fallback chain tried in order" },
 	{ "providers[].models[].display_name", CONF_STRING, "id", 1,
 	    "display_name in /v1/models" },
 	{ "providers[].models[].remote_id", CONF_STRING, "id", 1,
@@ -128,7 +129,8 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].models[].aliases", CONF_STRING_ARRAY, "[]", 1,
 	    "glob patterns (fnmatch, case-sensitive) of further names routed to "
 	    "this model, such as \"claude-*haiku*\"; may not match another "
-	    "model's id or repeat another alias" },
+	    "model's id or repeat another model's alias (members of one "
+	    "fallback chain may share them)" },
 	{ "providers[].models[].max_tokens", CONF_INT, "0", 1,
 	    "cap on max_tokens sent upstream, 0..2147483647 (0 = no cap)" },
 	{ "providers[].models[].reasoning", CONF_BOOL, "false", 1,
@@ -752,9 +754,11 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 }
 
 /*
- * Pass 3: the model table as a whole. Model ids are unique across all
- * providers; an alias may not match another model's id (that id would
- * become ambiguous) nor repeat another alias.
+ * Pass 3: the model table as a whole. A model id is unique within its
+ * provider; the same id under several providers is one model with a
+ * fallback chain (tried in config order). An alias may not match another
+ * model's id (that id would become ambiguous) nor repeat another model's
+ * alias, except between members of one fallback chain.
  */
 struct conf_mref {
 	const struct conf_model	*m;
@@ -782,7 +786,8 @@ conf_check_models(struct conf_ctx *cx, const struct conf *c)
 
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++) {
-			if (strcmp(r[i].m->id, r[j].m->id) != 0)
+			if (r[i].pi != r[j].pi ||
+			    strcmp(r[i].m->id, r[j].m->id) != 0)
 				continue;
 			conf_path(kw, sizeof(kw), "providers[%zu].models[%zu].id",
 			    r[i].pi, r[i].mi);
@@ -800,7 +805,8 @@ conf_check_models(struct conf_ctx *cx, const struct conf *c)
 			    "providers[%zu].models[%zu].aliases[%zu]",
 			    r[i].pi, r[i].mi, ai);
 			for (j = 0; j < n; j++) {
-				if (j == i || fnmatch(a, r[j].m->id, 0) != 0)
+				if (j == i || fnmatch(a, r[j].m->id, 0) != 0 ||
+				    strcmp(r[i].m->id, r[j].m->id) == 0)
 					continue;
 				conf_err(cx, kw, "alias \"%s\" matches model id "
 				    "\"%s\" (providers[%zu].models[%zu])", a,
@@ -811,7 +817,9 @@ conf_check_models(struct conf_ctx *cx, const struct conf *c)
 				for (aj = 0; aj < r[j].m->naliases; aj++) {
 					if (j == i && aj == ai)
 						break;
-					if (strcmp(a, r[j].m->aliases[aj]) != 0)
+					if (strcmp(a, r[j].m->aliases[aj]) != 0 ||
+					    (j != i &&
+					    strcmp(r[i].m->id, r[j].m->id) == 0))
 						continue;
 					conf_err(cx, kw, "duplicate alias \"%s\" "
 					    "(also providers[%zu].models[%zu]."

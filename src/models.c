@@ -59,6 +59,26 @@ models_resolve(const struct conf *c, const char *name,
 	return n;
 }
 
+/*
+ * A model id served by several providers (a fallback chain) is one model
+ * to clients: lists show its first occurrence only.
+ */
+static int
+models_first_of_id(const struct conf *c, size_t pi, size_t mi)
+{
+	const char	*id = c->providers[pi].models[mi].id;
+	size_t		 i, j;
+
+	for (i = 0; i <= pi; i++)
+		for (j = 0; j < c->providers[i].nmodels; j++) {
+			if (i == pi && j == mi)
+				return 1;
+			if (strcmp(c->providers[i].models[j].id, id) == 0)
+				return 0;
+		}
+	return 1;
+}
+
 void
 models_available(const struct conf *c, struct buf *out)
 {
@@ -67,6 +87,8 @@ models_available(const struct conf *c, struct buf *out)
 
 	for (i = 0; i < c->nproviders; i++)
 		for (j = 0; j < c->providers[i].nmodels; j++) {
+			if (!models_first_of_id(c, i, j))
+				continue;
 			if (!first)
 				buf_puts(out, ", ");
 			buf_puts(out, c->providers[i].models[j].id);
@@ -77,10 +99,11 @@ models_available(const struct conf *c, struct buf *out)
 static size_t
 models_count(const struct conf *c)
 {
-	size_t	 i, n = 0;
+	size_t	 i, j, n = 0;
 
 	for (i = 0; i < c->nproviders; i++)
-		n += c->providers[i].nmodels;
+		for (j = 0; j < c->providers[i].nmodels; j++)
+			n += models_first_of_id(c, i, j);
 	return n;
 }
 
@@ -88,13 +111,15 @@ models_count(const struct conf *c)
 static const struct conf_model *
 models_nth(const struct conf *c, size_t i)
 {
-	size_t	 p;
+	size_t	 p, j;
 
-	for (p = 0; p < c->nproviders; p++) {
-		if (i < c->providers[p].nmodels)
-			return &c->providers[p].models[i];
-		i -= c->providers[p].nmodels;
-	}
+	for (p = 0; p < c->nproviders; p++)
+		for (j = 0; j < c->providers[p].nmodels; j++) {
+			if (!models_first_of_id(c, p, j))
+				continue;
+			if (i-- == 0)
+				return &c->providers[p].models[j];
+		}
 	return NULL;
 }
 

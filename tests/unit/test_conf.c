@@ -139,8 +139,8 @@ static const struct bad bad[] = {
 	/* model table */
 	{ MODELS("{'id':'glm'},{'id':'glm'}"),
 	    "providers[0].models[1].id: duplicate model id \\'glm\\' (also providers[0].models[0])" },
-	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'','models':[{'id':'m'},{'id':'glm'}]}]}",
-	    "providers[1].models[1].id: duplicate model id \\'glm\\' (also providers[0].models[0])" },
+	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'','models':[{'id':'glm'},{'id':'m'},{'id':'glm'}]}]}",
+	    "providers[1].models[2].id: duplicate model id \\'glm\\' (also providers[1].models[0])" },
 	{ MODELS("{'id':'glm'},{'id':'minimax','aliases':['claude-*','g*']}"),
 	    "providers[0].models[1].aliases[1]: alias \\'g*\\' matches model id \\'glm\\' (providers[0].models[0])" },
 	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'','models':[{'id':'m','aliases':['glm']}]}]}",

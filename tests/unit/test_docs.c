@@ -599,8 +599,9 @@ check_failover_example(const char *fragment)
 	    strcmp(r[1].provider->name, "backup") == 0,
 	    "failover example: claude-sonnet-4-5 goes to primary, then backup");
 	n = models_resolve(c, "deepseek-chat", r, 8);
-	ok(n == 1 && strcmp(r[0].provider->name, "primary") == 0,
-	    "failover example: deepseek-chat goes to primary only");
+	ok(n == 2 && strcmp(r[0].provider->name, "primary") == 0 &&
+	    strcmp(r[1].provider->name, "backup") == 0,
+	    "failover example: deepseek-chat goes to primary, then backup");
 	conf_free(c);
 }
 

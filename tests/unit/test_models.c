@@ -197,6 +197,47 @@ test_shape(const struct conf *c)
 	ok(models_one_json(c, "nope") == NULL, "unknown model: NULL");
 }
 
+/* the same id under two providers: one model, two routes in order */
+static void
+test_fallback(void)
+{
+	static const char fb[] = "{\"providers\":["
+	    "{\"name\":\"p1\",\"base_url\":\"http://p1\",\"api_key\":\"\","
+	    "\"models\":[{\"id\":\"glm\",\"aliases\":[\"claude-*\"]}]},"
+	    "{\"name\":\"p2\",\"base_url\":\"http://p2\",\"api_key\":\"\","
+	    "\"models\":[{\"id\":\"x\"},{\"id\":\"glm\",\"remote_id\":\"glm-b\","
+	    "\"aliases\":[\"claude-*\"]}]}]}";
+	struct conf		*c = NULL;
+	struct model_route	 r[4];
+	struct buf		 b = BUF_INITIALIZER;
+	json_object		*list, *data;
+	char			 err[256];
+	size_t			 n;
+
+	ok(conf_parse(fb, strlen(fb), &c, err, sizeof(err)) == 0,
+	    "fallback chain parses");
+	if (c == NULL) {
+		printf("# %s\n", err);
+		return;
+	}
+	n = models_resolve(c, "glm", r, 4);
+	ok(n == 2 && strcmp(r[0].provider->name, "p1") == 0 &&
+	    strcmp(r[1].provider->name, "p2") == 0 &&
+	    strcmp(r[1].model->remote_id, "glm-b") == 0,
+	    "fallback: both providers, in config order");
+	n = models_resolve(c, "claude-sonnet-4", r, 4);
+	ok(n == 2 && strcmp(r[1].provider->name, "p2") == 0,
+	    "fallback: a shared alias routes to both");
+	models_available(c, &b);
+	is_str(b.data, "glm, x", "fallback: listed once");
+	list = models_list_json(c, 0, NULL, NULL);
+	json_object_object_get_ex(list, "data", &data);
+	is_int(json_object_array_length(data), 2, "fallback: /v1/models once");
+	json_object_put(list);
+	buf_free(&b);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -209,6 +250,7 @@ main(void)
 	test_available(c);
 	test_list(c);
 	test_shape(c);
+	test_fallback();
 	conf_free(c);
 	return tap_done();
 }
