@@ -36,6 +36,8 @@ struct conf {
 	char	 *host;			/* listen address (derived if unset) */
 	int	  port;
 	int	  workers;		/* 0 = auto: 2 x cores, at least 4 */
+	int	  max_workers;		/* pool ceiling */
+	int	  worker_idle_timeout_seconds;	/* extras retire after */
 	int	  upstream_timeout_seconds;
 	int	  upstream_connect_timeout_seconds;
 	int	  stream_idle_timeout_seconds;	/* 0 = upstream_timeout */

@@ -1,14 +1,75 @@
 /*
- * scoreboard: counters shared between the workers and the master
- * (anonymous shared memory mapped before the first fork).
+ * scoreboard: shared memory between the master and the workers. One slot
+ * per worker (its state and counters, written only by that worker), plus
+ * the counters of workers that have exited (folded in by the master), so
+ * the pool can follow the load and /metrics can add everything up.
  */
 #ifndef CP_SCOREBOARD_H
 #define CP_SCOREBOARD_H
 
 #include <stdint.h>
+#include <sys/types.h>
+
+#define SB_MAX_SLOTS		1024
+#define SB_MAX_PROVIDERS	16
+
+enum sb_state { SB_EMPTY = 0, SB_STARTING, SB_IDLE, SB_BUSY };
+
+enum sb_endpoint { SB_EP_ROOT, SB_EP_MODELS, SB_EP_MESSAGES,
+	SB_EP_COUNT_TOKENS, SB_EP_METRICS, SB_EP_OTHER, SB_NENDPOINTS };
+
+#define SB_NCODES	20	/* the statuses we answer, plus "other" */
+#define SB_NBUCKETS	13	/* upstream latency histogram */
+
+extern const int	 sb_codes[SB_NCODES];		/* 0 = other */
+extern const char *const sb_endpoint_names[SB_NENDPOINTS];
+extern const double	 sb_bucket_seconds[SB_NBUCKETS];	/* last = +Inf */
+
+struct sb_provider {
+	char		 name[64];
+	uint64_t	 requests;
+	uint64_t	 errors;	/* transport failures and non-2xx */
+};
+
+struct sb_counters {
+	uint64_t	 requests[SB_NENDPOINTS][SB_NCODES];
+	uint64_t	 latency[SB_NBUCKETS];	/* cumulative upstream ms buckets */
+	uint64_t	 latency_count;
+	uint64_t	 latency_ms_sum;
+	struct sb_provider providers[SB_MAX_PROVIDERS];
+};
+
+struct sb_slot {
+	pid_t		 pid;		/* master writes */
+	unsigned	 generation;	/* master writes */
+	int		 state;		/* worker writes (master at spawn/reap) */
+	int		 streaming;	/* worker: a stream is being relayed */
+	uint64_t	 state_since_ms;	/* CLOCK_MONOTONIC */
+	uint64_t	 served;
+	struct sb_counters c;
+};
 
 int	 scoreboard_init(void);		/* master, before forking */
-void	 scoreboard_request_done(void);	/* worker, after each request */
-uint64_t scoreboard_requests(void);	/* requests served, all workers */
+struct sb_slot *scoreboard_slot(int);	/* NULL if out of range / no board */
+
+/* master */
+int	 scoreboard_claim(pid_t, unsigned generation);	/* slot index or -1 */
+void	 scoreboard_release(int slot);	/* fold counters in, free the slot */
+int	 scoreboard_find(pid_t);		/* slot of pid or -1 */
+
+/* worker: the slot it was given */
+void	 scoreboard_attach(int slot);
+void	 scoreboard_set_state(int state);
+void	 scoreboard_set_streaming(int);
+void	 scoreboard_request_done(enum sb_endpoint, int status);
+void	 scoreboard_upstream_done(const char *provider, long ms, int failed);
+
+/* readers */
+uint64_t scoreboard_requests(void);	/* served, all workers ever */
+void	 scoreboard_count_states(unsigned generation, int *starting,
+	    int *idle, int *busy);
+/* everything summed up (live slots and retired) */
+void	 scoreboard_totals(struct sb_counters *, int *busy, int *idle,
+	    int *streams);
 
 #endif

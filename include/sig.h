@@ -11,8 +11,9 @@ extern volatile sig_atomic_t	 sig_child;	/* SIGCHLD */
 extern volatile sig_atomic_t	 sig_terminate;	/* SIGTERM, SIGINT */
 extern volatile sig_atomic_t	 sig_reload;	/* SIGHUP */
 extern volatile sig_atomic_t	 sig_alarm;	/* SIGALRM */
+extern volatile sig_atomic_t	 sig_pool;	/* SIGUSR1: no idle worker */
 
-/* master: flags for CHLD, TERM, INT, HUP, ALRM; all blocked until
+/* master: flags for CHLD, TERM, INT, HUP, ALRM, USR1; all blocked until
  * sigsuspend() so none is lost between a check and the sleep */
 void	 sig_master_install(sigset_t *blocked, sigset_t *waitmask);
 /* worker: TERM/INT/QUIT = finish the current request, then exit; HUP

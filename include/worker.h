@@ -5,6 +5,7 @@
 #ifndef CP_WORKER_H
 #define CP_WORKER_H
 
-__attribute__((noreturn)) void worker_main(int listen_fd);
+/* board: the worker's scoreboard slot (-1 = none) */
+__attribute__((noreturn)) void worker_main(int listen_fd, int board);
 
 #endif

@@ -65,7 +65,14 @@ const struct conf_key conf_keys[] = {
 	{ "port", CONF_INT, "8888", 0,
 	    "listen port, 0..65535 (0 = any free port)" },
 	{ "workers", CONF_INT, "0", 1,
-	    "worker processes, 0..1024 (0 = 2 x online cores, at least 4)" },
+	    "worker processes started and always kept, 0..1024 "
+	    "(0 = 2 x online cores, at least 4)" },
+	{ "max_workers", CONF_INT, "256", 1,
+	    "ceiling of the worker pool, 1..1024: when no worker is idle "
+	    "another is started, up to this many" },
+	{ "worker_idle_timeout_seconds", CONF_INT, "60", 1,
+	    "workers beyond \"workers\" that stay idle this long are "
+	    "retired, 1..86400" },
 	{ "upstream_timeout_seconds", CONF_INT, "300", 1,
 	    "total time for a non-streaming upstream request, 1..86400" },
 	{ "upstream_connect_timeout_seconds", CONF_INT, "10", 1,
@@ -689,6 +696,10 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 		{ "port", 0, 65535, offsetof(struct conf, port) },
 		{ "workers", 0, CONF_MAXWORKERS,
 		    offsetof(struct conf, workers) },
+		{ "max_workers", 1, CONF_MAXWORKERS,
+		    offsetof(struct conf, max_workers) },
+		{ "worker_idle_timeout_seconds", 1, 86400,
+		    offsetof(struct conf, worker_idle_timeout_seconds) },
 		{ "upstream_timeout_seconds", 1, 86400,
 		    offsetof(struct conf, upstream_timeout_seconds) },
 		{ "upstream_connect_timeout_seconds", 1, 3600,
@@ -731,6 +742,9 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 		if (conf_int32(cx, root, "", ints[i].path, ints[i].min,
 		    ints[i].max, (int *)((char *)c + ints[i].off)) == -1)
 			return -1;
+	if (c->workers > c->max_workers)
+		return conf_err(cx, "max_workers", "%d is less than workers "
+		    "(%d)", c->max_workers, c->workers);
 	if (conf_int(cx, root, "", "max_body_bytes", 1024, 1073741824,
 	    &n) == -1)
 		return -1;

@@ -43,6 +43,8 @@ struct worker_slot {
 	pid_t		 pid;
 	unsigned	 generation;
 	uint64_t	 started_ms;
+	int		 board;		/* scoreboard slot, -1 = none */
+	int		 retiring;	/* told to stop: idle extra */
 };
 
 static struct worker_slot	*slots;
@@ -70,13 +72,15 @@ master_apply_overrides(struct conf *c, const struct master_opts *o)
 	return 0;
 }
 
+/* workers of a generation that will go on serving */
 static size_t
 count_live(unsigned gen)
 {
 	size_t	 i, n = 0;
 
 	for (i = 0; i < nslots; i++)
-		if (slots[i].pid > 0 && slots[i].generation == gen)
+		if (slots[i].pid > 0 && slots[i].generation == gen &&
+		    !slots[i].retiring)
 			n++;
 	return n;
 }
@@ -115,10 +119,17 @@ spawn_worker(void)
 {
 	struct worker_slot	*s = free_slot();
 	pid_t			 pid, master = getpid();
+	int			 board;
 
+	if ((board = scoreboard_claim(0, generation)) == -1 &&
+	    scoreboard_slot(0) != NULL) {
+		log_warnx("scoreboard full: not starting another worker");
+		return -1;
+	}
 	switch (pid = fork()) {
 	case -1:
 		log_warn("fork");
+		scoreboard_release(board);
 		return -1;
 	case 0:
 		/* an orphaned worker would keep the port and the pidfile */
@@ -128,12 +139,16 @@ spawn_worker(void)
 		free(slots);
 		if (opts->pidfile != NULL)
 			close(pidfile_fileno(opts->pidfile));
-		worker_main(listen_fd);
+		worker_main(listen_fd, board);
 		/* NOTREACHED */
 	}
+	if (scoreboard_slot(board) != NULL)
+		scoreboard_slot(board)->pid = pid;
 	s->pid = pid;
 	s->generation = generation;
 	s->started_ms = util_now_ms();
+	s->board = board;
+	s->retiring = 0;
 	log_debug("started worker %ld (generation %u)", (long)pid,
 	    generation);
 	return 0;
@@ -165,8 +180,10 @@ note_exit(struct worker_slot *s, int status)
 		    WEXITSTATUS(status));
 	else
 		log_debug("worker %ld exited", (long)s->pid);
+	scoreboard_release(s->board);
+	s->board = -1;
 
-	if (s->generation == generation && !sig_terminate) {
+	if (s->generation == generation && !sig_terminate && !s->retiring) {
 		if (!clean && lived < FAST_DEATH_MS)
 			young_deaths++;
 		else
@@ -199,16 +216,76 @@ reap(void)
 	}
 }
 
+/*
+ * The pool: at least conf->workers of the current generation; one more
+ * whenever none is idle (a worker that takes the last idle slot tells the
+ * master with SIGUSR1), growing by half the pool at a time up to
+ * max_workers; extras idle longer than worker_idle_timeout_seconds are
+ * told to finish. Connections beyond that wait in the accept queue.
+ */
 static void
 maintain(void)
 {
-	size_t	 want = (size_t)conf_workers(conf);
+	size_t	 want = (size_t)conf_workers(conf), live, max, grow;
+	int	 starting, idle, busy;
 
 	if (util_now_ms() < respawn_not_before)
 		return;
 	while (count_live(generation) < want)
 		if (spawn_worker() == -1)
-			break;		/* the next tick tries again */
+			return;		/* the next tick tries again */
+	max = (size_t)conf->max_workers;
+	if (max < want)
+		max = want;		/* -w may ask for more */
+	live = count_live(generation);
+	scoreboard_count_states(generation, &starting, &idle, &busy);
+	if (starting + idle == 0 && live < max && !sig_terminate) {
+		grow = live / 2 > 0 ? live / 2 : 1;
+		if (grow > max - live)
+			grow = max - live;
+		log_debug("all %zu workers busy: starting %zu more", live,
+		    grow);
+		while (grow-- > 0)
+			if (spawn_worker() == -1)
+				break;
+	}
+}
+
+/* tell idle extras to go, the longest idle first, one per tick */
+static void
+retire_idle(void)
+{
+	uint64_t		 now = util_now_ms(), limit, oldest = 0;
+	struct worker_slot	*pick = NULL;
+	struct sb_slot		*b;
+	size_t			 i, live = 0;
+
+	limit = (uint64_t)conf->worker_idle_timeout_seconds * 1000;
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && slots[i].generation == generation &&
+		    !slots[i].retiring)
+			live++;
+	if (live <= (size_t)conf_workers(conf))
+		return;
+	for (i = 0; i < nslots; i++) {
+		if (slots[i].pid <= 0 || slots[i].generation != generation ||
+		    slots[i].retiring ||
+		    (b = scoreboard_slot(slots[i].board)) == NULL)
+			continue;
+		if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) != SB_IDLE)
+			continue;
+		uint64_t since = __atomic_load_n(&b->state_since_ms,
+		    __ATOMIC_RELAXED);
+		if (now - since >= limit && now - since > oldest) {
+			oldest = now - since;
+			pick = &slots[i];
+		}
+	}
+	if (pick != NULL) {
+		log_debug("retiring idle worker %ld", (long)pick->pid);
+		pick->retiring = 1;
+		kill(pick->pid, SIGTERM);
+	}
 }
 
 static void
@@ -264,8 +341,11 @@ reload(void)
 static void
 report_status(void)
 {
-	notify_send("STATUS=%zu workers, %llu requests served",
-	    count_live(generation),
+	int	 starting, idle, busy;
+
+	scoreboard_count_states(generation, &starting, &idle, &busy);
+	notify_send("STATUS=%zu workers (%d busy, %d idle), %llu requests "
+	    "served", count_live(generation), busy, idle + starting,
 	    (unsigned long long)scoreboard_requests());
 }
 
@@ -330,7 +410,8 @@ master_run(int fd, const struct master_opts *o)
 	notify_send("READY=1\nMAINPID=%ld", (long)getpid());
 	report_status();
 	for (;;) {
-		if (!sig_child && !sig_reload && !sig_alarm && !sig_terminate)
+		if (!sig_child && !sig_reload && !sig_alarm && !sig_terminate &&
+		    !sig_pool)
 			sigsuspend(&waitmask);
 		if (sig_child) {
 			sig_child = 0;
@@ -344,9 +425,11 @@ master_run(int fd, const struct master_opts *o)
 		}
 		if (sig_alarm) {
 			sig_alarm = 0;
+			retire_idle();
 			if (++ticks % 5 == 0)
 				report_status();
 		}
+		sig_pool = 0;
 		maintain();
 	}
 }

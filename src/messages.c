@@ -21,6 +21,7 @@
 #include "log.h"
 #include "messages.h"
 #include "models.h"
+#include "scoreboard.h"
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
@@ -398,8 +399,13 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	call.on_data = relay_data;
 	call.on_tick = relay_tick;
 	call.arg = &r;
+	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
+	scoreboard_set_streaming(0);
 	ex->req->log_upstream_ms = (long)res.ms;
+	if (!res.aborted || r.bad_upstream)
+		scoreboard_upstream_done(route->provider->name, (long)res.ms,
+		    res.failed || r.bad_upstream || res.status / 100 != 2);
 
 	if (r.began) {
 		rv = relay_end(&r, &res);
@@ -442,6 +448,9 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	call.arg = ex;
 	upstream_perform(&call, &res);
 	ex->req->log_upstream_ms = (long)res.ms;
+	if (!res.aborted)
+		scoreboard_upstream_done(route->provider->name, (long)res.ms,
+		    res.failed || res.status / 100 != 2);
 	if (res.aborted)
 		rv = -1;
 	else if (!last && worth_retrying(&res)) {

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "http_resp.h"
 #include "messages.h"
+#include "metrics.h"
 #include "models.h"
 #include "router.h"
 #include "util.h"
@@ -37,7 +38,13 @@ static const struct route routes[] = {
 	{ "/v1/models/",		"GET",	0, handle_model },
 	{ "/v1/messages",		"POST",	0, messages_handle },
 	{ "/v1/messages/count_tokens",	"POST",	0, messages_count_tokens },
+	{ "/metrics",			"GET",	0, metrics_handle },
 };
+
+/* same order as enum sb_endpoint up to "other" */
+static const enum sb_endpoint route_endpoints[] = { SB_EP_ROOT,
+	SB_EP_MODELS, SB_EP_MODELS, SB_EP_MESSAGES, SB_EP_COUNT_TOKENS,
+	SB_EP_METRICS };
 
 static int
 path_matches(const struct route *r, const struct http_request *req)
@@ -117,6 +124,19 @@ handle_model(struct http_conn *c, struct http_request *req)
 	r = http_resp_json(c, req, 200, m);
 	json_object_put(m);
 	return r;
+}
+
+enum sb_endpoint
+router_endpoint(const struct http_request *req)
+{
+	size_t	 i;
+
+	if (req->path == NULL)
+		return SB_EP_OTHER;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (path_matches(&routes[i], req))
+			return route_endpoints[i];
+	return SB_EP_OTHER;
 }
 
 int

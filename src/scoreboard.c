@@ -1,22 +1,41 @@
 /*
- * scoreboard.c: process-shared counters.
+ * scoreboard.c: process-shared worker slots and counters.
  *
- * One page of MAP_SHARED anonymous memory, mapped by the master before it
- * forks, so every worker of every generation updates the same counters
- * with atomic adds and the master reads them for systemd's STATUS line.
- * Without it (mapping failed, or a unit test) the functions do nothing.
+ * MAP_SHARED anonymous memory mapped by the master before it forks, so the
+ * master and every worker of every generation see the same slots. Each
+ * worker writes only its own slot, with relaxed atomic stores; the master
+ * claims a slot at fork and, when it reaps the worker, adds the slot's
+ * counters to "retired" before freeing it, so counters never go backwards.
+ * Without a board (mapping failed, or a unit test) every call is a no-op.
  */
 #include <sys/mman.h>
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "scoreboard.h"
+#include "util.h"
+
+const int sb_codes[SB_NCODES] = { 200, 400, 401, 403, 404, 405, 408, 413,
+	417, 429, 431, 500, 501, 502, 503, 504, 505, 529, 100, 0 };
+const char *const sb_endpoint_names[SB_NENDPOINTS] = { "/", "/v1/models",
+	"/v1/messages", "/v1/messages/count_tokens", "/metrics", "other" };
+const double sb_bucket_seconds[SB_NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5, 10, 30, 60, 120, 300, -1 };
 
 struct scoreboard {
-	uint64_t	 requests;
+	struct sb_counters	 retired;
+	uint64_t		 retired_served;
+	struct sb_slot		 slots[SB_MAX_SLOTS];
 };
 
 static struct scoreboard	*board;
+static struct sb_slot		*mine;	/* a worker's own slot */
+
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define ADD(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 
 int
 scoreboard_init(void)
@@ -31,15 +50,223 @@ scoreboard_init(void)
 	return 0;
 }
 
-void
-scoreboard_request_done(void)
+struct sb_slot *
+scoreboard_slot(int i)
 {
-	if (board != NULL)
-		__atomic_add_fetch(&board->requests, 1, __ATOMIC_RELAXED);
+	if (board == NULL || i < 0 || i >= SB_MAX_SLOTS)
+		return NULL;
+	return &board->slots[i];
+}
+
+int
+scoreboard_claim(pid_t pid, unsigned generation)
+{
+	struct sb_slot	*s;
+	int		 i;
+
+	if (board == NULL)
+		return -1;
+	for (i = 0; i < SB_MAX_SLOTS; i++) {
+		s = &board->slots[i];
+		if (LOAD(&s->state) != SB_EMPTY)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->pid = pid;
+		s->generation = generation;
+		s->state_since_ms = util_now_ms();
+		STORE(&s->state, SB_STARTING);
+		return i;
+	}
+	return -1;
+}
+
+static void
+fold(struct sb_counters *to, const struct sb_counters *from)
+{
+	size_t	 e, k, p, q;
+
+	for (e = 0; e < SB_NENDPOINTS; e++)
+		for (k = 0; k < SB_NCODES; k++)
+			to->requests[e][k] += LOAD(&from->requests[e][k]);
+	for (k = 0; k < SB_NBUCKETS; k++)
+		to->latency[k] += LOAD(&from->latency[k]);
+	to->latency_count += LOAD(&from->latency_count);
+	to->latency_ms_sum += LOAD(&from->latency_ms_sum);
+	for (p = 0; p < SB_MAX_PROVIDERS; p++) {
+		const struct sb_provider *fp = &from->providers[p];
+		if (fp->name[0] == '\0')
+			continue;
+		for (q = 0; q < SB_MAX_PROVIDERS; q++) {
+			struct sb_provider *tp = &to->providers[q];
+			if (tp->name[0] == '\0')
+				memcpy(tp->name, fp->name, sizeof(tp->name));
+			if (strcmp(tp->name, fp->name) == 0) {
+				tp->requests += LOAD(&fp->requests);
+				tp->errors += LOAD(&fp->errors);
+				break;
+			}
+		}
+	}
+}
+
+void
+scoreboard_release(int i)
+{
+	struct sb_slot	*s = scoreboard_slot(i);
+
+	if (s == NULL)
+		return;
+	fold(&board->retired, &s->c);
+	board->retired_served += LOAD(&s->served);
+	s->pid = 0;
+	STORE(&s->state, SB_EMPTY);
+}
+
+int
+scoreboard_find(pid_t pid)
+{
+	int	 i;
+
+	if (board == NULL)
+		return -1;
+	for (i = 0; i < SB_MAX_SLOTS; i++)
+		if (board->slots[i].pid == pid &&
+		    LOAD(&board->slots[i].state) != SB_EMPTY)
+			return i;
+	return -1;
+}
+
+void
+scoreboard_attach(int i)
+{
+	mine = scoreboard_slot(i);
+}
+
+void
+scoreboard_set_state(int state)
+{
+	if (mine == NULL)
+		return;
+	STORE(&mine->state_since_ms, util_now_ms());
+	STORE(&mine->state, state);
+}
+
+void
+scoreboard_set_streaming(int on)
+{
+	if (mine != NULL)
+		STORE(&mine->streaming, on);
+}
+
+static size_t
+code_index(int status)
+{
+	size_t	 k;
+
+	for (k = 0; k < SB_NCODES - 1; k++)
+		if (sb_codes[k] == status)
+			return k;
+	return SB_NCODES - 1;
+}
+
+void
+scoreboard_request_done(enum sb_endpoint ep, int status)
+{
+	if (mine == NULL || (unsigned)ep >= SB_NENDPOINTS)
+		return;
+	ADD(&mine->c.requests[ep][code_index(status)], 1);
+	ADD(&mine->served, 1);
+}
+
+void
+scoreboard_upstream_done(const char *provider, long ms, int failed)
+{
+	struct sb_provider	*p;
+	size_t			 k;
+
+	if (mine == NULL)
+		return;
+	if (ms >= 0) {
+		for (k = 0; k < SB_NBUCKETS - 1; k++)
+			if ((double)ms <= sb_bucket_seconds[k] * 1000)
+				break;
+		ADD(&mine->c.latency[k], 1);
+		ADD(&mine->c.latency_count, 1);
+		ADD(&mine->c.latency_ms_sum, (uint64_t)ms);
+	}
+	for (k = 0; k < SB_MAX_PROVIDERS; k++) {
+		p = &mine->c.providers[k];
+		if (p->name[0] == '\0') {
+			/* only this worker writes its slot: no race */
+			snprintf(p->name, sizeof(p->name), "%s", provider);
+		}
+		if (strncmp(p->name, provider, sizeof(p->name) - 1) == 0) {
+			ADD(&p->requests, 1);
+			if (failed)
+				ADD(&p->errors, 1);
+			return;
+		}
+	}
 }
 
 uint64_t
 scoreboard_requests(void)
 {
-	return board ? __atomic_load_n(&board->requests, __ATOMIC_RELAXED) : 0;
+	uint64_t	 n;
+	int		 i;
+
+	if (board == NULL)
+		return 0;
+	n = board->retired_served;
+	for (i = 0; i < SB_MAX_SLOTS; i++)
+		if (LOAD(&board->slots[i].state) != SB_EMPTY)
+			n += LOAD(&board->slots[i].served);
+	return n;
+}
+
+void
+scoreboard_count_states(unsigned generation, int *starting, int *idle,
+    int *busy)
+{
+	int	 i, st;
+
+	*starting = *idle = *busy = 0;
+	if (board == NULL)
+		return;
+	for (i = 0; i < SB_MAX_SLOTS; i++) {
+		if (board->slots[i].generation != generation)
+			continue;
+		st = LOAD(&board->slots[i].state);
+		if (st == SB_STARTING)
+			(*starting)++;
+		else if (st == SB_IDLE)
+			(*idle)++;
+		else if (st == SB_BUSY)
+			(*busy)++;
+	}
+}
+
+void
+scoreboard_totals(struct sb_counters *out, int *busy, int *idle,
+    int *streams)
+{
+	int	 i, st;
+
+	memset(out, 0, sizeof(*out));
+	*busy = *idle = *streams = 0;
+	if (board == NULL)
+		return;
+	fold(out, &board->retired);
+	for (i = 0; i < SB_MAX_SLOTS; i++) {
+		struct sb_slot *s = &board->slots[i];
+		st = LOAD(&s->state);
+		if (st == SB_EMPTY)
+			continue;
+		fold(out, &s->c);
+		if (st == SB_BUSY)
+			(*busy)++;
+		else if (st == SB_IDLE || st == SB_STARTING)
+			(*idle)++;
+		*streams += LOAD(&s->streaming) ? 1 : 0;
+	}
 }

@@ -18,6 +18,7 @@ volatile sig_atomic_t	 sig_child;
 volatile sig_atomic_t	 sig_terminate;
 volatile sig_atomic_t	 sig_reload;
 volatile sig_atomic_t	 sig_alarm;
+volatile sig_atomic_t	 sig_pool;
 
 static volatile sig_atomic_t	 sig_listen_fd = -1;
 
@@ -37,6 +38,9 @@ on_master_signal(int signo)
 		break;
 	case SIGALRM:
 		sig_alarm = 1;
+		break;
+	case SIGUSR1:
+		sig_pool = 1;
 		break;
 	}
 }
@@ -72,7 +76,7 @@ void
 sig_master_install(sigset_t *blocked, sigset_t *waitmask)
 {
 	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-	    SIGALRM };
+	    SIGALRM, SIGUSR1 };
 	size_t		 i;
 
 	sigemptyset(blocked);
@@ -88,6 +92,7 @@ sig_master_install(sigset_t *blocked, sigset_t *waitmask)
 	sigdelset(waitmask, SIGINT);
 	sigdelset(waitmask, SIGHUP);
 	sigdelset(waitmask, SIGALRM);
+	sigdelset(waitmask, SIGUSR1);
 }
 
 void
@@ -103,7 +108,8 @@ sig_worker_install(int listen_fd)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
-	signal(SIGALRM, SIG_DFL);
+	signal(SIGALRM, SIG_IGN);	/* the master's interval timer */
+	signal(SIGUSR1, SIG_IGN);
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
 		fatal("sigprocmask");

@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 			req.keep_alive = 0;
 		router_dispatch(&c, &req);
 		access_log(&c, &req);
-		scoreboard_request_done();
+		scoreboard_request_done(router_endpoint(&req), req.status);
 		if (!req.keep_alive || c.broken || sig_terminate) {
 			http_conn_end_request(&c, &req);
 			break;
@@ -103,8 +104,23 @@ serve(int fd, const struct sockaddr_storage *ss)
 	http_conn_close(&c);
 }
 
+/* took the last idle place in the pool: ask the master for more */
+static void
+became_busy(int board)
+{
+	struct sb_slot	*me = scoreboard_slot(board);
+	int		 starting, idle, busy;
+
+	scoreboard_set_state(SB_BUSY);
+	if (me == NULL)
+		return;
+	scoreboard_count_states(me->generation, &starting, &idle, &busy);
+	if (starting + idle == 0)
+		kill(getppid(), SIGUSR1);
+}
+
 void
-worker_main(int listen_fd)
+worker_main(int listen_fd, int board)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
@@ -115,8 +131,10 @@ worker_main(int listen_fd)
 	sig_worker_install(listen_fd);
 	if (upstream_init() == -1)
 		fatalx("cannot initialise libcurl");
+	scoreboard_attach(board);
 
 	while (!sig_terminate) {
+		scoreboard_set_state(SB_IDLE);
 		sslen = sizeof(ss);
 		fd = accept4(listen_fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC);
@@ -133,6 +151,7 @@ worker_main(int listen_fd)
 			}
 			fatal("accept");
 		}
+		became_busy(board);
 		serve(fd, &ss);
 	}
 	upstream_cleanup();
