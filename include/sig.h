@@ -13,6 +13,8 @@ extern volatile sig_atomic_t	 sig_reload;	/* SIGHUP */
 extern volatile sig_atomic_t	 sig_alarm;	/* SIGALRM */
 extern volatile sig_atomic_t	 sig_pool;	/* SIGUSR1: no idle worker */
 
+/* hold the master's signals (pending, not lost) until it installs them */
+void	 sig_block_master(void);
 /* master: flags for CHLD, TERM, INT, HUP, ALRM, USR1; all blocked until
  * sigsuspend() so none is lost between a check and the sleep */
 void	 sig_master_install(sigset_t *blocked, sigset_t *waitmask);

@@ -19,8 +19,10 @@ struct upstream_call {
 	int		 stream;
 	/* streams: bytes of a 2xx answer as they arrive; return -1 to abort */
 	int		(*on_data)(void *arg, const char *, size_t);
-	/* called about every 250 ms while waiting; return -1 to abort */
+	/* called every 250 ms while waiting, and at once when watch_fd
+	 * becomes readable; return -1 to abort */
 	int		(*on_tick)(void *arg);
+	int		 watch_fd;	/* the client's socket, -1 = none */
 	void		*arg;
 };
 

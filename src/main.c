@@ -33,6 +33,7 @@
 #include "notify.h"
 #include "privdrop.h"
 #include "scoreboard.h"
+#include "sig.h"
 
 extern char **environ;
 
@@ -294,6 +295,11 @@ main(int argc, char *argv[])
 	if (pfh != NULL && pidfile_write(pfh) == -1)
 		log_warn("pidfile %s", s.pidfile);
 	s.master.pidfile = pfh;
+
+	/* the next line tells supervisors and tests we are up: a signal
+	 * sent right after it must find the master's handlers, so hold
+	 * signals until master_run() installs them */
+	sig_block_master();
 
 	log_info("claude-proxy %s listening on %s (%s), %d workers%s%s",
 	    PACKAGE_VERSION, bound, conf->ak && conf->ak[0] ?

@@ -398,6 +398,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	call.stream = 1;
 	call.on_data = relay_data;
 	call.on_tick = relay_tick;
+	call.watch_fd = ex->conn->fd;
 	call.arg = &r;
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
@@ -445,6 +446,7 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	call.body = body;
 	call.body_len = len;
 	call.on_tick = client_gone_tick;
+	call.watch_fd = ex->conn->fd;
 	call.arg = ex;
 	upstream_perform(&call, &res);
 	ex->req->log_upstream_ms = (long)res.ms;

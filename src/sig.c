@@ -72,15 +72,31 @@ install(int signo, void (*handler)(int))
 		fatal("sigaction");
 }
 
+static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+	SIGALRM, SIGUSR1 };
+
+void
+sig_block_master(void)
+{
+	sigset_t	 set;
+	size_t		 i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]); i++)
+		sigaddset(&set, master_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+}
+
 void
 sig_master_install(sigset_t *blocked, sigset_t *waitmask)
 {
-	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-	    SIGALRM, SIGUSR1 };
+	const int	*signals = master_signals;
 	size_t		 i;
 
 	sigemptyset(blocked);
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
+	    i++) {
 		sigaddset(blocked, signals[i]);
 		install(signals[i], on_master_signal);
 	}

@@ -6,8 +6,9 @@
  * (curl_easy_reset keeps them). Each call is bounded: a connect timeout
  * always; a total timeout for plain requests; for streams an idle timeout
  * (no byte for stream_idle_timeout seconds), never a total one that would
- * cut a long generation. The progress callback runs the caller's tick about
- * every 250 ms so a client that hung up aborts the transfer. The API key
+ * cut a long generation. While it waits it also watches the client's
+ * socket and runs the caller's tick every 250 ms, so a client that hung up
+ * aborts the transfer at once. The API key
  * goes only into the Authorization header; curl's verbose mode stays off so
  * it never reaches a log.
  */
@@ -34,11 +35,14 @@ struct transfer {
 };
 
 static CURL	*easy;
+static CURLM	*multi;		/* owns the connection cache */
 
 int
 upstream_init(void)
 {
 	if (easy == NULL && (easy = curl_easy_init()) == NULL)
+		return -1;
+	if (multi == NULL && (multi = curl_multi_init()) == NULL)
 		return -1;
 	return 0;
 }
@@ -48,7 +52,10 @@ upstream_cleanup(void)
 {
 	if (easy != NULL)
 		curl_easy_cleanup(easy);
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
 	easy = NULL;
+	multi = NULL;
 }
 
 void
@@ -112,27 +119,70 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int
-on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-    curl_off_t ulnow)
+/*
+ * Drive the transfer with the multi interface so that the wait can also
+ * watch the client's socket: a client that hangs up is noticed at once,
+ * not at libcurl's next progress call, and the transfer is removed (its
+ * upstream connection closed). The loop also runs the caller's tick and
+ * enforces the stream idle timeout.
+ */
+static CURLcode
+run_transfer(struct transfer *t)
 {
-	struct transfer	*t = arg;
-	uint64_t	 now = util_now_ms();
+	const struct upstream_call *call = t->call;
+	struct curl_waitfd	 wfd;
+	CURLMsg			*msg;
+	CURLcode		 rc = CURLE_OK;
+	uint64_t		 now;
+	int			 running, left, nfds, watch, woke = 0, wait;
 
-	(void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
-	if (t->idle_ms > 0 && now - t->last_data_ms >= t->idle_ms) {
-		t->res->timed_out = 1;
-		return 1;
-	}
-	if (t->call->on_tick != NULL &&
-	    now - t->last_tick_ms >= UPSTREAM_TICK_MS) {
-		t->last_tick_ms = now;
-		if (t->call->on_tick(t->call->arg) == -1) {
-			t->res->aborted = 1;
-			return 1;
+	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	watch = call->watch_fd >= 0;
+	for (;;) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
+			break;
 		}
+		if ((msg = curl_multi_info_read(multi, &left)) != NULL &&
+		    msg->msg == CURLMSG_DONE) {
+			rc = msg->data.result;
+			break;
+		}
+		now = util_now_ms();
+		if (t->idle_ms > 0 && now - t->last_data_ms >= t->idle_ms) {
+			t->res->timed_out = 1;
+			rc = CURLE_OPERATION_TIMEDOUT;
+			break;
+		}
+		if (call->on_tick != NULL &&
+		    (woke || now - t->last_tick_ms >= UPSTREAM_TICK_MS)) {
+			t->last_tick_ms = now;
+			if (call->on_tick(call->arg) == -1) {
+				t->res->aborted = 1;
+				rc = CURLE_ABORTED_BY_CALLBACK;
+				break;
+			}
+			/* readable but still there: pipelined bytes; stop
+			 * watching, the tick still checks every 250 ms */
+			if (woke)
+				watch = 0;
+		}
+		wait = UPSTREAM_TICK_MS - (int)(now - t->last_tick_ms);
+		if (wait < 1)
+			wait = 1;
+		wfd.fd = call->watch_fd;
+		wfd.events = CURL_WAIT_POLLIN;
+		wfd.revents = 0;
+		if (curl_multi_poll(multi, watch ? &wfd : NULL, watch ? 1 : 0,
+		    wait, &nfds) != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
+			break;
+		}
+		woke = watch && wfd.revents != 0;
 	}
-	return 0;
+	curl_multi_remove_handle(multi, easy);
+	return rc;
 }
 
 static struct curl_slist *
@@ -201,7 +251,7 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 	if (call->stream)
 		t.idle_ms = (uint64_t)conf_stream_idle_seconds(conf) * 1000;
 
-	if (easy == NULL && upstream_init() == -1) {
+	if ((easy == NULL || multi == NULL) && upstream_init() == -1) {
 		res->failed = 1;
 		snprintf(res->error, sizeof(res->error), "libcurl unavailable");
 		return -1;
@@ -236,11 +286,8 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
-	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &t);
 
-	rc = curl_easy_perform(easy);
+	rc = run_transfer(&t);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res->status);
 	/* the handle outlives this call: drop pointers to our stack */
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);

@@ -8,6 +8,8 @@
 # Usage: tests/run.sh            (from anywhere; uses ./build and ./build-asan)
 #        SKIP_INSTALL=1 tests/run.sh   (dependencies already there)
 #        SKIP_ASAN=1 tests/run.sh      (one build only, faster while hacking)
+#        SKIP_PACKAGES=1 tests/run.sh  (no .deb/.rpm build, install and purge;
+#                                       they only run as root anyway)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -71,14 +73,29 @@ run_unit() {	# $1 = build dir, $2 = label
 run_node() {	# $1 = binary, $2 = label, $3... = test files
 	bin=$1; label=$2; shift 2
 	log="$top/build/node-$label.tap"
-	CLAUDE_PROXY_BIN="$bin" node --test --test-reporter=tap \
-	    --test-concurrency=2 "$@" >"$log" 2>&1
+	CLAUDE_PROXY_BIN="$bin" node tests/integration/run.mjs "$@" >"$log" 2>&1
 	grep -E '^not ok|^# (pass|fail)' "$log" | tail -n 40
 	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n 1)
 	[ -n "$p" ] || { p=0; f=1; echo "== $label: the runner said nothing"; }
 	passed=$((passed + p)); failed=$((failed + ${f:-1}))
 	echo "== $label: $p passed, ${f:-1} failed"
+}
+
+run_tap() {	# $1 = label, rest = a command that prints TAP
+	label=$1; shift
+	log="$top/build/tap-$label.log"
+	"$@" >"$log" 2>&1
+	rc=$?
+	grep -E '^not ok' "$log" | head -n 20
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		tail -n 20 "$log"
+	fi
+	passed=$((passed + p)); failed=$((failed + f))
+	echo "== $label: $p passed, $f failed"
 }
 
 build() {	# $1 = dir, rest = meson options
@@ -98,9 +115,14 @@ build() {	# $1 = dir, rest = meson options
 
 if build build -Dwerror=true; then
 	run_unit build unit
-	run_node "$top/build/claude-proxy" integration tests/integration/*.test.mjs
+	run_node "$top/build/claude-proxy" integration
 else
 	failed=$((failed + 1))
+fi
+
+# the packages are built, installed, used and purged for real: root only
+if [ "${SKIP_PACKAGES:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
+	run_tap packages tests/package/test-packages.sh
 fi
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then

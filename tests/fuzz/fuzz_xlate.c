@@ -1,0 +1,316 @@
+/*
+ * fuzz_xlate: the translators on one input.
+ *
+ * The input is parsed as messages.c parses a client's body (strict,
+ * UTF-8 checked, depth 64, nothing after the value) and, when that works,
+ * translated with xlate_req twice (a bare provider, non-streaming; one
+ * with every option on, streaming) and checked with xlate_req_check and
+ * tokens_estimate_request. It is parsed again as messages.c parses an
+ * upstream's answer (json_tokener_parse of the NUL-terminated body) for
+ * xlate_resp, and handed as raw bytes to xlate_upstream_error.
+ * Checks beyond "no crash, no leak": every output tree serialises; a
+ * failure fills xlate_err with a status, a type and a message; xlate_req
+ * and xlate_req_check agree (the check is the same validation with
+ * max_tokens optional); upstream error messages are single-line, valid
+ * UTF-8 when the body was, and carry no credential-looking token.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "fuzz.h"
+#include "models.h"
+#include "tokens.h"
+#include "xlate.h"
+
+#define JSON_MAX_DEPTH	64	/* as src/messages.c */
+
+static int
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t		 i = 0, n, k;
+	uint32_t	 cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1; cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2; cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3; cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static void
+check_err(const struct xlate_err *err, const char *who)
+{
+	FUZZ_CHECK(memchr(err->message, '\0', sizeof(err->message)) != NULL &&
+	    memchr(err->type, '\0', sizeof(err->type)) != NULL,
+	    "%s: unterminated error", who);
+	FUZZ_CHECK(err->status >= 400 && err->status <= 599, "%s: status %d",
+	    who, err->status);
+	FUZZ_CHECK(err->type[0] != '\0' && err->message[0] != '\0',
+	    "%s: error without type or message", who);
+}
+
+static void
+serialise(json_object *o, const char *who)
+{
+	size_t		 len;
+	const char	*s;
+
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	FUZZ_CHECK(s != NULL && len > 0, "%s: output does not serialise", who);
+}
+
+/* ---- the request side ------------------------------------------------- */
+
+struct route {
+	struct conf_provider	 p;
+	struct conf_model	 m;
+	struct model_route	 r;
+};
+
+static void
+route_init(struct route *rt, int all)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->m.id = "claude-fuzz";
+	rt->m.display_name = "claude-fuzz";
+	rt->m.remote_id = "fuzz-remote";
+	rt->m.max_tokens = all ? 1024 : 0;
+	rt->m.reasoning = all;
+	rt->p.name = "fuzzprov";
+	rt->p.base_url = "http://127.0.0.1:1";
+	rt->p.models = &rt->m;
+	rt->p.nmodels = 1;
+	rt->p.top_k = all;
+	rt->p.pdf = all;
+	rt->p.include_usage = all;
+	rt->r.provider = &rt->p;
+	rt->r.model = &rt->m;
+}
+
+static json_object *
+parse_request(const char *p, size_t len)
+{
+	json_tokener	*tok;
+	json_object	*o;
+	size_t		 end;
+
+	if (len == 0 || len > INT32_MAX ||
+	    (tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, p, (int)len);
+	end = json_tokener_get_parse_end(tok);
+	if (o != NULL && json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	while (o != NULL && end < len && strchr(" \t\r\n", p[end]) != NULL)
+		end++;
+	if (o != NULL && (end != len ||
+	    !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static void
+check_request(json_object *out, int stream)
+{
+	json_object	*v;
+
+	serialise(out, "xlate_req");
+	FUZZ_CHECK(json_object_object_get_ex(out, "model", &v) &&
+	    strcmp(json_object_get_string(v), "fuzz-remote") == 0,
+	    "xlate_req: model is not the route's remote_id");
+	FUZZ_CHECK(json_object_object_get_ex(out, "messages", &v) &&
+	    json_object_is_type(v, json_type_array),
+	    "xlate_req: no messages array");
+	FUZZ_CHECK(json_object_object_get_ex(out, "stream", &v) == stream,
+	    "xlate_req: stream %d", stream);
+}
+
+static void
+request_side(const char *p, size_t len)
+{
+	struct route		 bare, full;
+	struct xlate_err	 e1, e2, ec;
+	json_object		*req, *o1, *o2;
+	int			 rc;
+
+	if ((req = parse_request(p, len)) == NULL)
+		return;
+	route_init(&bare, 0);
+	route_init(&full, 1);
+	memset(&e1, 0, sizeof(e1));
+	memset(&e2, 0, sizeof(e2));
+	memset(&ec, 0, sizeof(ec));
+
+	o1 = xlate_req(req, &bare.r, 0, &e1);
+	o2 = xlate_req(req, &full.r, 1, &e2);
+	rc = xlate_req_check(req, &ec);
+	FUZZ_CHECK(tokens_estimate_request(req) >= 0, "negative estimate");
+
+	if (o1 != NULL)
+		check_request(o1, 0);
+	else
+		check_err(&e1, "xlate_req");
+	if (o2 != NULL)
+		check_request(o2, 1);
+	else
+		check_err(&e2, "xlate_req");
+	if (rc == -1)
+		check_err(&ec, "xlate_req_check");
+
+	/* with PDFs allowed, only max_tokens tells the two apart */
+	if (o2 != NULL)
+		FUZZ_CHECK(rc == 0, "xlate_req took what xlate_req_check "
+		    "refused: %s", ec.message);
+	if (rc == -1)
+		FUZZ_CHECK(o2 == NULL && (strcmp(e2.message, ec.message) == 0 ||
+		    strncmp(e2.message, "max_tokens", 10) == 0),
+		    "xlate_req_check: \"%s\", xlate_req: \"%s\"", ec.message,
+		    o2 ? "(ok)" : e2.message);
+	if (rc == 0 && o2 == NULL)
+		FUZZ_CHECK(strncmp(e2.message, "max_tokens", 10) == 0,
+		    "xlate_req failed where the check passed: %s", e2.message);
+	/* the bare provider refuses more (PDFs), never less */
+	if (o1 != NULL)
+		FUZZ_CHECK(o2 != NULL, "bare route took what the full one "
+		    "refused: %s", e2.message);
+
+	json_object_put(o1);
+	json_object_put(o2);
+	json_object_put(req);
+}
+
+/* ---- the response side ------------------------------------------------ */
+
+static void
+response_side(const char *nul_terminated)
+{
+	struct xlate_err	 err;
+	json_object		*resp, *out, *v;
+
+	if ((resp = json_tokener_parse(nul_terminated)) == NULL)
+		return;
+	memset(&err, 0, sizeof(err));
+	out = xlate_resp(resp, "claude-fuzz", &err);
+	if (out != NULL) {
+		serialise(out, "xlate_resp");
+		FUZZ_CHECK(json_object_object_get_ex(out, "content", &v) &&
+		    json_object_is_type(v, json_type_array),
+		    "xlate_resp: no content array");
+		FUZZ_CHECK(json_object_object_get_ex(out, "stop_reason", &v),
+		    "xlate_resp: no stop_reason");
+	} else
+		check_err(&err, "xlate_resp");
+	json_object_put(out);
+	json_object_put(resp);
+}
+
+/* same definitions as xlate_resp.c's redactor */
+static size_t
+token_run(const char *s, size_t len, size_t i)
+{
+	size_t	 n;
+
+	for (n = 0; i + n < len && (isalnum((unsigned char)s[i + n]) ||
+	    strchr("_-.*", s[i + n]) != NULL) && s[i + n] != '\0'; n++)
+		;
+	while (n > 0 && s[i + n - 1] == '.')
+		n--;
+	return n;
+}
+
+static void
+check_no_secret(const char *msg)
+{
+	static const char *const prefixes[] = { "sk-", "sk_", "AIza", "gsk_",
+	    "xai-", "nvapi-", "hf_", "pplx-", "ghp_", "github_pat_", "glpat-" };
+	size_t	 i, k, m, n, len = strlen(msg);
+
+	for (i = 0; i < len; i++) {
+		if (i > 0 && isalnum((unsigned char)msg[i - 1]))
+			continue;
+		n = token_run(msg, len, i);
+		for (k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+			m = strlen(prefixes[k]);
+			FUZZ_CHECK(!(n >= m + 8 &&
+			    strncmp(msg + i, prefixes[k], m) == 0),
+			    "a key in the message: %s", msg);
+		}
+	}
+}
+
+static void
+upstream_error_side(const char *p, size_t len, uint64_t seed)
+{
+	static const long statuses[] = { 400, 401, 403, 404, 408, 413, 422,
+	    429, 500, 502, 503, 504, 529, 200, 302, 0 };
+	struct xlate_err	 err;
+	long			 status;
+	int			 i;
+	int			 valid = utf8_valid((const unsigned char *)p, len);
+
+	for (i = 0; i < 2; i++) {
+		status = i == 0 ? 400 : statuses[seed % (sizeof(statuses) /
+		    sizeof(statuses[0]))];
+		memset(&err, 0, sizeof(err));
+		xlate_upstream_error(status, p, len, "fuzzprov", &err);
+		check_err(&err, "xlate_upstream_error");
+		FUZZ_CHECK(strpbrk(err.message, "\r\n") == NULL,
+		    "multi-line message: %s", err.message);
+		if (valid)
+			FUZZ_CHECK(utf8_valid((const unsigned char *)err.message,
+			    strlen(err.message)), "message is not UTF-8: %s",
+			    err.message);
+		check_no_secret(err.message);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	char	*copy;
+
+	/* upstream bodies arrive in a NUL-terminated struct buf */
+	if ((copy = malloc(len + 1)) == NULL)
+		abort();
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+
+	request_side((const char *)data, len);
+	response_side(copy);
+	upstream_error_side(copy, len, fuzz_seed(data, len));
+	free(copy);
+	return 0;
+}

@@ -1,0 +1,182 @@
+// Claude Code itself, headless, through the daemon to the fake upstream
+// (issue 3: Real clients). The fake answers by request content: the main
+// turn with tools gets a Bash tool call; once the tool output comes back it
+// gets the final text; anything else Claude Code asks (titles, quota checks,
+// haiku side requests) gets a short text.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startFakeUpstream, chunk, usageChunk, completion, textOf } from './lib/fake-upstream.mjs';
+import { startProxy, baseConfig, mkTmpDir, teardown } from './lib/proxy.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const testsDir = path.resolve(here, '..');
+const AK = 'cc-inbound-key-31337';
+const MARKER = 'cp-integration-marker-7781';
+const TOOL_OUTPUT = 'hello-from-tool';
+const TOOL_COMMAND = "printf '%s-%s\\n' hello from-tool";
+const FINAL = 'FINAL-ANSWER: the tool printed hello-from-tool';
+const RUN_TIMEOUT_MS = 120000;
+
+/** The claude executable: the wrapper's bin, else the platform package's binary. */
+function findClaude() {
+	const candidates = [
+		path.join(testsDir, 'node_modules', '.bin', 'claude'),
+		path.join(testsDir, 'node_modules', '@anthropic-ai', `claude-code-${process.platform}-${process.arch}`, 'claude'),
+	];
+	for (const c of candidates) {
+		try {
+			fs.accessSync(c, fs.constants.X_OK);
+			const st = fs.statSync(fs.realpathSync(c));
+			if (st.size > 1024 * 1024) return c;	// not the placeholder stub
+		} catch { /* next */ }
+	}
+	return null;
+}
+
+function runClaude(bin, args, env, timeoutMs) {
+	return new Promise((resolve) => {
+		const p = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: env.HOME });
+		let stdout = '', stderr = '';
+		p.stdout.on('data', (d) => { stdout += d; });
+		p.stderr.on('data', (d) => { stderr += d; });
+		const t = setTimeout(() => { p.kill('SIGKILL'); }, timeoutMs);
+		p.on('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
+	});
+}
+
+function hasToolResult(messages) {
+	return messages.some((m) => m.role === 'tool');
+}
+
+function answer(rec, text, toolCall) {
+	const body = rec.json ?? {};
+	if (!body.stream) {
+		return { status: 200, body: completion({ content: text, tool_calls: toolCall ? [toolCall] : undefined,
+			finish: toolCall ? 'tool_calls' : 'stop' }) };
+	}
+	const chunks = [chunk({ role: 'assistant', content: '' })];
+	if (text) {
+		const half = Math.ceil(text.length / 2);
+		chunks.push(chunk({ content: text.slice(0, half) }), chunk({ content: text.slice(half) }));
+	}
+	if (toolCall) {
+		const args = toolCall.function.arguments;
+		chunks.push(chunk({ tool_calls: [{ index: 0, id: toolCall.id, type: 'function',
+			function: { name: toolCall.function.name, arguments: '' } }] }));
+		chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(0, 12) } }] }));
+		chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(12) } }] }));
+	}
+	chunks.push(chunk({}, { finish: toolCall ? 'tool_calls' : 'stop' }), usageChunk(200, 20));
+	return { stream: true, chunks };
+}
+
+function responder(rec) {
+	const body = rec.json ?? {};
+	const messages = body.messages ?? [];
+	const all = JSON.stringify(messages);
+	const isMain = all.includes(MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'Bash');
+	if (isMain && !hasToolResult(messages)) {
+		return answer(rec, 'I will run it.', {
+			id: 'call_cc_1', type: 'function',
+			// The output (hello-from-tool) differs from the command text, so a
+			// denied or echoed command cannot pass for a tool that ran.
+			function: { name: 'Bash', arguments: JSON.stringify({ command: TOOL_COMMAND, description: 'Print a greeting' }) },
+		});
+	}
+	if (isMain) return answer(rec, FINAL);
+	return answer(rec, 'ok');
+}
+
+const claudeBin = findClaude();
+
+describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
+	let fake, proxy, home;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder(responder);
+		const cfg = baseConfig(fake.url, { ak: AK });
+		// Every model name Claude Code uses routes to one model.
+		cfg.providers[0].models = [
+			{ id: 'glm', remote_id: 'remote-glm', aliases: ['claude-*'], max_tokens: 8192 },
+		];
+		proxy = await startProxy({ config: cfg });
+		home = mkTmpDir('cp-cc-home-');
+	});
+	after(() => teardown(proxy, fake, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
+
+	test('claude --version runs', { timeout: 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const r = await runClaude(claudeBin, ['--version'], { ...process.env, HOME: home }, 20000);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, /\d+\.\d+\.\d+ \(Claude Code\)/);
+	});
+
+	test('claude -p: tool call runs Bash, result goes back upstream, final answer returned', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const env = {
+			PATH: process.env.PATH,
+			HOME: home,
+			TMPDIR: home,
+			ANTHROPIC_BASE_URL: proxy.url,
+			ANTHROPIC_AUTH_TOKEN: AK,
+			DISABLE_TELEMETRY: '1',
+			DISABLE_AUTOUPDATER: '1',
+			DISABLE_ERROR_REPORTING: '1',
+			CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+			CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+		};
+		const prompt = `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${MARKER})`;
+		const r = await runClaude(claudeBin, [
+			'-p', prompt,
+			'--model', 'claude-sonnet-4-5',
+			'--output-format', 'json',
+			'--allowedTools', 'Bash(printf:*)',
+			'--max-turns', '4',
+		], env, RUN_TIMEOUT_MS);
+		const diag = () => `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 3000)}\n` +
+			`upstream saw ${fake.requests.length} request(s): ${fake.requests.map((q) => `${q.json?.model} stream=${!!q.json?.stream} tools=${q.json?.tools?.length ?? 0} msgs=${q.json?.messages?.length}`).join('; ')}`;
+		if (process.env.CP_TEST_DEBUG_DIR) {
+			fs.writeFileSync(path.join(process.env.CP_TEST_DEBUG_DIR, 'claude-code-upstream.json'),
+				JSON.stringify(fake.requests.map((q) => ({ url: q.url, headers: q.headers, json: q.json })), null, 1));
+			fs.writeFileSync(path.join(process.env.CP_TEST_DEBUG_DIR, 'claude-code-output.txt'), r.stdout + '\n---\n' + r.stderr);
+		}
+		assert.equal(r.code, 0, diag());
+
+		// What Claude Code printed: one JSON object with the final answer.
+		let out;
+		assert.doesNotThrow(() => { out = JSON.parse(r.stdout); }, diag());
+		assert.equal(out.is_error, false, diag());
+		assert.equal(out.result, FINAL, diag());
+
+		// The upstream: a main turn with tools, then one carrying the tool result.
+		const main = fake.requests.filter((q) => JSON.stringify(q.json?.messages ?? []).includes(MARKER)
+			&& (q.json?.tools ?? []).some((t) => t.function?.name === 'Bash'));
+		assert.ok(main.length >= 2, diag());
+		const withResult = main.find((q) => hasToolResult(q.json.messages));
+		assert.ok(withResult, `no upstream request carried the tool result\n${diag()}`);
+		const toolMsg = withResult.json.messages.find((m) => m.role === 'tool');
+		assert.equal(toolMsg.tool_call_id, 'call_cc_1');
+		assert.ok(textOf(toolMsg.content).includes(TOOL_OUTPUT), `tool did not really run: ${JSON.stringify(toolMsg)}`);
+		assert.ok(!/permission|denied|not allowed/i.test(textOf(toolMsg.content)), `tool was refused: ${JSON.stringify(toolMsg)}`);
+		const asst = withResult.json.messages.find((m) => m.role === 'assistant' && m.tool_calls);
+		assert.equal(asst.tool_calls[0].function.name, 'Bash');
+		assert.equal(JSON.parse(asst.tool_calls[0].function.arguments).command, TOOL_COMMAND);
+		for (const q of fake.requests) {
+			assert.equal(q.headers.authorization, 'Bearer sk-fake-upstream-key');
+			assert.equal(q.json?.model, 'remote-glm');
+		}
+		// No system message after a user/assistant message (Claude Code sends
+		// role:system messages mid-conversation these days).
+		for (const q of main) {
+			const msgs = q.json.messages;
+			const firstOther = msgs.findIndex((m) => m.role !== 'system');
+			msgs.forEach((m, i) => { if (m.role === 'system') assert.ok(i < firstOther, 'system message after the conversation began'); });
+		}
+	});
+});

@@ -1,0 +1,410 @@
+// The daemon as a process: -t, signals, workers, reload, logs (issue 2:
+// Config, CLI, Processes, Logs).
+
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+import { startFakeUpstream, completion, gate } from './lib/fake-upstream.mjs';
+import {
+	startProxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, Proxy, errorEnvelope, teardown,
+} from './lib/proxy.mjs';
+
+const T = { timeout: 20000 };
+
+function oneLine(s) {
+	const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+	return lines;
+}
+
+describe('-t / --test-config', { timeout: 120000 }, () => {
+	let dir;
+	before(() => { dir = mkTmpDir('cp-conf-'); });
+	after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+	let n = 0;
+	async function check(config, { args = [], raw = false } = {}) {
+		const p = path.join(dir, `c${n++}.json`);
+		fs.writeFileSync(p, raw ? config : JSON.stringify(config), { mode: 0o600 });
+		return runBinary(['-t', '-c', p, ...args]);
+	}
+	const good = () => baseConfig('http://127.0.0.1:9');
+
+	test('a good config: "configuration OK", exit 0', T, async () => {
+		const r = await check(good());
+		assert.equal(r.code, 0, r.stderr);
+		assert.deepEqual(oneLine(r.stdout + r.stderr), ['configuration OK']);
+	});
+
+	test('--test-config long option works too', T, async () => {
+		const p = path.join(dir, 'long.json');
+		fs.writeFileSync(p, JSON.stringify(good()), { mode: 0o600 });
+		const r = await runBinary(['--test-config', '--config', p]);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout + r.stderr, /configuration OK/);
+	});
+
+	test('every documented key with a sane value validates', T, async () => {
+		const cfg = {
+			ak: 'k', port: 8888, host: '127.0.0.1', workers: 4,
+			upstream_timeout_seconds: 300, upstream_connect_timeout_seconds: 10,
+			stream_idle_timeout_seconds: 300, stream_ping_seconds: 10,
+			header_timeout_seconds: 10, body_timeout_seconds: 60, keepalive_timeout_seconds: 5,
+			send_timeout_seconds: 30, shutdown_timeout_seconds: 30,
+			max_body_bytes: 33554432, log_body_max_chars: 4096, log_stream_text_preview_chars: 256,
+			providers: [{
+				name: 'p', base_url: 'https://api.example.com', api_key: 'x', top_k: false, pdf: false,
+				include_usage: true,
+				models: [{ id: 'm', display_name: 'M', remote_id: 'r', aliases: ['claude-*'], max_tokens: 8192,
+					reasoning: true }],
+			}],
+		};
+		const r = await check(cfg);
+		assert.equal(r.code, 0, r.stdout + r.stderr);
+	});
+
+	const bad = [
+		['missing model id names the key path', (c) => {
+			c.providers.push({ name: 'second', base_url: 'http://127.0.0.1:9', api_key: 'k', models: [{ display_name: 'x' }] });
+		}, 'providers[1].models[0].id: missing'],
+		['unknown key', (c) => { c.bogus_key = 1; }, 'bogus_key'],
+		['unknown nested key', (c) => { c.providers[0].models[1].colour = 'red'; }, 'providers[0].models[1].colour'],
+		['wrong type', (c) => { c.port = 'eighty'; }, 'port'],
+		['wrong nested type', (c) => { c.providers[0].models[0].max_tokens = 'lots'; }, 'providers[0].models[0].max_tokens'],
+		['missing providers', (c) => { delete c.providers; }, 'providers'],
+		['missing base_url', (c) => { delete c.providers[0].base_url; }, 'providers[0].base_url'],
+		['missing api_key', (c) => { delete c.providers[0].api_key; }, 'providers[0].api_key'],
+		['bad URL', (c) => { c.providers[0].base_url = 'not a url'; }, 'providers[0].base_url'],
+		['duplicate model id', (c) => { c.providers[0].models[1].id = 'glm'; }, 'providers[0].models[1].id'],
+		['colliding aliases', (c) => { c.providers[0].models[1].aliases = ['claude-*sonnet*']; }, 'aliases'],
+		['port out of range', (c) => { c.port = 70000; }, 'port'],
+	];
+	for (const [name, mutate, want] of bad) {
+		test(`bad config refused with one line: ${name}`, T, async () => {
+			const c = good();
+			mutate(c);
+			const r = await check(c);
+			assert.equal(r.code, 1, `exit ${r.code}; output: ${r.stdout}${r.stderr}`);
+			const lines = oneLine(r.stdout + r.stderr);
+			assert.equal(lines.length, 1, `expected one line, got:\n${lines.join('\n')}`);
+			assert.ok(lines[0].includes(want), `line does not name ${want}: ${lines[0]}`);
+			assert.ok(!/configuration OK/.test(lines[0]));
+		});
+	}
+
+	test('invalid JSON is refused with one line, exit 1', T, async () => {
+		const r = await check('{"providers": [', { raw: true });
+		assert.equal(r.code, 1);
+		assert.equal(oneLine(r.stdout + r.stderr).length, 1, r.stdout + r.stderr);
+	});
+
+	test('missing file is refused, exit 1', T, async () => {
+		const r = await runBinary(['-t', '-c', path.join(dir, 'does-not-exist.json')]);
+		assert.equal(r.code, 1);
+		assert.match(r.stdout + r.stderr, /does-not-exist\.json/);
+	});
+
+	test('config path from $CONFIG_PATH, then ./config.json', T, async () => {
+		const p = path.join(dir, 'from-env.json');
+		fs.writeFileSync(p, JSON.stringify(good()), { mode: 0o600 });
+		const r = await runBinary(['-t'], { env: { CONFIG_PATH: p }, cwd: dir });
+		assert.equal(r.code, 0, r.stdout + r.stderr);
+		assert.match(r.stdout + r.stderr, /configuration OK/);
+		const cwd = mkTmpDir('cp-cwd-');
+		try {
+			fs.writeFileSync(path.join(cwd, 'config.json'), JSON.stringify(good()), { mode: 0o600 });
+			const r2 = await runBinary(['-t'], { env: { CONFIG_PATH: undefined }, cwd });
+			assert.equal(r2.code, 0, r2.stdout + r2.stderr);
+			fs.writeFileSync(path.join(cwd, 'config.json'), '{');
+			const r3 = await runBinary(['-t'], { env: { CONFIG_PATH: undefined }, cwd });
+			assert.equal(r3.code, 1, './config.json was not the one read');
+		} finally {
+			fs.rmSync(cwd, { recursive: true, force: true });
+		}
+	});
+
+	test('-V prints the version, -h prints usage; both exit 0', T, async () => {
+		const v = await runBinary(['-V']);
+		assert.equal(v.code, 0);
+		assert.match(v.stdout + v.stderr, /\d+\.\d+\.\d+/);
+		const h = await runBinary(['-h']);
+		assert.equal(h.code, 0);
+		assert.match(h.stdout + h.stderr, /-c|--config/);
+	});
+
+	test('an unknown option exits non-zero', T, async () => {
+		const r = await runBinary(['--no-such-option']);
+		assert.notEqual(r.code, 0);
+	});
+});
+
+function connectRefused(port) {
+	return new Promise((resolve) => {
+		const s = net.connect(port, '127.0.0.1');
+		s.once('connect', () => { s.destroy(); resolve(false); });
+		s.once('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+	});
+}
+
+function cmdline(pid) {
+	try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { return ''; }
+}
+
+/** Which of pids has an open TCP socket bound to 127.0.0.1:port (Linux /proc). */
+function pidOwningLocalPort(port, pids) {
+	const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+	const inodes = new Set();
+	for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		let text = '';
+		try { text = fs.readFileSync(f, 'utf8'); } catch { continue; }
+		for (const line of text.split('\n').slice(1)) {
+			const cols = line.trim().split(/\s+/);
+			if (cols.length > 9 && cols[1].endsWith(`:${hexPort}`)) inodes.add(cols[9]);
+		}
+	}
+	for (const pid of pids) {
+		let fds = [];
+		try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { continue; }
+		for (const fd of fds) {
+			let link = '';
+			try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+			const m = link.match(/^socket:\[(\d+)\]$/);
+			if (m && inodes.has(m[1])) return pid;
+		}
+	}
+	return null;
+}
+
+describe('processes and signals', { timeout: 240000 }, () => {
+	let fake;
+	const started = [];
+	before(async () => { fake = await startFakeUpstream(); });
+	after(() => teardown(...started.map((p) => () => p.kill()), fake));
+	beforeEach(() => fake.reset());
+	async function start(opts) {
+		const p = new Proxy(opts);
+		started.push(p);
+		return p.start();
+	}
+
+	test('master forks -w workers with proctitles; SIGTERM when idle exits 0 and takes the workers', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 3 });
+		const workers = await pollUntil(() => { const w = proxy.workers(); return w.length === 3 ? w : null; },
+			{ what: '3 workers' });
+		assert.match(cmdline(proxy.pid), /claude-proxy: master/);
+		for (const w of workers) assert.match(cmdline(w), /claude-proxy: worker/);
+		const ex = await proxy.stop(10000);
+		assert.deepEqual(ex, { code: 0, signal: null });
+		for (const w of workers) {
+			await pollUntil(() => { try { process.kill(w, 0); return false; } catch { return true; } },
+				{ what: `worker ${w} to exit` });
+		}
+	});
+
+	test('SIGTERM: stops accepting, the in-flight request still finishes, exit 0', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 2 });
+		const g = gate('release');
+		const h = fake.enqueue({ gate: g, then: { status: 200, body: completion({ content: 'finished in flight' }) } });
+		const pending = proxy.post('/v1/messages', msgBody());
+		await h.request;		// the upstream has the request: it is in flight
+		proxy.signal('SIGTERM');
+		await pollUntil(() => connectRefused(proxy.port), { timeoutMs: 5000, what: 'the listening socket to close' });
+		g.open();
+		const r = await pending;
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json.content[0].text, 'finished in flight');
+		const ex = await Promise.race([proxy.exited, new Promise((res) => setTimeout(() => res(null), 10000))]);
+		assert.deepEqual(ex, { code: 0, signal: null }, 'daemon did not exit 0 after SIGTERM');
+	});
+
+	test('kill -9 of a worker: replaced, requests still served', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 2 });
+		const before = await pollUntil(() => { const w = proxy.workers(); return w.length === 2 ? w : null; },
+			{ what: '2 workers' });
+		process.kill(before[0], 'SIGKILL');
+		const afterW = await pollUntil(() => {
+			const w = proxy.workers();
+			return w.length === 2 && !w.includes(before[0]) ? w : null;
+		}, { timeoutMs: 5000, what: 'the dead worker to be replaced' });
+		assert.ok(afterW.includes(before[1]), 'the surviving worker was replaced too');
+		for (let i = 0; i < 6; i++) {
+			const r = await proxy.get('/');
+			assert.equal(r.status, 200);
+		}
+		fake.json(completion({ content: 'after respawn' }));
+		const m = await proxy.post('/v1/messages', msgBody());
+		assert.equal(m.status, 200, m.text);
+		assert.equal(proxy.exit, null, 'master died');
+		assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
+	});
+
+	test('kill -9 of one worker loses no request in flight on another', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 3 });
+		await pollUntil(() => proxy.workers().length === 3, { what: '3 workers' });
+		const g = gate('hold');
+		const h = fake.enqueue({ gate: g, then: { status: 200, body: completion({ content: 'survived' }) } });
+		const pending = proxy.post('/v1/messages', msgBody());
+		const rec = await h.request;
+		const busy = pidOwningLocalPort(rec.socketPort, proxy.workers());
+		assert.ok(busy, 'could not find the worker holding the upstream connection');
+		const victim = proxy.workers().find((w) => w !== busy);
+		process.kill(victim, 'SIGKILL');
+		await pollUntil(() => { const w = proxy.workers(); return w.length === 3 && !w.includes(victim); },
+			{ what: 'the killed worker to be replaced' });
+		g.open();
+		const r = await pending;
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json.content[0].text, 'survived');
+		assert.ok(proxy.workers().includes(busy), 'the busy worker was disturbed');
+		assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
+	});
+
+	test('SIGHUP reload: a changed model list takes effect', T, async () => {
+		const cfg = baseConfig(fake.url);
+		const proxy = await start({ config: cfg, workers: 2 });
+		const r0 = await proxy.get('/v1/models');
+		assert.deepEqual(r0.json.data.map((m) => m.id), ['glm', 'mini', 'plain']);
+		const cfg2 = baseConfig(fake.url);
+		cfg2.providers[0].models = [
+			{ id: 'fresh', remote_id: 'remote-fresh' },
+			{ id: 'glm', remote_id: 'remote-glm-v2' },
+		];
+		const oldWorkers = await pollUntil(() => { const w = proxy.workers(); return w.length === 2 ? w : null; },
+			{ what: '2 workers' });
+		proxy.writeConfig(cfg2);
+		proxy.signal('SIGHUP');
+		// The old generation retires; once it is gone every connection meets
+		// the new configuration.
+		await pollUntil(() => {
+			const w = proxy.workers();
+			return w.length === 2 && w.every((p) => !oldWorkers.includes(p));
+		}, { timeoutMs: 10000, what: 'a new generation of workers to replace the old one' });
+		const r1 = await proxy.get('/v1/models');
+		assert.deepEqual(r1.json.data.map((m) => m.id), ['fresh', 'glm']);
+		fake.json(completion({ content: 'fresh ok' }));
+		const m = await proxy.post('/v1/messages', msgBody({ model: 'fresh' }));
+		assert.equal(m.status, 200, m.text);
+		assert.equal(fake.lastRequest.json.model, 'remote-fresh');
+		fake.json(completion({ content: 'glm v2' }));
+		await proxy.post('/v1/messages', msgBody({ model: 'glm' }));
+		assert.equal(fake.lastRequest.json.model, 'remote-glm-v2');
+		const gone = await proxy.post('/v1/messages', msgBody({ model: 'mini' }));
+		assert.equal(gone.status, 404, 'a removed model still routes');
+		assert.equal(proxy.exit, null);
+		assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
+	});
+
+	test('signals right after the readiness line are handled, not fatal', T, async () => {
+		// "listening on" is the harness's readiness signal: by then SIGHUP
+		// and SIGTERM must already be handled (not the default action).
+		const proxy = await start({ config: baseConfig(fake.url), workers: 2 });
+		proxy.signal('SIGHUP');
+		const outcome = await pollUntil(async () => (proxy.exit ? 'exited'
+			: (await proxy.get('/')).status === 200 ? 'served' : null), { what: 'an answer after SIGHUP' });
+		assert.equal(outcome, 'served', `SIGHUP right after start killed the daemon: ${JSON.stringify(proxy.exit)}`);
+		const p2 = await start({ config: baseConfig(fake.url), workers: 2 });
+		const ex = await p2.stop();
+		assert.deepEqual(ex, { code: 0, signal: null }, 'SIGTERM right after start must be a graceful exit 0');
+	});
+
+	test('SIGHUP with a bad config keeps the old one and says why', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 2 });
+		// Served a request: the master is past start-up (see the test above).
+		assert.equal((await proxy.get('/')).status, 200);
+		const from = proxy.stderr.length;
+		const bad = baseConfig(fake.url);
+		delete bad.providers[0].models[0].id;
+		proxy.writeConfig(bad);
+		proxy.signal('SIGHUP');
+		await proxy.waitForLog(/providers\[0\]\.models\[0\]\.id/, 5000, from);
+		const r = await proxy.get('/v1/models');
+		assert.equal(r.status, 200);
+		assert.deepEqual(r.json.data.map((m) => m.id), ['glm', 'mini', 'plain']);
+		fake.json(completion({ content: 'old config' }));
+		const m = await proxy.post('/v1/messages', msgBody());
+		assert.equal(m.status, 200, m.text);
+		assert.equal(proxy.exit, null, 'a bad reload killed the daemon');
+		assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
+	});
+
+	test('a bad config refuses to start: exit 1 with the key path', T, async () => {
+		const bad = baseConfig(fake.url, { port: 'x' });
+		const p = new Proxy({ config: bad });
+		started.push(p);
+		await assert.rejects(p.start(5000));
+		assert.equal(p.exit?.code, 1);
+		assert.match(p.stderr, /port/);
+	});
+});
+
+describe('logs', { timeout: 120000 }, () => {
+	const AK = 'AK-SECRET-7f3a9c1e5b';
+	const UPKEY = 'sk-UPSTREAM-SECRET-4d2e8b6a0c';
+	const WRONG = 'WRONG-CLIENT-KEY-9e1d3f5a7b';
+	let fake, proxy;
+	before(async () => {
+		fake = await startFakeUpstream();
+		const cfg = baseConfig(fake.url, { ak: AK, log_body_max_chars: 200 });
+		cfg.providers[0].api_key = UPKEY;
+		proxy = await startProxy({ config: cfg, verbose: true });
+	});
+	after(() => teardown(proxy, fake));
+
+	test('one access line per request with method, path, model, status', T, async () => {
+		fake.json(completion({ content: 'logged' }));
+		const from = proxy.stderr.length;
+		const r = await proxy.post('/v1/messages', msgBody({ model: 'mini' }), { authorization: `Bearer ${AK}` });
+		assert.equal(r.status, 200, r.text);
+		await proxy.waitForLog(/^(?=.*\bPOST\b)(?=.*\/v1\/messages)(?=.*\bmini\b)(?=.*\b200\b).*$/m, 5000, from);
+		const nf = await proxy.get('/v1/models/zz-unique-path-44', { authorization: `Bearer ${AK}` });
+		assert.equal(nf.status, 404);
+		await proxy.waitForLog(/^(?=.*\bGET\b)(?=.*\/v1\/models\/zz-unique-path-44)(?=.*\b404\b).*$/m, 5000, from);
+	});
+
+	test('keys never appear in stderr at -v (ak, provider key, wrong client key)', T, async () => {
+		fake.json(completion({ content: 'a' }));
+		await proxy.post('/v1/messages', msgBody(), { authorization: `Bearer ${AK}` });
+		fake.json(completion({ content: 'b' }));
+		await proxy.post('/v1/messages', msgBody(), { 'x-api-key': AK });
+		const w = await proxy.get('/v1/models', { authorization: `Bearer ${WRONG}` });
+		assert.equal(w.status, 401);
+		const w2 = await proxy.get('/v1/models', { 'x-api-key': WRONG });
+		assert.equal(w2.status, 401);
+		fake.json({ error: { message: 'bad key' } }, { status: 401 });
+		await proxy.post('/v1/messages', msgBody(), { authorization: `Bearer ${AK}` });
+		const marker = 'zz-after-secrets-marker';
+		await proxy.get(`/${marker}`);
+		await proxy.waitForLog(new RegExp(marker), 5000);
+		assert.ok(proxy.stderr.includes('/v1/messages'), 'no access log at -v: this test would prove nothing');
+		for (const k of [AK, UPKEY, WRONG]) {
+			assert.ok(!proxy.stderr.includes(k), `${k} found in the log`);
+			assert.ok(!proxy.stderr.includes(k.slice(4)), `part of ${k} found in the log`);
+		}
+	});
+
+	test('bodies truncated to log_body_max_chars, base64 payloads elided', T, async () => {
+		const longText = Array.from({ length: 400 }, (_, i) => `w${i}`).join('-');	// ~2 KB, unique
+		const b64 = Buffer.from('x'.repeat(6000)).toString('base64').replace(/^./, 'Q');
+		fake.json(completion({ content: 'ok' }));
+		const r = await proxy.post('/v1/messages', msgBody({ messages: [{ role: 'user', content: [
+			{ type: 'text', text: longText },
+			{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: b64 } },
+		] }] }), { authorization: `Bearer ${AK}` });
+		assert.equal(r.status, 200, r.text);
+		const marker = 'zz-after-bodies-marker';
+		await proxy.get(`/${marker}`);
+		await proxy.waitForLog(new RegExp(marker), 5000);
+		// No log line may carry more than 200 consecutive chars of the body text.
+		assert.ok(!proxy.stderr.includes(longText.slice(0, 300)), 'body not truncated to log_body_max_chars');
+		assert.ok(!proxy.stderr.includes(b64.slice(0, 120)), 'base64 payload logged');
+	});
+
+	test('errors are logged without the upstream key (connection refused)', T, async () => {
+		const r = await proxy.post('/v1/messages', msgBody({ model: 'nope' }), { authorization: `Bearer ${AK}` });
+		assert.equal(r.status, 404);
+		errorEnvelope(r);
+		assert.ok(!proxy.stderr.includes(UPKEY));
+	});
+});
