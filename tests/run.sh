@@ -131,10 +131,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 		run_unit build-asan unit-asan
-		run_node "$top/build-asan/claude-proxy" integration-asan \
-		    tests/integration/core.test.mjs \
-		    tests/integration/http.test.mjs \
-		    tests/integration/messages.test.mjs
+		run_node "$top/build-asan/claude-proxy" integration-asan
 	else
 		failed=$((failed + 1))
 	fi

@@ -671,6 +671,15 @@ check_config_page(const struct page *p)
 	check_examples(p);
 }
 
+static void
+page_free(struct page *p)
+{
+	if (p->line != NULL)
+		free(p->line[0]);	/* the split copy starts there */
+	free(p->line);
+	free(p->text);
+}
+
 int
 main(void)
 {
@@ -688,5 +697,7 @@ main(void)
 	    "read man/claude-proxy.json.5");
 	if (config_page.text != NULL)
 		check_config_page(&config_page);
+	page_free(&daemon_page);
+	page_free(&config_page);
 	return tap_done();
 }
