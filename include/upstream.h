@@ -23,6 +23,9 @@ struct upstream_call {
 	 * becomes readable; return -1 to abort */
 	int		(*on_tick)(void *arg);
 	int		 watch_fd;	/* the client's socket, -1 = none */
+	/* streams: when the caller last saw real data (CLOCK_MONOTONIC ms);
+	 * the idle timeout runs from it. NULL = any byte counts */
+	const uint64_t	*activity_ms;
 	void		*arg;
 };
 

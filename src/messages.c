@@ -52,6 +52,7 @@ struct relay {
 	int			 client_gone;
 	int			 bad_upstream;	/* garbage from the upstream */
 	uint64_t		 last_write_ms;
+	uint64_t		 activity_ms;	/* last data event from upstream */
 };
 
 static const char *
@@ -271,6 +272,7 @@ relay_event(void *arg, const char *event, size_t elen, const char *data,
 	struct relay	*r = arg;
 
 	(void)event; (void)elen;
+	r->activity_ms = util_now_ms();
 	if (stream_feed(&r->st, data, dlen) == -1) {
 		if (!r->client_gone)
 			r->bad_upstream = 1;
@@ -382,7 +384,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	memset(&r, 0, sizeof(r));
 	r.ex = ex;
 	r.provider = route->provider;
-	r.last_write_ms = util_now_ms();
+	r.last_write_ms = r.activity_ms = util_now_ms();
 	util_random_id(msg_id, sizeof(msg_id), "msg_", 24);
 	stream_init(&r.st, msg_id, ex->model, tokens_estimate_request(ex->body),
 	    route->provider->include_usage,
@@ -399,6 +401,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	call.on_data = relay_data;
 	call.on_tick = relay_tick;
 	call.watch_fd = ex->conn->fd;
+	call.activity_ms = &r.activity_ms;
 	call.arg = &r;
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);

@@ -126,6 +126,16 @@ on_body(char *p, size_t size, size_t n, void *arg)
  * upstream connection closed). The loop also runs the caller's tick and
  * enforces the stream idle timeout.
  */
+/* a stream's caller may count only real events as activity, so an
+ * upstream that sends nothing but keep-alive comments still times out */
+static uint64_t
+last_activity(const struct transfer *t)
+{
+	if (t->call->activity_ms != NULL)
+		return *t->call->activity_ms;
+	return t->last_data_ms;
+}
+
 static CURLcode
 run_transfer(struct transfer *t)
 {
@@ -150,7 +160,7 @@ run_transfer(struct transfer *t)
 			break;
 		}
 		now = util_now_ms();
-		if (t->idle_ms > 0 && now - t->last_data_ms >= t->idle_ms) {
+		if (t->idle_ms > 0 && now - last_activity(t) >= t->idle_ms) {
 			t->res->timed_out = 1;
 			rc = CURLE_OPERATION_TIMEDOUT;
 			break;
