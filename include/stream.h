@@ -59,6 +59,7 @@ struct stream {
 	size_t		 preview_max;
 
 	struct buf	 out;		/* scratch for one event */
+	struct json_tokener *tok;	/* reused for every chunk */
 	size_t		 out_chars;	/* text, thinking, arguments emitted */
 
 	/* stream_feed returned -1: which of the two reasons */

@@ -794,15 +794,20 @@ chunk_garbage(struct stream *s, const char *data, size_t len)
 	return -1;
 }
 
+/* one tokener per stream, reset per chunk: no tokener allocation per event */
 static json_object *
-chunk_parse(const char *data, size_t len)
+chunk_parse(struct stream *s, const char *data, size_t len)
 {
 	json_tokener	*tok;
 	json_object	*o;
 	size_t		 end;
 
-	if (len > INT32_MAX || (tok = json_tokener_new()) == NULL)
+	if (len > INT32_MAX)
 		return NULL;
+	if (s->tok == NULL && (s->tok = json_tokener_new()) == NULL)
+		return NULL;
+	tok = s->tok;
+	json_tokener_reset(tok);
 	o = json_tokener_parse_ex(tok, data, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
@@ -810,7 +815,6 @@ chunk_parse(const char *data, size_t len)
 		json_object_put(o);
 		o = NULL;
 	}
-	json_tokener_free(tok);
 	return o;
 }
 
@@ -880,7 +884,7 @@ stream_feed(struct stream *s, const char *data, size_t len)
 		s->done = 1;
 		return 0;
 	}
-	if ((o = chunk_parse(data, len)) == NULL ||
+	if ((o = chunk_parse(s, data, len)) == NULL ||
 	    !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		return chunk_garbage(s, data, len);
@@ -1032,6 +1036,9 @@ stream_free(struct stream *s)
 	free(s->stop_sequence);
 	buf_free(&s->preview);
 	buf_free(&s->out);
+	if (s->tok != NULL)
+		json_tokener_free(s->tok);
+	s->tok = NULL;
 	s->finish_reason = s->stop_sequence = NULL;
 	s->ntools = 0;
 }
