@@ -13,6 +13,7 @@ struct master_opts {
 	int		 port;		/* -p, -1 = from the config */
 	int		 workers;	/* -w, -1 = from the config */
 	struct pidfh	*pidfile;	/* removed at exit; NULL = none */
+	const char	*bound;		/* the address really listened on */
 };
 
 /* command-line settings win over the file, at start and on every reload */

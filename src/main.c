@@ -295,6 +295,7 @@ main(int argc, char *argv[])
 	if (pfh != NULL && pidfile_write(pfh) == -1)
 		log_warn("pidfile %s", s.pidfile);
 	s.master.pidfile = pfh;
+	s.master.bound = bound;
 
 	/* the next line tells supervisors and tests we are up: a signal
 	 * sent right after it must find the master's handlers, so hold

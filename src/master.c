@@ -312,8 +312,8 @@ reload(void)
 	/* the socket stays bound: address changes need a restart */
 	if (strcmp(fresh->host, conf->host) != 0 || fresh->port != conf->port)
 		log_warnx("listen address %s:%d needs a restart to take effect;"
-		    " still listening on %s:%d", fresh->host, fresh->port,
-		    conf->host, conf->port);
+		    " still listening on %s", fresh->host, fresh->port,
+		    opts->bound);
 	{
 		char *h = strdup(conf->host);
 		if (h == NULL) {
@@ -388,8 +388,13 @@ shutdown_all(const sigset_t *waitmask)
 			killed = 1;
 		}
 	}
-	if (opts->pidfile != NULL)
+	if (opts->pidfile != NULL) {
+		/* after -u the directory may not let us unlink it: then at
+		 * least leave no stale pid behind */
+		if (ftruncate(pidfile_fileno(opts->pidfile), 0) == -1)
+			log_warn("pidfile");
 		pidfile_remove(opts->pidfile);
+	}
 	log_info("stopped");
 	exit(0);
 }

@@ -25,6 +25,7 @@ const double sb_bucket_seconds[SB_NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1,
 	2.5, 5, 10, 30, 60, 120, 300, -1 };
 
 struct scoreboard {
+	unsigned		 seq;	/* odd while the master folds a slot */
 	struct sb_counters	 retired;
 	uint64_t		 retired_served;
 	struct sb_slot		 slots[SB_MAX_SLOTS];
@@ -116,10 +117,33 @@ scoreboard_release(int i)
 
 	if (s == NULL)
 		return;
+	/* a seqlock: readers retry rather than count the slot twice */
+	__atomic_add_fetch(&board->seq, 1, __ATOMIC_SEQ_CST);
 	fold(&board->retired, &s->c);
 	board->retired_served += LOAD(&s->served);
 	s->pid = 0;
 	STORE(&s->state, SB_EMPTY);
+	__atomic_add_fetch(&board->seq, 1, __ATOMIC_SEQ_CST);
+}
+
+/* run a reader until it saw no fold in between (bounded: the master
+ * folds one slot at a time, briefly) */
+static unsigned
+read_begin(void)
+{
+	unsigned	 seq;
+	int		 spins = 0;
+
+	while ((seq = __atomic_load_n(&board->seq, __ATOMIC_SEQ_CST)) & 1)
+		if (++spins > 1000000)
+			break;
+	return seq;
+}
+
+static int
+read_retry(unsigned seq)
+{
+	return __atomic_load_n(&board->seq, __ATOMIC_SEQ_CST) != seq;
 }
 
 int
@@ -213,14 +237,18 @@ uint64_t
 scoreboard_requests(void)
 {
 	uint64_t	 n;
-	int		 i;
+	unsigned	 seq;
+	int		 i, tries = 0;
 
 	if (board == NULL)
 		return 0;
-	n = board->retired_served;
-	for (i = 0; i < SB_MAX_SLOTS; i++)
-		if (LOAD(&board->slots[i].state) != SB_EMPTY)
-			n += LOAD(&board->slots[i].served);
+	do {
+		seq = read_begin();
+		n = board->retired_served;
+		for (i = 0; i < SB_MAX_SLOTS; i++)
+			if (LOAD(&board->slots[i].state) != SB_EMPTY)
+				n += LOAD(&board->slots[i].served);
+	} while (read_retry(seq) && ++tries < 100);
 	return n;
 }
 
@@ -250,12 +278,18 @@ void
 scoreboard_totals(struct sb_counters *out, int *busy, int *idle,
     int *streams)
 {
-	int	 i, st;
+	unsigned seq;
+	int	 i, st, tries = 0;
 
+	if (board == NULL) {
+		memset(out, 0, sizeof(*out));
+		*busy = *idle = *streams = 0;
+		return;
+	}
+again:
 	memset(out, 0, sizeof(*out));
 	*busy = *idle = *streams = 0;
-	if (board == NULL)
-		return;
+	seq = read_begin();
 	fold(out, &board->retired);
 	for (i = 0; i < SB_MAX_SLOTS; i++) {
 		struct sb_slot *s = &board->slots[i];
@@ -269,4 +303,6 @@ scoreboard_totals(struct sb_counters *out, int *busy, int *idle,
 			(*idle)++;
 		*streams += LOAD(&s->streaming) ? 1 : 0;
 	}
+	if (read_retry(seq) && ++tries < 100)
+		goto again;
 }

@@ -86,8 +86,12 @@ serve(int fd, const struct sockaddr_storage *ss)
 		req.log_upstream_ms = -1;
 		c.bytes_out = 0;
 		if (http_conn_read_request(&c, &req) != HTTP_CONN_REQUEST) {
-			if (req.status != 0)
+			/* answered already (400, 408, 413, 431, 501, 505) */
+			if (req.status != 0) {
 				access_log(&c, &req);
+				scoreboard_request_done(router_endpoint(&req),
+				    req.status);
+			}
 			break;
 		}
 		if (sig_terminate)
