@@ -59,6 +59,7 @@
 #include "log.h"
 #include "stream.h"
 #include "util.h"
+#include "xlate.h"
 
 #define KIND_NONE	0
 #define KIND_TEXT	1
@@ -310,17 +311,12 @@ jget(json_object *o, const char *key, json_type type)
 	return v;
 }
 
-/* tool ids: [A-Za-z0-9_-] only, as Anthropic clients expect */
+/* tool ids: [A-Za-z0-9_-] only, as Anthropic clients expect; the same
+ * rule as non-streaming answers */
 static void
 tool_id_set(struct stream_tool *t, const char *id)
 {
-	size_t	 i;
-
-	strlcpy(t->id, id, sizeof(t->id));
-	for (i = 0; t->id[i] != '\0'; i++)
-		if (!isalnum((unsigned char)t->id[i]) && t->id[i] != '_' &&
-		    t->id[i] != '-')
-			t->id[i] = '_';
+	xlate_tool_id(t->id, sizeof(t->id), id);
 }
 
 static void
@@ -913,18 +909,14 @@ stream_stop_reason(const struct stream *s)
 {
 	const char	*f = s->finish_reason;
 
+	const char	*stop = xlate_stop_reason(f);
+
 	if (s->stop_sequence != NULL)
 		return "stop_sequence";
-	if (strcmp(f, "length") == 0)
-		return "max_tokens";
-	if (strcmp(f, "tool_calls") == 0 || strcmp(f, "function_call") == 0)
-		return "tool_use";
-	if (strcmp(f, "content_filter") == 0)
-		return "refusal";
 	/* llama.cpp and Ollama have said "stop" after tool calls */
-	if (s->ntool_calls > 0)
+	if (strcmp(stop, "end_turn") == 0 && s->ntool_calls > 0)
 		return "tool_use";
-	return "end_turn";
+	return stop;
 }
 
 static int

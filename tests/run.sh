@@ -104,8 +104,8 @@ build() {	# $1 = dir, rest = meson options
 		meson setup --reconfigure "$dir" "$@" >/dev/null
 	else
 		meson setup "$dir" "$@" >/dev/null
-	fi && ninja -C "$dir" >"$dir.ninja.log" 2>&1 || {
-		tail -n 40 "$dir.ninja.log"
+	fi && ninja -C "$dir" >"$dir/ninja-build.log" 2>&1 || {
+		tail -n 40 "$dir/ninja-build.log"
 		echo "== build of $dir failed"
 		return 1
 	}
