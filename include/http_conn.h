@@ -32,6 +32,7 @@ struct http_conn {
 	int		 broken;	/* a write failed or timed out */
 	uint64_t	 bytes_out;	/* per request, for the access log */
 	int		 stream_chunked; /* set by http_resp_stream_begin */
+	unsigned	 requests;	/* begun on this connection */
 };
 
 struct http_request {

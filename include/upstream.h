@@ -30,7 +30,8 @@ struct upstream_call {
 };
 
 struct upstream_result {
-	long		 status;	/* HTTP status, 0 if none */
+	long		 status;	/* HTTP status, 0 if none; set as soon as
+					 * the head is in */
 	struct buf	 body;		/* whole body (non-2xx always; 2xx when not streaming) */
 	int		 failed;	/* transport failure: no usable answer */
 	int		 timed_out;

@@ -20,4 +20,8 @@ int	 util_strncaseeq(const char *p, size_t len, const char *s);
 void	 util_log_excerpt(struct buf *out, const char *s, size_t len,
 	    size_t max);
 
+/* length of the valid UTF-8 prefix (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF); == len when all of it is valid */
+size_t	 util_utf8_check(const char *, size_t);
+
 #endif

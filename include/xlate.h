@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "models.h"
 
 struct xlate_err {
@@ -47,5 +48,9 @@ void	 xlate_tool_id(char *out, size_t outsz, const char *id);
  */
 void	 xlate_upstream_error(long upstream_status, const char *body,
 	    size_t len, const char *provider_name, struct xlate_err *);
+
+/* append s with anything that looks like a credential (Bearer tokens,
+ * sk-... keys, key=... parameters, long random strings) replaced by *** */
+void	 xlate_redact(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -7,7 +7,8 @@
  *
  * Promises:
  * - Every wait is a poll() against a deadline for the whole phase, taken
- *   from CLOCK_MONOTONIC: keepalive_ms for the first byte of a request,
+ *   from CLOCK_MONOTONIC: keepalive_ms for the first byte of a request
+ *   (header_ms for the first request of a connection),
  *   header_ms for the whole head from its first byte, body_ms for the
  *   whole body, send_ms for one http_conn_write. A client sending a byte
  *   a second does not extend any of them.
@@ -574,10 +575,14 @@ http_conn_read_request(struct http_conn *conn, struct http_request *req)
 		return HTTP_CONN_FAILED;
 
 	if (conn->in.len == 0) {
-		r = fill_in(conn, deadline_in(conn->limits.keepalive_ms), 1);
+		/* a new connection owes us a request now, not after the
+		 * keep-alive time: silent connections must not hold workers */
+		r = fill_in(conn, deadline_in(conn->requests == 0 ?
+		    conn->limits.header_ms : conn->limits.keepalive_ms), 1);
 		if (r <= 0)
 			return HTTP_CONN_EOF;
 	}
+	conn->requests++;
 	req->start_ms = util_now_ms();
 	rv = read_head(conn, req, req->start_ms + (conn->limits.header_ms > 0 ?
 	    (uint64_t)conn->limits.header_ms : 0));

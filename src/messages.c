@@ -53,6 +53,7 @@ struct relay {
 	int			 bad_upstream;	/* garbage from the upstream */
 	uint64_t		 last_write_ms;
 	uint64_t		 activity_ms;	/* last data event from upstream */
+	const struct upstream_result *res;	/* the transfer's, live */
 };
 
 static const char *
@@ -88,6 +89,14 @@ parse_body(struct http_conn *c, struct http_request *req)
 	if (req->body.len == 0) {
 		http_resp_error(c, req, 400, NULL, NULL,
 		    "request body is empty: expected a JSON object");
+		return NULL;
+	}
+	/* json-c checks only the shape of UTF-8 sequences; upstreams
+	 * reject overlong forms and surrogates, so refuse them here */
+	if ((end = util_utf8_check(req->body.data, req->body.len)) !=
+	    req->body.len) {
+		http_resp_error(c, req, 400, NULL, NULL,
+		    "invalid JSON body at byte %zu: invalid utf-8 string", end);
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
@@ -160,16 +169,50 @@ resolve_model(struct exchange *ex)
 	return 0;
 }
 
+/* overwrite every configured key found in p[0..len) with '*' */
+static void
+mask_keys(char *p, size_t len)
+{
+	const char	*key;
+	char		*hit;
+	size_t		 i, klen;
+
+	for (i = 0; i <= conf->nproviders; i++) {
+		key = i < conf->nproviders ? conf->providers[i].api_key :
+		    conf->ak;
+		if (key == NULL || (klen = strlen(key)) < 4)
+			continue;
+		while ((hit = memmem(p, len, key, klen)) != NULL)
+			memset(hit, '*', klen);
+	}
+}
+
+/* a bounded excerpt of a body for the log; a client may paste the proxy's
+ * own configuration, so configured keys are masked before anything is cut */
 static void
 log_body(const struct http_request *req, const char *what, const char *p,
     size_t len)
 {
 	struct buf	 b = BUF_INITIALIZER;
+	size_t		 max, take;
+	char		*copy;
 
 	if (conf->log_body_max_chars <= 0 || len == 0)
 		return;
-	util_log_excerpt(&b, p, len, (size_t)conf->log_body_max_chars);
+	max = (size_t)conf->log_body_max_chars;
+	/* an excerpt shows at most max characters, each at most 4 bytes,
+	 * plus the keys' length so one straddling the cut is still masked */
+	take = max * 4 + 65536 < len ? max * 4 + 65536 : len;
+	if ((copy = malloc(take)) == NULL)
+		return;
+	memcpy(copy, p, take);
+	mask_keys(copy, take);
+	util_log_excerpt(&b, copy, take, max);
+	if (take < len)
+		buf_printf(&b, " (%zu bytes in all)", len);
 	log_info("%s %s: %s", req->request_id, what, b.data ? b.data : "");
+	explicit_bzero(copy, take);
+	free(copy);
 	buf_free(&b);
 }
 
@@ -304,8 +347,12 @@ relay_tick(void *arg)
 		r->client_gone = 1;
 		return -1;
 	}
-	if (r->st.started && ping_ms > 0 &&
-	    util_now_ms() - r->last_write_ms >= ping_ms &&
+	/* ping once the stream has begun, or once the upstream has accepted
+	 * the request (2xx head) but is still thinking: the client must see
+	 * a live stream, and an idle timeout then ends it with an error
+	 * event. From then on no other provider can be tried. */
+	if ((r->st.started || (r->res != NULL && r->res->status / 100 == 2)) &&
+	    ping_ms > 0 && util_now_ms() - r->last_write_ms >= ping_ms &&
 	    stream_ping(&r->st) == -1)
 		return -1;
 	return 0;
@@ -403,6 +450,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	call.watch_fd = ex->conn->fd;
 	call.activity_ms = &r.activity_ms;
 	call.arg = &r;
+	r.res = &res;
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
 	scoreboard_set_streaming(0);

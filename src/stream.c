@@ -774,19 +774,32 @@ chunk_error(struct stream *s, json_object *err)
 		    jint(err, "code") == 529)
 			atype = "overloaded_error";
 	}
-	return stream_fail(s, atype, "upstream error: %s",
-	    msg != NULL ? msg : "(no message)");
+	{
+		/* the upstream may echo our key back: never pass it on */
+		struct buf	 clean = BUF_INITIALIZER;
+		int		 rv;
+
+		if (msg != NULL)
+			xlate_redact(&clean, msg, strlen(msg));
+		rv = stream_fail(s, atype, "upstream error: %s",
+		    clean.data != NULL ? clean.data : "(no message)");
+		buf_free(&clean);
+		return rv;
+	}
 }
 
 static int
 chunk_garbage(struct stream *s, const char *data, size_t len)
 {
-	struct buf	 ex = BUF_INITIALIZER;
+	struct buf	 ex = BUF_INITIALIZER, clean = BUF_INITIALIZER;
 
 	util_log_excerpt(&ex, data, len, 80);
+	if (ex.data != NULL)
+		xlate_redact(&clean, ex.data, ex.len);
 	stream_fail(s, "api_error", "upstream sent an unreadable stream "
-	    "chunk: %s", ex.data != NULL ? ex.data : "");
+	    "chunk: %s", clean.data != NULL ? clean.data : "");
 	buf_free(&ex);
+	buf_free(&clean);
 	return -1;
 }
 

@@ -75,6 +75,16 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		t->res->retry_after[0] = '\0';	/* a new response (after 1xx) */
 		return len;
 	}
+	if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		long	 status = 0;
+
+		/* the head is in: a caller waiting for the first body byte
+		 * may already act on the status */
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200)
+			t->res->status = status;
+		return len;
+	}
 	if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
 		v = p + 12;
 		vlen = len - 12;

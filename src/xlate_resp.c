@@ -976,8 +976,8 @@ secret_at(const char *s, size_t len, size_t i, size_t *keep)
 	return looks_random(s + i, n) ? n : 0;
 }
 
-static void
-redact(struct buf *out, const char *s, size_t len)
+void
+xlate_redact(struct buf *out, const char *s, size_t len)
 {
 	size_t	 i = 0, n, keep;
 
@@ -1330,7 +1330,7 @@ error_map(const struct upstream_text *ut, long status, const char *provider,
 		    provider);
 	else
 		strlcpy(who, "the upstream provider", sizeof(who));
-	redact(&clean, bstr(&ut->msg), ut->msg.len);
+	xlate_redact(&clean, bstr(&ut->msg), ut->msg.len);
 	excerpt(&words, bstr(&clean), clean.len, ut->html, EXCERPT_MAX);
 	sep = words.len > 0 ? ": " : "";
 

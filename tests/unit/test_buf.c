@@ -37,6 +37,25 @@ main(void)
 	is_str(b.data, "hello...(6 more bytes)", "cut at max");
 	buf_free(&b);
 
+	{
+		static const struct { const char *s; size_t valid; } u8[] = {
+			{ "plain", 5 }, { "caf\xc3\xa9", 5 },
+			{ "\xe2\x82\xac", 3 }, { "\xf0\x9f\x98\x80", 4 },
+			{ "a\xc0\xaf", 1 },		/* overlong '/' */
+			{ "\xe0\x80\xaf", 0 },		/* overlong, 3 bytes */
+			{ "x\xed\xa0\x80", 1 },		/* surrogate */
+			{ "\xf4\x90\x80\x80", 0 },	/* above U+10FFFF */
+			{ "\xf5\x80\x80\x80", 0 },
+			{ "ab\xc3", 2 },			/* truncated */
+			{ "\x80", 0 },			/* lone continuation */
+			{ "\xf4\x8f\xbf\xbf", 4 },	/* U+10FFFF itself */
+		};
+		size_t k;
+		for (k = 0; k < sizeof(u8) / sizeof(u8[0]); k++)
+			is_int(util_utf8_check(u8[k].s, strlen(u8[k].s)),
+			    u8[k].valid, "utf8 case %zu", k);
+	}
+
 	util_random_id(id, sizeof(id), "msg_", 24);
 	is_int(strlen(id), 28, "random id length");
 	ok(strncmp(id, "msg_", 4) == 0, "random id prefix");
