@@ -7,6 +7,7 @@
 #define CP_XLATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "buf.h"
@@ -48,6 +49,11 @@ void	 xlate_tool_id(char *out, size_t outsz, const char *id);
  */
 void	 xlate_upstream_error(long upstream_status, const char *body,
 	    size_t len, const char *provider_name, struct xlate_err *);
+
+/* a token count from an upstream's JSON: -1 if absent, negative or not a
+ * number; capped at XLATE_COUNT_MAX (inf and huge values included) */
+#define XLATE_COUNT_MAX	((int64_t)1000000000000000)
+int64_t	 xlate_json_count(json_object *, const char *key);
 
 /* append s with anything that looks like a credential (Bearer tokens,
  * sk-... keys, key=... parameters, long random strings) replaced by *** */

@@ -723,16 +723,14 @@ chunk_choice(struct stream *s, json_object *choice)
 	return 0;
 }
 
+/* token counts: never negative, never huge (the same rule as plain
+ * answers); absent = 0 */
 static int64_t
 jint(json_object *o, const char *key)
 {
-	json_object	*v;
+	int64_t	 n = xlate_json_count(o, key);
 
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !(json_object_is_type(v, json_type_int) ||
-	    json_object_is_type(v, json_type_double)))
-		return 0;
-	return json_object_get_int64(v);
+	return n < 0 ? 0 : n;
 }
 
 static void

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 
@@ -122,20 +123,35 @@ jstr(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+int64_t
+xlate_json_count(json_object *o, const char *key)
+{
+	json_object	*v;
+	double		 d;
+	int64_t		 n;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return -1;
+	if (json_object_is_type(v, json_type_int))
+		n = json_object_get_int64(v);
+	else if (json_object_is_type(v, json_type_double)) {
+		/* 1e400 parses as inf: casting that is undefined */
+		d = json_object_get_double(v);
+		if (!isfinite(d) || d < 0)
+			return -1;
+		n = d >= (double)XLATE_COUNT_MAX ? XLATE_COUNT_MAX : (int64_t)d;
+	} else
+		return -1;
+	if (n < 0)
+		return -1;
+	return n > XLATE_COUNT_MAX ? XLATE_COUNT_MAX : n;
+}
+
 /* a non-negative integer member, -1 if absent or not a number */
 static int64_t
 jint(json_object *o, const char *key)
 {
-	json_object	*v;
-	int64_t		 n;
-
-	if ((v = jget(o, key, json_type_int)) != NULL)
-		n = json_object_get_int64(v);
-	else if ((v = jget(o, key, json_type_double)) != NULL)
-		n = (int64_t)json_object_get_double(v);
-	else
-		return -1;
-	return n < 0 ? -1 : n;
+	return xlate_json_count(o, key);
 }
 
 /* attach v (consumed even on failure); -1 when v is NULL or on ENOMEM */
@@ -1330,6 +1346,12 @@ error_map(const struct upstream_text *ut, long status, const char *provider,
 		    provider);
 	else
 		strlcpy(who, "the upstream provider", sizeof(who));
+	/* control bytes out first: deleting them after redaction could
+	 * glue a key's pieces back together */
+	for (i = 0; i < ut->msg.len; i++)
+		if ((unsigned char)ut->msg.data[i] < 0x20 ||
+		    ut->msg.data[i] == 0x7f)
+			ut->msg.data[i] = ' ';
 	xlate_redact(&clean, bstr(&ut->msg), ut->msg.len);
 	excerpt(&words, bstr(&clean), clean.len, ut->html, EXCERPT_MAX);
 	sep = words.len > 0 ? ": " : "";

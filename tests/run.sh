@@ -8,6 +8,7 @@
 # Usage: tests/run.sh            (from anywhere; uses ./build and ./build-asan)
 #        SKIP_INSTALL=1 tests/run.sh   (dependencies already there)
 #        SKIP_ASAN=1 tests/run.sh      (one build only, faster while hacking)
+#        SKIP_FUZZ=1 tests/run.sh      (no fuzzing; FUZZ_SECONDS=N per target)
 #        SKIP_PACKAGES=1 tests/run.sh  (no .deb/.rpm build, install and purge;
 #                                       they only run as root anyway)
 set -u
@@ -118,6 +119,12 @@ if build build -Dwerror=true; then
 	run_node "$top/build/claude-proxy" integration
 else
 	failed=$((failed + 1))
+fi
+
+# libFuzzer targets, a bounded time each, after replaying every input that
+# once crashed one (tests/data/fuzz-regressions)
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+	run_tap fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
 fi
 
 # the packages are built, installed, used and purged for real: root only

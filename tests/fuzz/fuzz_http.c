@@ -62,8 +62,9 @@ check_head(const struct parsed *p, const char *buf, size_t len, size_t cap)
 	size_t	 i, j, n;
 
 	if (p->r < 0) {
-		FUZZ_CHECK(p->r == HTTP_PARSE_BAD || p->r == HTTP_PARSE_PARTIAL ||
-		    p->r == HTTP_PARSE_TOO_MANY, "odd return %d", p->r);
+		FUZZ_CHECK(p->r == HTTP_PARSE_BAD ||
+		    p->r == HTTP_PARSE_PARTIAL || p->r == HTTP_PARSE_TOO_MANY,
+		    "odd return %d", p->r);
 		FUZZ_CHECK(p->nheaders == 0, "headers reported on failure");
 		return;
 	}

@@ -15,7 +15,8 @@
  * indexed 0, 1, 2... one open at a time, deltas that fit their block, a
  * signature before a thinking block stops, tool_use input {}, no open
  * block at message_delta, message_stop right after it, nothing after
- * message_stop or error, and one of the two at the end).
+ * message_stop or error, and one of the two at the end); token counts
+ * are never negative.
  * Pass 3: the same with the client gone at some emit: nothing may be
  * emitted after a failed emit.
  */
@@ -89,7 +90,7 @@ struct check {
 	int	 open;		/* open block index, -1 none */
 	int	 next;		/* next block index */
 	char	 kind[16];	/* open block's type */
-	int	 sig;		/* signature_delta seen in the open block */
+	int	 sig;		/* the open block has its signature */
 	size_t	 events;
 	size_t	 bytes;
 };
@@ -145,8 +146,12 @@ check_usage(json_object *o, const char *ev)
 	int64_t		 v;
 
 	FUZZ_CHECK(u != NULL, "%s without usage", ev);
-	FUZZ_CHECK(jint(u, "input_tokens", &v) == 0, "%s: input_tokens", ev);
-	FUZZ_CHECK(jint(u, "output_tokens", &v) == 0, "%s: output_tokens", ev);
+	FUZZ_CHECK(jint(u, "input_tokens", &v) == 0 && v >= 0,
+	    "%s: input_tokens", ev);
+	FUZZ_CHECK(jint(u, "output_tokens", &v) == 0 && v >= 0,
+	    "%s: output_tokens", ev);
+	FUZZ_CHECK(jint(u, "cache_read_input_tokens", &v) == -1 || v >= 0,
+	    "%s: cache_read_input_tokens", ev);
 }
 
 static int
@@ -269,7 +274,8 @@ check_event(struct check *c, const char *name, json_object *o)
 		    sizeof(reasons[0]); i++)
 			if (strcmp(r, reasons[i]) == 0)
 				break;
-		FUZZ_CHECK(r != NULL && i < sizeof(reasons) / sizeof(reasons[0]),
+		FUZZ_CHECK(r != NULL &&
+		    i < sizeof(reasons) / sizeof(reasons[0]),
 		    "stop_reason %s", r ? r : "(none)");
 		if (strcmp(r, "stop_sequence") == 0)
 			FUZZ_CHECK(jstr(d, "stop_sequence") != NULL,
@@ -279,8 +285,10 @@ check_event(struct check *c, const char *name, json_object *o)
 		FUZZ_CHECK(c->delta_seen, "message_stop without message_delta");
 		c->ended = 1;
 	} else if (strcmp(name, "error") == 0) {
-		FUZZ_CHECK((e = jobj(o, "error")) != NULL, "error without error");
-		FUZZ_CHECK(jstr(e, "type") != NULL && jstr(e, "message") != NULL,
+		FUZZ_CHECK((e = jobj(o, "error")) != NULL,
+		    "error without error");
+		FUZZ_CHECK(jstr(e, "type") != NULL &&
+		    jstr(e, "message") != NULL,
 		    "error without type or message");
 		c->ended = 1;
 	} else
@@ -300,11 +308,13 @@ check_bytes(struct check *c, const char *p, size_t len)
 	FUZZ_CHECK(len > 0, "empty emit");
 	c->bytes += len;
 	while (p < end) {
-		FUZZ_CHECK((size_t)(end - p) > 7 && memcmp(p, "event: ", 7) == 0,
+		FUZZ_CHECK((size_t)(end - p) > 7 &&
+		    memcmp(p, "event: ", 7) == 0,
 		    "expected \"event: \": %.*s", (int)(end - p), p);
 		p += 7;
 		nl = memchr(p, '\n', end - p);
-		FUZZ_CHECK(nl != NULL && nl > p && (size_t)(nl - p) < sizeof(name),
+		FUZZ_CHECK(nl != NULL && nl > p &&
+		    (size_t)(nl - p) < sizeof(name),
 		    "bad event line");
 		memcpy(name, p, nl - p);
 		name[nl - p] = '\0';
@@ -347,7 +357,7 @@ struct relay {
 	int			 bad_upstream;
 	int			 gone;		/* an emit failed */
 	size_t			 emits;
-	size_t			 fail_at;	/* emit that fails, 0 never */
+	size_t			 fail_at;	/* failing emit or 0 */
 };
 
 static int
@@ -356,11 +366,10 @@ relay_emit(void *arg, const char *p, size_t len)
 	struct relay	*r = arg;
 
 	FUZZ_CHECK(!r->gone, "emit after the client went away");
-	if (r->fail_at != 0 && ++r->emits >= r->fail_at) {
+	if (++r->emits == r->fail_at) {
 		r->gone = 1;
 		return -1;
 	}
-	r->emits += r->fail_at == 0;
 	check_bytes(&r->chk, p, len);
 	return 0;
 }
@@ -425,7 +434,8 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 			stream_finish(&r.st);
 	}
 	if (fail_at == 0) {
-		FUZZ_CHECK(!r.st.client_gone, "client gone, yet no emit failed");
+		FUZZ_CHECK(!r.st.client_gone,
+		    "client gone, yet no emit failed");
 		FUZZ_CHECK(r.chk.ended, "the stream ended without message_stop "
 		    "or error (%zu events)", r.chk.events);
 		FUZZ_CHECK(r.chk.started || r.chk.events == 1,

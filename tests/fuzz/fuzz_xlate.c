@@ -9,10 +9,11 @@
  * upstream's answer (json_tokener_parse of the NUL-terminated body) for
  * xlate_resp, and handed as raw bytes to xlate_upstream_error.
  * Checks beyond "no crash, no leak": every output tree serialises; a
- * failure fills xlate_err with a status, a type and a message; xlate_req
- * and xlate_req_check agree (the check is the same validation with
- * max_tokens optional); upstream error messages are single-line, valid
- * UTF-8 when the body was, and carry no credential-looking token.
+ * failure fills xlate_err with a status, a type and a message; an
+ * answer's token counts are not negative; xlate_req and xlate_req_check
+ * agree (the check is the same validation with max_tokens optional);
+ * upstream error messages are single-line, valid UTF-8 when the body was,
+ * and carry no credential-looking token.
  */
 #include <ctype.h>
 #include <string.h>
@@ -214,6 +215,27 @@ request_side(const char *p, size_t len)
 
 /* ---- the response side ------------------------------------------------ */
 
+/* token counts: integers, never negative */
+static int
+usage_ok(json_object *u)
+{
+	static const char *const keys[] = { "input_tokens", "output_tokens",
+	    "cache_read_input_tokens", "cache_creation_input_tokens" };
+	json_object	*v;
+	size_t		 i;
+
+	if (!json_object_is_type(u, json_type_object))
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!json_object_object_get_ex(u, keys[i], &v))
+			continue;
+		if (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 0)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 response_side(const char *nul_terminated)
 {
@@ -231,6 +253,9 @@ response_side(const char *nul_terminated)
 		    "xlate_resp: no content array");
 		FUZZ_CHECK(json_object_object_get_ex(out, "stop_reason", &v),
 		    "xlate_resp: no stop_reason");
+		FUZZ_CHECK(json_object_object_get_ex(out, "usage", &v) &&
+		    usage_ok(v), "xlate_resp: bad usage %s",
+		    json_object_to_json_string(v));
 	} else
 		check_err(&err, "xlate_resp");
 	json_object_put(out);
@@ -271,30 +296,28 @@ check_no_secret(const char *msg)
 	}
 }
 
+/*
+ * One status per input, picked by the input's hash: four of them (400,
+ * 413, 422, 500) send the text through the context-overflow patterns.
+ */
 static void
 upstream_error_side(const char *p, size_t len, uint64_t seed)
 {
 	static const long statuses[] = { 400, 401, 403, 404, 408, 413, 422,
 	    429, 500, 502, 503, 504, 529, 200, 302, 0 };
 	struct xlate_err	 err;
-	long			 status;
-	int			 i;
-	int			 valid = utf8_valid((const unsigned char *)p, len);
 
-	for (i = 0; i < 2; i++) {
-		status = i == 0 ? 400 : statuses[seed % (sizeof(statuses) /
-		    sizeof(statuses[0]))];
-		memset(&err, 0, sizeof(err));
-		xlate_upstream_error(status, p, len, "fuzzprov", &err);
-		check_err(&err, "xlate_upstream_error");
-		FUZZ_CHECK(strpbrk(err.message, "\r\n") == NULL,
-		    "multi-line message: %s", err.message);
-		if (valid)
-			FUZZ_CHECK(utf8_valid((const unsigned char *)err.message,
-			    strlen(err.message)), "message is not UTF-8: %s",
-			    err.message);
-		check_no_secret(err.message);
-	}
+	memset(&err, 0, sizeof(err));
+	xlate_upstream_error(statuses[seed % (sizeof(statuses) /
+	    sizeof(statuses[0]))], p, len, "fuzzprov", &err);
+	check_err(&err, "xlate_upstream_error");
+	FUZZ_CHECK(strpbrk(err.message, "\r\n") == NULL,
+	    "multi-line message: %s", err.message);
+	if (utf8_valid((const unsigned char *)p, len))
+		FUZZ_CHECK(utf8_valid((const unsigned char *)err.message,
+		    strlen(err.message)), "message is not UTF-8: %s",
+		    err.message);
+	check_no_secret(err.message);
 }
 
 int

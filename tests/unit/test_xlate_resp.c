@@ -399,7 +399,7 @@ static const struct err_case err_cases[] = {
 	  "the upstream provider failed with an internal error (HTTP 500)" },
 	{ 500, "line one\n\tline\x01two\x7f  \r\n three", "p", 502, "api_error",
 	  "upstream provider \"p\" failed with an internal error (HTTP 500): "
-	  "line one linetwo three" },
+	  "line one line two three" },
 	{ 400, "{\"error\": {\"message\": \"cut", "p", 400,
 	  "invalid_request_error", "upstream provider \"p\" rejected the "
 	  "request: {\"error\": {\"message\": \"cut" },
