@@ -1155,20 +1155,28 @@ ctx_list(const char *s, size_t len, struct ctx_nums *n)
 }
 
 static int
-ctx_match(const char *text, const struct ctx_pattern *p, struct ctx_nums *n)
+ctx_match(const char *text, size_t which, struct ctx_nums *n)
 {
-	regex_t		 re;
+	/* compiled once per process: errors are frequent under load */
+	static regex_t	 compiled[sizeof(ctx_patterns) /
+			    sizeof(ctx_patterns[0])];
+	static int	 ready;
+	const struct ctx_pattern *p = &ctx_patterns[which];
 	regmatch_t	 m[8];
-	size_t		 g;
+	size_t		 g, i;
 	const char	*s;
 	int64_t		 v;
-	int		 rc;
 
-	if (regcomp(&re, p->re, REG_EXTENDED) != 0)
-		fatalx("bug: bad context pattern %s", p->re);
-	rc = regexec(&re, text, sizeof(m) / sizeof(m[0]), m, 0);
-	regfree(&re);
-	if (rc != 0)
+	if (!ready) {
+		for (i = 0; i < sizeof(compiled) / sizeof(compiled[0]); i++)
+			if (regcomp(&compiled[i], ctx_patterns[i].re,
+			    REG_EXTENDED) != 0)
+				fatalx("bug: bad context pattern %s",
+				    ctx_patterns[i].re);
+		ready = 1;
+	}
+	if (regexec(&compiled[which], text, sizeof(m) / sizeof(m[0]), m,
+	    0) != 0)
 		return 0;
 	for (g = 0; p->roles[g] != '\0' && g + 1 < sizeof(m) / sizeof(m[0]);
 	    g++) {
@@ -1238,7 +1246,7 @@ ctx_detect(const struct upstream_text *ut, struct ctx_nums *n)
 		return 0;
 	for (i = 0; !found &&
 	    i < sizeof(ctx_patterns) / sizeof(ctx_patterns[0]); i++)
-		found = ctx_match(text, &ctx_patterns[i], n);
+		found = ctx_match(text, i, n);
 	for (i = 0; !found && i < sizeof(ctx_words) / sizeof(ctx_words[0]);
 	    i++)
 		found = strstr(text, ctx_words[i]) != NULL;
