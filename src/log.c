@@ -20,12 +20,14 @@
 static int	 log_verbose;
 static int	 log_syslog;
 static char	 log_prefix[32] = "main";
+static pid_t	 log_pid;		/* set with the prefix: forks change it */
 
 void
 log_init(int verbose, int use_syslog, int facility)
 {
 	log_verbose = verbose;
 	log_syslog = use_syslog;
+	log_pid = getpid();
 	if (use_syslog)
 		openlog("claude-proxy", LOG_PID | LOG_NDELAY, facility);
 	tzset();
@@ -47,6 +49,7 @@ void
 log_setprefix(const char *p)
 {
 	snprintf(log_prefix, sizeof(log_prefix), "%s", p);
+	log_pid = getpid();
 }
 
 void
@@ -55,20 +58,29 @@ vlog(int pri, const char *fmt, va_list ap)
 	char		 line[8192], ts[32];
 	struct timespec	 now;
 	struct tm	 tm;
-	int		 saved = errno;
+	int		 saved = errno, n, m;
 
 	if (log_syslog) {
 		vsyslog(pri, fmt, ap);
 		errno = saved;
 		return;
 	}
-	vsnprintf(line, sizeof(line), fmt, ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	localtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* one write per line so lines from several workers do not interleave */
-	dprintf(STDERR_FILENO, "%s.%03ld %s[%ld]: %s\n", ts,
-	    now.tv_nsec / 1000000, log_prefix, (long)getpid(), line);
+	n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: ", ts,
+	    now.tv_nsec / 1000000, log_prefix, (long)log_pid);
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
+		n = 0;
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	if ((size_t)n + (size_t)m > sizeof(line) - 2)
+		m = (int)(sizeof(line) - 2 - (size_t)n);	/* cut long lines */
+	line[n + m] = '\n';
+	/* one write per line so lines from several workers do not
+	 * interleave (and no stdio buffering, unlike dprintf) */
+	(void)write(STDERR_FILENO, line, (size_t)n + (size_t)m + 1);
 	errno = saved;
 }
 

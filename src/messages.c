@@ -32,6 +32,8 @@
 #define JSON_MAX_DEPTH	64
 #define MAX_ROUTES	8
 
+static struct json_tokener	*body_tokener;
+
 struct exchange {
 	struct http_conn	*conn;
 	struct http_request	*req;
@@ -99,16 +101,19 @@ parse_body(struct http_conn *c, struct http_request *req)
 		    "invalid JSON body at byte %zu: invalid utf-8 string", end);
 		return NULL;
 	}
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+	/* one tokener per worker, reset for each body */
+	if ((tok = body_tokener) == NULL &&
+	    (tok = body_tokener = json_tokener_new_ex(JSON_MAX_DEPTH)) ==
+	    NULL) {
 		http_resp_error(c, req, 500, NULL, NULL, "out of memory");
 		return NULL;
 	}
+	json_tokener_reset(tok);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, req->body.data, (int)req->body.len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
 	if (o == NULL || jerr != json_tokener_success) {
 		if (jerr == json_tokener_continue)
 			http_resp_error(c, req, 400, NULL, NULL,

@@ -37,6 +37,16 @@ struct transfer {
 static CURL	*easy;
 static CURLM	*multi;		/* owns the connection cache */
 
+/* request headers per provider and mode, built once per worker: the
+ * configuration does not change in a worker's life (a reload starts new
+ * workers), so the provider pointers are stable keys */
+#define HEADER_CACHE	32
+static struct {
+	const struct conf_provider	*provider;
+	int				 stream;
+	struct curl_slist		*list;
+} header_cache[HEADER_CACHE];
+
 int
 upstream_init(void)
 {
@@ -56,6 +66,11 @@ upstream_cleanup(void)
 		curl_multi_cleanup(multi);
 	easy = NULL;
 	multi = NULL;
+	for (size_t i = 0; i < HEADER_CACHE; i++) {
+		curl_slist_free_all(header_cache[i].list);
+		header_cache[i].list = NULL;
+		header_cache[i].provider = NULL;
+	}
 }
 
 void
@@ -238,6 +253,28 @@ fail:
 	return NULL;
 }
 
+/* the cached list, or a fresh one the caller frees (*owned = 1) */
+static struct curl_slist *
+headers_for(const struct upstream_call *call, int *owned)
+{
+	size_t	 i;
+
+	*owned = 0;
+	for (i = 0; i < HEADER_CACHE && header_cache[i].provider != NULL; i++)
+		if (header_cache[i].provider == call->provider &&
+		    header_cache[i].stream == call->stream)
+			return header_cache[i].list;
+	if (i == HEADER_CACHE) {
+		*owned = 1;
+		return make_headers(call);
+	}
+	if ((header_cache[i].list = make_headers(call)) == NULL)
+		return NULL;
+	header_cache[i].provider = call->provider;
+	header_cache[i].stream = call->stream;
+	return header_cache[i].list;
+}
+
 static void
 describe_failure(struct upstream_result *res, CURLcode rc, const char *errbuf)
 {
@@ -262,6 +299,7 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 	char			 errbuf[CURL_ERROR_SIZE] = "";
 	uint64_t		 start = util_now_ms();
 	CURLcode		 rc;
+	int			 owned;
 
 	memset(res, 0, sizeof(*res));
 	memset(&t, 0, sizeof(t));
@@ -276,7 +314,7 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 		snprintf(res->error, sizeof(res->error), "libcurl unavailable");
 		return -1;
 	}
-	if ((headers = make_headers(call)) == NULL) {
+	if ((headers = headers_for(call, &owned)) == NULL) {
 		res->failed = 1;
 		snprintf(res->error, sizeof(res->error), "out of memory");
 		return -1;
@@ -312,7 +350,8 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 	/* the handle outlives this call: drop pointers to our stack */
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(headers);
+	if (owned)
+		curl_slist_free_all(headers);
 	res->ms = util_now_ms() - start;
 	if (rc == CURLE_OK)
 		return 0;

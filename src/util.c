@@ -29,7 +29,8 @@ util_random_id(char *out, size_t outsz, const char *prefix, size_t n)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	size_t		 plen = strlen(prefix), i;
+	unsigned char	 pool[64];
+	size_t		 plen = strlen(prefix), i = 0, k = sizeof(pool);
 
 	if (outsz == 0)
 		return;
@@ -39,9 +40,18 @@ util_random_id(char *out, size_t outsz, const char *prefix, size_t n)
 		n = outsz - 1 - plen;
 	}
 	memcpy(out, prefix, plen);
-	for (i = 0; i < n; i++)
-		out[plen + i] = alphabet[arc4random_uniform(
-		    sizeof(alphabet) - 1)];
+	/* one arc4random_buf per 64 bytes, not one call (and, in libbsd, a
+	 * getpid) per character; bytes >= 248 are dropped so every
+	 * character is equally likely */
+	while (i < n) {
+		if (k == sizeof(pool)) {
+			arc4random_buf(pool, sizeof(pool));
+			k = 0;
+		}
+		if (pool[k] < 248)
+			out[plen + i++] = alphabet[pool[k] % 62];
+		k++;
+	}
 	out[plen + n] = '\0';
 }
 
