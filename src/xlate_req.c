@@ -505,7 +505,7 @@ xr_pdf_name(json_object *title)
 	return s;
 }
 
-/* a base64 PDF -> {"type":"file","file":{"filename","file_data"}} */
+/* a base64 PDF -> an OpenAI "file" part with filename and file_data */
 static int
 xr_doc_pdf(struct xr *x, json_object *b, const char *path, json_object *src,
     const char *sp, json_object **out)

@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 import { startFakeUpstream, completion, gate } from './lib/fake-upstream.mjs';
+import { pidOwningLocalPort } from './lib/hardening.mjs';
 import {
 	startProxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, Proxy, errorEnvelope, teardown,
 } from './lib/proxy.mjs';
@@ -150,31 +151,6 @@ function connectRefused(port) {
 
 function cmdline(pid) {
 	try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { return ''; }
-}
-
-/** Which of pids has an open TCP socket bound to 127.0.0.1:port (Linux /proc). */
-function pidOwningLocalPort(port, pids) {
-	const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-	const inodes = new Set();
-	for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-		let text = '';
-		try { text = fs.readFileSync(f, 'utf8'); } catch { continue; }
-		for (const line of text.split('\n').slice(1)) {
-			const cols = line.trim().split(/\s+/);
-			if (cols.length > 9 && cols[1].endsWith(`:${hexPort}`)) inodes.add(cols[9]);
-		}
-	}
-	for (const pid of pids) {
-		let fds = [];
-		try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { continue; }
-		for (const fd of fds) {
-			let link = '';
-			try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
-			const m = link.match(/^socket:\[(\d+)\]$/);
-			if (m && inodes.has(m[1])) return pid;
-		}
-	}
-	return null;
 }
 
 describe('processes and signals', { timeout: 240000 }, () => {
