@@ -425,6 +425,10 @@ describe('/metrics counters survive kill -9 of the worker that counted them', { 
 		const before = await metrics(proxy);
 		const key = { endpoint: '/v1/messages', status: '200' };
 		assert.equal(before.get('claude_proxy_requests_total', key), 3);
+		// a worker counts a request just after answering it, and takes the
+		// next connection only after that: one more answer from the only
+		// worker proves the /metrics scrape above was counted before the kill
+		assert.equal((await proxy.get('/')).status, 200);
 		process.kill(w, 'SIGKILL');
 		await pollUntil(() => { const x = proxy.workers(); return x.length === 1 && x[0] !== w; },
 			{ timeoutMs: 5000, what: 'the killed worker to be replaced' });
