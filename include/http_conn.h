@@ -7,6 +7,7 @@
 #define CP_HTTP_CONN_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -21,6 +22,9 @@ struct http_limits {
 	int	 body_ms;		/* whole body */
 	int	 send_ms;		/* one write may block this long */
 	int64_t	 max_body_bytes;
+	/* a signal ends the wait for a request's first byte only when it
+	 * raised this flag (NULL: any signal does) */
+	const volatile sig_atomic_t *stop;
 };
 
 struct http_conn {

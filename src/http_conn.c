@@ -44,6 +44,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,9 +110,11 @@ deadline_in(int ms)
 	return util_now_ms() + (ms > 0 ? (uint64_t)ms : 0);
 }
 
-/* 1 ready, IO_TIMEOUT, IO_ERR, or IO_INTR when intr_stops */
+/* 1 ready, IO_TIMEOUT, IO_ERR, or IO_INTR when intr_stops and a signal
+ * raised *stop (any signal when stop is NULL) */
 static int
-wait_fd(int fd, short events, uint64_t deadline, int intr_stops)
+wait_fd(int fd, short events, uint64_t deadline, int intr_stops,
+    const volatile sig_atomic_t *stop)
 {
 	struct pollfd	 pfd;
 	uint64_t	 now;
@@ -129,7 +132,7 @@ wait_fd(int fd, short events, uint64_t deadline, int intr_stops)
 			return IO_TIMEOUT;
 		if (errno != EINTR)
 			return IO_ERR;
-		if (intr_stops)
+		if (intr_stops && (stop == NULL || *stop))
 			return IO_INTR;
 	}
 }
@@ -143,7 +146,8 @@ read_some(struct http_conn *conn, char *p, size_t n, uint64_t deadline,
 	int	 w;
 
 	for (;;) {
-		if ((w = wait_fd(conn->fd, POLLIN, deadline, intr_stops)) != 1)
+		if ((w = wait_fd(conn->fd, POLLIN, deadline, intr_stops,
+		    conn->limits.stop)) != 1)
 			return w;
 		r = recv(conn->fd, p, n, MSG_DONTWAIT);
 		if (r >= 0)
@@ -623,7 +627,7 @@ http_conn_write(struct http_conn *conn, const void *data, size_t len)
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR)
 			break;
-		if ((w = wait_fd(conn->fd, POLLOUT, deadline, 0)) != 1) {
+		if ((w = wait_fd(conn->fd, POLLOUT, deadline, 0, NULL)) != 1) {
 			if (w == IO_TIMEOUT)
 				errno = ETIMEDOUT;
 			break;

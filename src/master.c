@@ -331,8 +331,9 @@ reload(void)
 	young_deaths = 0;
 	respawn_not_before = 0;
 	maintain();
-	/* the new generation accepts; the old one finishes its requests */
-	signal_workers(1, SIGTERM);
+	/* the new generation accepts; the old one finishes its requests,
+	 * keep-alive clients included (SIGUSR2, not SIGTERM) */
+	signal_workers(1, SIGUSR2);
 	log_info("configuration reloaded: generation %u, %d workers",
 	    generation, conf_workers(conf));
 	notify_send("READY=1");

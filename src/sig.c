@@ -19,6 +19,7 @@ volatile sig_atomic_t	 sig_terminate;
 volatile sig_atomic_t	 sig_reload;
 volatile sig_atomic_t	 sig_alarm;
 volatile sig_atomic_t	 sig_pool;
+volatile sig_atomic_t	 sig_retire;
 
 static volatile sig_atomic_t	 sig_listen_fd = -1;
 
@@ -59,6 +60,23 @@ on_worker_stop(int signo)
 	errno = saved;
 }
 
+/* SIGUSR2: retire after a reload: stop accepting, but let the client of
+ * an idle keep-alive connection send its next request (answered with
+ * Connection: close) rather than close under it */
+static void
+on_worker_retire(int signo)
+{
+	int	 saved = errno;
+
+	(void)signo;
+	sig_retire = 1;
+	if (sig_listen_fd != -1) {
+		close(sig_listen_fd);
+		sig_listen_fd = -1;
+	}
+	errno = saved;
+}
+
 static void
 install(int signo, void (*handler)(int))
 {
@@ -72,8 +90,10 @@ install(int signo, void (*handler)(int))
 		fatal("sigaction");
 }
 
+/* SIGUSR2 is a worker's: blocked in the master so a worker forked just
+ * before a reload holds it pending until its handler is in place */
 static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-	SIGALRM, SIGUSR1 };
+	SIGALRM, SIGUSR1, SIGUSR2 };
 
 void
 sig_block_master(void)
@@ -118,9 +138,11 @@ sig_worker_install(int listen_fd)
 
 	sig_listen_fd = listen_fd;
 	sig_terminate = 0;
+	sig_retire = 0;
 	install(SIGTERM, on_worker_stop);
 	install(SIGINT, on_worker_stop);
 	install(SIGQUIT, on_worker_stop);
+	install(SIGUSR2, on_worker_retire);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);

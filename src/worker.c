@@ -6,7 +6,10 @@
  * alive. Every wait is bounded by http_conn's deadlines and upstream's
  * timeouts. On SIGTERM the handler closes the listening socket: the worker
  * finishes the request in hand (answering it with Connection: close) and
- * exits 0. One access line is logged per request.
+ * exits 0. On SIGUSR2 (a reload) it also waits, up to the keep-alive
+ * timeout, for the next request of an idle keep-alive connection and
+ * answers it with Connection: close, so no client writes a request into a
+ * connection being closed. One access line is logged per request.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -78,6 +81,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 	lim.body_ms = conf->body_timeout_seconds * 1000;
 	lim.send_ms = conf->send_timeout_seconds * 1000;
 	lim.max_body_bytes = conf->max_body_bytes;
+	lim.stop = &sig_terminate;	/* a reload (sig_retire) waits on */
 	http_conn_init(&c, fd, &lim);
 	peer_name(ss, c.peer, sizeof(c.peer));
 
@@ -94,11 +98,14 @@ serve(int fd, const struct sockaddr_storage *ss)
 			}
 			break;
 		}
-		if (sig_terminate)
+		if (sig_terminate || sig_retire)
 			req.keep_alive = 0;
 		router_dispatch(&c, &req);
 		access_log(&c, &req);
 		scoreboard_request_done(router_endpoint(&req), req.status);
+		/* retiring, a connection whose last answer promised
+		 * keep-alive stays open for the next request, which is then
+		 * answered with Connection: close (above) */
 		if (!req.keep_alive || c.broken || sig_terminate) {
 			http_conn_end_request(&c, &req);
 			break;
@@ -137,13 +144,13 @@ worker_main(int listen_fd, int board)
 		fatalx("cannot initialise libcurl");
 	scoreboard_attach(board);
 
-	while (!sig_terminate) {
+	while (!sig_terminate && !sig_retire) {
 		scoreboard_set_state(SB_IDLE);
 		sslen = sizeof(ss);
 		fd = accept4(listen_fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (sig_terminate)
+			if (sig_terminate || sig_retire)
 				break;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;

@@ -298,6 +298,69 @@ describe('SIGHUP under load', { timeout: 180000 }, () => {
 	});
 });
 
+describe('SIGHUP with keep-alive clients', { timeout: 180000 }, () => {
+	let fake, proxy, dead;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder(echoResponder(5));
+		dead = await closedPort();
+		proxy = await startProxy({ workers: 4, config: soakConfig(fake.url, dead, { max_workers: 12 }) });
+	});
+	after(() => teardown(proxy, fake));
+
+	// Old workers must not close an idle keep-alive connection under a
+	// client that is about to reuse it: they answer its next request with
+	// Connection: close instead, so reused sockets never see a reset.
+	test('8 keep-alive clients across 3 reloads: zero failed requests', { timeout: 120000 }, async () => {
+		const http = await import('node:http');
+		let stop = false, served = 0;
+		const failures = [];
+		const agents = [];
+		function post(agent, text) {
+			const body = JSON.stringify(msgBody({ messages: [{ role: 'user', content: text }] }));
+			return new Promise((resolve, reject) => {
+				const req = http.request({ host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/v1/messages',
+					agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+				(res) => { let raw = ''; res.setEncoding('utf8'); res.on('data', (d) => { raw += d; });
+					res.on('end', () => resolve({ status: res.statusCode, raw })); });
+				req.setTimeout(15000, () => req.destroy(new Error('timeout')));
+				req.on('error', reject);
+				req.end(body);
+			});
+		}
+		async function lane(l) {
+			const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+			agents.push(agent);
+			for (let i = 0; !stop; i++) {
+				try {
+					const r = await post(agent, `ka-${l}-${i}`);
+					if (r.status !== 200) failures.push(`${l}/${i} HTTP ${r.status} ${r.raw.slice(0, 120)}`);
+					else served++;
+				} catch (e) {
+					failures.push(`${l}/${i} ${e.code ?? ''} ${e.message}`);
+				}
+			}
+		}
+		const lanes = Array.from({ length: 8 }, (_, l) => lane(l));
+		try {
+			await pollUntil(() => served >= 50, { timeoutMs: 20000, what: 'load to start' });
+			for (let gen = 1; gen <= 3; gen++) {
+				const from = proxy.stderr.length;
+				const servedBefore = served;
+				proxy.signal('SIGHUP');
+				await proxy.waitForLog(new RegExp(`configuration reloaded: generation ${gen}\\b`), 10000, from);
+				await pollUntil(() => served >= servedBefore + 100, { timeoutMs: 20000, what: 'load to go on after the reload' });
+			}
+		} finally {
+			stop = true;
+			await Promise.all(lanes);
+			agents.forEach((a) => a.destroy());
+		}
+		assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${served + failures.length} requests failed`);
+		assert.ok(served >= 300);
+	});
+});
+
 describe('SIGTERM while streams are open', { timeout: 120000 }, () => {
 	const SHUTDOWN_S = 10;
 	let fake, proxy;
