@@ -367,19 +367,31 @@ xr_image_type_ok(const char *t)
 }
 
 /* image block -> {"type":"image_url","image_url":{"url":...}} */
+/* the block's "source" object and its "type"; sp gets the source's path */
+static int
+xr_source(struct xr *x, json_object *b, const char *path,
+    char sp[XR_PATH], json_object **src, const char **type)
+{
+	json_object	*t;
+
+	xr_key(sp, XR_PATH, path, "source");
+	if (xr_member(x, b, path, "source", json_type_object, XR_REQUIRED,
+	    src) == -1 || xr_str(x, *src, sp, "type", XR_REQUIRED, &t) == -1)
+		return -1;
+	*type = json_object_get_string(t);
+	return 0;
+}
+
 static int
 xr_image(struct xr *x, json_object *b, const char *path, json_object **out)
 {
 	char		 sp[XR_PATH];
-	json_object	*src, *type, *mt, *data, *url, *inner;
+	json_object	*src, *mt, *data, *url, *inner;
 	const char	*t;
 
 	*out = NULL;
-	xr_key(sp, sizeof(sp), path, "source");
-	if (xr_member(x, b, path, "source", json_type_object, XR_REQUIRED,
-	    &src) == -1 || xr_str(x, src, sp, "type", XR_REQUIRED, &type) == -1)
+	if (xr_source(x, b, path, sp, &src, &t) == -1)
 		return -1;
-	t = json_object_get_string(type);
 	if (strcmp(t, "base64") == 0) {
 		if (xr_str(x, src, sp, "media_type", XR_REQUIRED, &mt) == -1)
 			return -1;
@@ -542,15 +554,12 @@ static int
 xr_document(struct xr *x, json_object *b, const char *path, json_object **out)
 {
 	char		 sp[XR_PATH];
-	json_object	*src, *type, *data;
+	json_object	*src, *data;
 	const char	*t;
 
 	*out = NULL;
-	xr_key(sp, sizeof(sp), path, "source");
-	if (xr_member(x, b, path, "source", json_type_object, XR_REQUIRED,
-	    &src) == -1 || xr_str(x, src, sp, "type", XR_REQUIRED, &type) == -1)
+	if (xr_source(x, b, path, sp, &src, &t) == -1)
 		return -1;
-	t = json_object_get_string(type);
 	if (strcmp(t, "text") == 0) {
 		if (xr_str(x, src, sp, "data", XR_REQUIRED, &data) == -1)
 			return -1;
