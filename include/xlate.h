@@ -27,6 +27,10 @@ json_object *xlate_req(json_object *req, const struct model_route *route,
 /* the same validation without a route and with max_tokens optional, as
  * count_tokens needs: 0, or -1 + err (the same messages as xlate_req) */
 int	 xlate_req_check(json_object *req, struct xlate_err *);
+/* the request values xlate_req (and count_tokens) only ever serialise,
+ * never read: tool schemas and tool_use inputs. A parser may keep them
+ * as text (jsonparse's opaque paths). */
+extern const char *const *const xlate_req_opaque[];
 
 /* OpenAI chat.completion -> Anthropic message, or NULL + err (502). */
 json_object *xlate_resp(json_object *resp, const char *client_model,

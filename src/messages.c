@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "http_resp.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "messages.h"
 #include "models.h"
@@ -32,7 +33,6 @@
 #define JSON_MAX_DEPTH	64
 #define MAX_ROUTES	8
 
-static struct json_tokener	*body_tokener;
 
 struct exchange {
 	struct http_conn	*conn;
@@ -83,9 +83,11 @@ json_flag(json_object *o, const char *key)
 static json_object *
 parse_body(struct http_conn *c, struct http_request *req)
 {
-	struct json_tokener	*tok;
+	static const struct jsonparse_opts opts = {
+		JSON_MAX_DEPTH, 0, xlate_req_opaque
+	};
+	struct jsonparse_err	 err;
 	json_object		*o;
-	enum json_tokener_error	 jerr;
 	size_t			 end;
 
 	if (req->body.len == 0) {
@@ -93,39 +95,25 @@ parse_body(struct http_conn *c, struct http_request *req)
 		    "request body is empty: expected a JSON object");
 		return NULL;
 	}
-	/* json-c checks only the shape of UTF-8 sequences; upstreams
-	 * reject overlong forms and surrogates, so refuse them here */
-	if ((end = util_utf8_check(req->body.data, req->body.len)) !=
-	    req->body.len) {
-		http_resp_error(c, req, 400, NULL, NULL,
-		    "invalid JSON body at byte %zu: invalid utf-8 string", end);
-		return NULL;
-	}
-	/* one tokener per worker, reset for each body */
-	if ((tok = body_tokener) == NULL &&
-	    (tok = body_tokener = json_tokener_new_ex(JSON_MAX_DEPTH)) ==
-	    NULL) {
-		http_resp_error(c, req, 500, NULL, NULL, "out of memory");
-		return NULL;
-	}
-	json_tokener_reset(tok);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, req->body.data, (int)req->body.len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (o == NULL || jerr != json_tokener_success) {
-		if (jerr == json_tokener_continue)
+	/* strict RFC 8259 and UTF-8 (no overlong forms, no surrogates:
+	 * upstreams reject them); the values xlate_req only passes on
+	 * stay text */
+	o = jsonparse(req->body.data, req->body.len, &opts, &end, &err);
+	if (err.what != NULL) {
+		if (strcmp(err.what, "out of memory") == 0)
+			http_resp_error(c, req, 500, NULL, NULL,
+			    "out of memory");
+		else if (err.eof)
 			http_resp_error(c, req, 400, NULL, NULL,
 			    "invalid JSON body: unexpected end of input");
 		else
 			http_resp_error(c, req, 400, NULL, NULL,
-			    "invalid JSON body at byte %zu: %s", end,
-			    json_tokener_error_desc(jerr));
-		json_object_put(o);
+			    "invalid JSON body at byte %zu: %s", err.offset,
+			    err.what);
 		return NULL;
 	}
-	while (end < req->body.len && strchr(" \t\r\n", req->body.data[end]))
+	while (end < req->body.len && strchr(" \t\r\n", req->body.data[end]) &&
+	    req->body.data[end] != '\0')
 		end++;
 	if (end != req->body.len) {
 		http_resp_error(c, req, 400, NULL, NULL,
@@ -269,12 +257,20 @@ static int
 answer_plain(struct exchange *ex, const struct conf_provider *p,
     const struct upstream_result *res)
 {
+	static const struct jsonparse_opts upstream_opts = {
+		JSON_MAX_DEPTH, 1, NULL
+	};
+	struct jsonparse_err	 perr;
 	json_object		*up, *out;
 	struct xlate_err	 err;
+	size_t			 end;
 	int			 r;
 
 	log_body(ex->req, "upstream response", res->body.data, res->body.len);
-	up = res->body.len ? json_tokener_parse(res->body.data) : NULL;
+	/* lenient on raw control bytes, as json-c was: some local servers
+	 * send them inside strings; trailing bytes are ignored */
+	up = jsonparse(res->body.data, res->body.len, &upstream_opts, &end,
+	    &perr);
 	if (up == NULL)
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s returned a body that is not JSON",

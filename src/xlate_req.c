@@ -54,6 +54,19 @@ struct xr_result {				/* one translated tool_result */
 	int		 sent;
 };
 
+/* xr_one_tool only checks that input_schema is an object and passes it
+ * on; xr_tool_use only serialises input into "arguments". Reading inside
+ * either would see an empty container: keep this list in step. */
+static const char *const xr_opaque_schema[] = {
+	"tools", "*", "input_schema", NULL
+};
+static const char *const xr_opaque_input[] = {
+	"messages", "*", "content", "*", "input", NULL
+};
+const char *const *const xlate_req_opaque[] = {
+	xr_opaque_schema, xr_opaque_input, NULL
+};
+
 static int	 xr_fail(struct xr *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 

@@ -1,12 +1,14 @@
 /*
  * fuzz_xlate: the translators on one input.
  *
- * The input is parsed as messages.c parses a client's body (strict,
- * UTF-8 checked, depth 64, nothing after the value) and, when that works,
+ * The input is parsed as messages.c parses a client's body (jsonparse:
+ * strict, UTF-8 checked, depth 64, opaque tool schemas and inputs,
+ * nothing after the value), held to json-c's parse of the same text (no
+ * more accepted, the same tree, the same translation), and, when it works,
  * translated with xlate_req twice (a bare provider, non-streaming; one
  * with every option on, streaming) and checked with xlate_req_check and
  * tokens_estimate_request. It is parsed again as messages.c parses an
- * upstream's answer (json_tokener_parse of the NUL-terminated body) for
+ * upstream's answer (jsonparse, raw control bytes allowed) for
  * xlate_resp, and handed as raw bytes to xlate_upstream_error.
  * Checks beyond "no crash, no leak": every output tree serialises; a
  * failure fills xlate_err with a status, a type and a message; an
@@ -24,6 +26,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "fuzz.h"
+#include "jsonparse.h"
 #include "models.h"
 #include "tokens.h"
 #include "xlate.h"
@@ -114,13 +117,16 @@ route_init(struct route *rt, int all)
 	rt->r.model = &rt->m;
 }
 
+/* json-c's own strict parse of the whole text: the oracle jsonparse is
+ * held to */
 static json_object *
-parse_request(const char *p, size_t len)
+parse_oracle(const char *p, size_t len, int *ok)
 {
 	json_tokener	*tok;
 	json_object	*o;
 	size_t		 end;
 
+	*ok = 0;
 	if (len == 0 || len > INT32_MAX ||
 	    (tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
 		return NULL;
@@ -128,19 +134,86 @@ parse_request(const char *p, size_t len)
 	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, p, (int)len);
 	end = json_tokener_get_parse_end(tok);
-	if (o != NULL && json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(o);
-		o = NULL;
-	}
+	*ok = json_tokener_get_error(tok) == json_tokener_success;
 	json_tokener_free(tok);
-	while (o != NULL && end < len && strchr(" \t\r\n", p[end]) != NULL)
+	while (*ok && end < len && strchr(" \t\r\n", p[end]) != NULL)
 		end++;
-	if (o != NULL && (end != len ||
-	    !json_object_is_type(o, json_type_object))) {
+	if (!*ok || end != len) {
 		json_object_put(o);
-		o = NULL;
+		*ok = 0;
+		return NULL;
 	}
 	return o;
+}
+
+/* as messages.c parses a client's body: jsonparse, strict, the opaque
+ * paths of xlate_req, nothing but whitespace after the value */
+static json_object *
+parse_request(const char *p, size_t len)
+{
+	static const struct jsonparse_opts opts = {
+		JSON_MAX_DEPTH, 0, xlate_req_opaque
+	};
+	struct jsonparse_err	 err;
+	json_object		*o;
+	size_t			 end;
+
+	o = jsonparse(p, len, &opts, &end, &err);
+	if (err.what != NULL)
+		return NULL;
+	while (end < len && strchr(" \t\r\n", p[end]) != NULL &&
+	    p[end] != '\0')
+		end++;
+	if (end != len || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* two trees as JSON values: serialise both, read them back with json-c */
+static int
+same_json(json_object *a, json_object *b)
+{
+	json_object	*x, *y;
+	int		 same;
+
+	x = json_tokener_parse(json_object_to_json_string_ext(a,
+	    JSON_C_TO_STRING_PLAIN));
+	y = json_tokener_parse(json_object_to_json_string_ext(b,
+	    JSON_C_TO_STRING_PLAIN));
+	same = json_object_equal(x, y);
+	json_object_put(x);
+	json_object_put(y);
+	return same;
+}
+
+/* jsonparse accepts nothing json-c refuses, and xlate_req gives the same
+ * upstream request from its tree (opaque values and all) as from json-c's */
+static void
+check_parsers(json_object *req, const char *p, size_t len)
+{
+	struct route		 full;
+	struct xlate_err	 e1, e2;
+	json_object		*want, *o1, *o2;
+	int			 ok;
+
+	want = parse_oracle(p, len, &ok);
+	FUZZ_CHECK(ok, "jsonparse took what json-c refuses");
+	if (!ok)
+		return;
+	FUZZ_CHECK(same_json(req, want), "jsonparse and json-c trees differ");
+	route_init(&full, 1);
+	memset(&e1, 0, sizeof(e1));
+	memset(&e2, 0, sizeof(e2));
+	o1 = xlate_req(req, &full.r, 1, &e1);
+	o2 = xlate_req(want, &full.r, 1, &e2);
+	FUZZ_CHECK((o1 == NULL) == (o2 == NULL) &&
+	    (o1 == NULL ? strcmp(e1.message, e2.message) == 0 :
+	    same_json(o1, o2)), "xlate_req differs between the parsers");
+	json_object_put(o1);
+	json_object_put(o2);
+	json_object_put(want);
 }
 
 static void
@@ -169,6 +242,7 @@ request_side(const char *p, size_t len)
 
 	if ((req = parse_request(p, len)) == NULL)
 		return;
+	check_parsers(req, p, len);
 	route_init(&bare, 0);
 	route_init(&full, 1);
 	memset(&e1, 0, sizeof(e1));
@@ -237,12 +311,16 @@ usage_ok(json_object *u)
 }
 
 static void
-response_side(const char *nul_terminated)
+response_side(const char *p, size_t len)
 {
+	static const struct jsonparse_opts opts = { JSON_MAX_DEPTH, 1, NULL };
+	struct jsonparse_err	 perr;
 	struct xlate_err	 err;
 	json_object		*resp, *out, *v;
+	size_t			 end;
 
-	if ((resp = json_tokener_parse(nul_terminated)) == NULL)
+	/* as messages.c parses an upstream's answer */
+	if ((resp = jsonparse(p, len, &opts, &end, &perr)) == NULL)
 		return;
 	memset(&err, 0, sizeof(err));
 	out = xlate_resp(resp, "claude-fuzz", &err);
@@ -332,7 +410,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	copy[len] = '\0';
 
 	request_side((const char *)data, len);
-	response_side(copy);
+	response_side((const char *)data, len);
 	upstream_error_side(copy, len, fuzz_seed(data, len));
 	free(copy);
 	return 0;

@@ -1,0 +1,42 @@
+/*
+ * jsonparse: strict JSON text -> json-c tree, in one pass over the bytes.
+ */
+#ifndef CP_JSONPARSE_H
+#define CP_JSONPARSE_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+struct jsonparse_err {
+	size_t		 offset;	/* byte of the first problem */
+	const char	*what;		/* "unexpected character", ... */
+	int		 eof;		/* the text ended inside a value */
+};
+
+/*
+ * An opaque path names values the caller only ever serialises, never
+ * reads: a NULL-terminated list of member names, "*" for any array index.
+ * A container found there is validated like any other value but kept as
+ * its minified text: the tree holds an empty object or array of the same
+ * type that serialises back to that text (jsonparse_is_opaque tells).
+ */
+typedef const char *const	 jsonparse_path[];
+
+struct jsonparse_opts {
+	int			  max_depth;	/* nesting limit, >= 1 */
+	int			  allow_ctrl;	/* raw control bytes in strings */
+	const char *const *const *opaque;	/* NULL-terminated, or NULL */
+};
+
+/*
+ * Parses one JSON value from the front of text; *end is the byte after it
+ * (trailing data is the caller's business). NULL with *err filled on bad
+ * input or out of memory (what = "out of memory").
+ */
+json_object	*jsonparse(const char *text, size_t len,
+		    const struct jsonparse_opts *, size_t *end,
+		    struct jsonparse_err *err);
+int		 jsonparse_is_opaque(json_object *);
+
+#endif
