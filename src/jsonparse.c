@@ -7,7 +7,10 @@
  * scans strings a word at a time, builds the same json-c objects, and
  * leaves the parts the caller only passes on (tool schemas, tool inputs:
  * "opaque paths") as their minified text, so they cost one copy instead of
- * a hash table per object to build, serialise and free.
+ * a hash table per object to build, serialise and free. Long strings
+ * keep their source text too (a custom json-c serialiser), so serialising
+ * them again is a copy, not json-c's escaping one character at a time;
+ * their values are decoded as usual for whoever reads them.
  *
  * The grammar is RFC 8259, stricter than json-c's STRICT mode: no NaN or
  * Infinity, no "1.", no raw control bytes in strings (unless allow_ctrl,
@@ -34,6 +37,7 @@
 
 #define JP_MAX_PATH	8		/* opaque paths are this deep at most */
 #define JP_NUM_INLINE	64		/* numbers longer than this use the heap */
+#define JP_RAW_MIN	32		/* strings this long keep their text */
 
 struct jp_seg {				/* one step of the current path */
 	const char	*key;		/* raw member name, NULL in an array */
@@ -43,6 +47,7 @@ struct jp_seg {				/* one step of the current path */
 struct jp {
 	const unsigned char		*s;
 	size_t				 len, i;
+	int				 saw_ctrl;	/* in the last string */
 	const struct jsonparse_opts	*o;
 	struct jsonparse_err		*err;
 	struct buf			 scratch;	/* decoded strings */
@@ -58,6 +63,8 @@ struct jp_opaque {			/* the userdata of an opaque value */
 
 static json_object	*jp_value(struct jp *);
 static int		 jp_skip(struct jp *, int);
+static int		 jp_keep_text(json_object *, const unsigned char *,
+			    size_t);
 
 static int
 jp_fail(struct jp *p, size_t at, const char *what)
@@ -198,6 +205,7 @@ jp_string(struct jp *p, struct buf *dec, const char **val, size_t *vlen)
 
 	if (dec != NULL)
 		buf_reset(dec);
+	p->saw_ctrl = 0;
 	for (;;) {
 		run = i;
 		i = jp_scan_plain(s, i, p->len);
@@ -220,6 +228,7 @@ jp_string(struct jp *p, struct buf *dec, const char **val, size_t *vlen)
 		if (s[i] < 0x20) {
 			if (!p->o->allow_ctrl)
 				return jp_fail(p, i, "control character in string");
+			p->saw_ctrl = 1;
 			if (dec != NULL && escaped &&
 			    buf_append(dec, s + i, 1) == -1)
 				return jp_fail(p, i, "out of memory");
@@ -402,6 +411,24 @@ jp_opaque_free(json_object *o, void *userdata)
 	free(userdata);
 }
 
+/*
+ * o serialises as text from now on. For a long string this is its source
+ * text, escapes as the client wrote them: one copy here instead of
+ * json-c's escaping, character by character, at every serialisation.
+ */
+static int
+jp_keep_text(json_object *o, const unsigned char *text, size_t len)
+{
+	struct jp_opaque	*q;
+
+	if ((q = malloc(sizeof(*q) + len)) == NULL)
+		return -1;
+	q->len = len;
+	memcpy(q->text, text, len);
+	json_object_set_serializer(o, jp_opaque_serialize, q, jp_opaque_free);
+	return 0;
+}
+
 int
 jsonparse_is_opaque(json_object *o)
 {
@@ -526,23 +553,20 @@ jp_skip(struct jp *p, int depth)
 static json_object *
 jp_opaque(struct jp *p)
 {
-	struct jp_opaque	*q;
 	json_object		*o;
 	int			 is_object = p->s[p->i] == '{';
 
 	buf_reset(&p->raw);
 	if (jp_skip(p, p->depth) == -1)
 		return NULL;
-	if ((q = malloc(sizeof(*q) + p->raw.len)) == NULL ||
-	    (o = is_object ? json_object_new_object() :
-	    json_object_new_array()) == NULL) {
-		free(q);
+	if ((o = is_object ? json_object_new_object() :
+	    json_object_new_array()) == NULL ||
+	    jp_keep_text(o, (const unsigned char *)p->raw.data,
+	    p->raw.len) == -1) {
+		json_object_put(o);
 		jp_fail(p, p->i, "out of memory");
 		return NULL;
 	}
-	q->len = p->raw.len;
-	memcpy(q->text, p->raw.data, p->raw.len);
-	json_object_set_serializer(o, jp_opaque_serialize, q, jp_opaque_free);
 	return o;
 }
 
@@ -676,7 +700,7 @@ jp_value(struct jp *p)
 {
 	json_object	*o;
 	const char	*v;
-	size_t		 n;
+	size_t		 n, start;
 
 	jp_ws(p);
 	if (p->i >= p->len) {
@@ -697,10 +721,19 @@ jp_value(struct jp *p)
 		p->depth--;
 		return o;
 	case '"':
+		start = p->i;
 		if (jp_string(p, &p->scratch, &v, &n) == -1)
 			return NULL;
-		if ((o = json_object_new_string_len(v, (int)n)) == NULL)
+		if ((o = json_object_new_string_len(v, (int)n)) == NULL) {
 			jp_fail(p, p->i, "out of memory");
+			return NULL;
+		}
+		if (p->i - start >= JP_RAW_MIN && !p->saw_ctrl &&
+		    jp_keep_text(o, p->s + start, p->i - start) == -1) {
+			json_object_put(o);
+			jp_fail(p, p->i, "out of memory");
+			return NULL;
+		}
 		return o;
 	case 't':
 		if (p->len - p->i >= 4 && memcmp(p->s + p->i, "true", 4) == 0) {

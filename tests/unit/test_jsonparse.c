@@ -59,6 +59,21 @@ oracle(const char *s, size_t len, char **out)
 	return good;
 }
 
+/* s read back by json-c and serialised again: long strings keep their
+ * source escapes in our output ("\u00e9" where json-c writes the byte) */
+static char *
+normal(const char *s)
+{
+	json_tokener	*t = json_tokener_new_ex(64);
+	json_object	*o = json_tokener_parse_ex(t, s, (int)strlen(s) + 1);
+	char		*n;
+
+	json_tokener_free(t);
+	n = strdup(o ? json_object_to_json_string_ext(o, FLAGS) : "null");
+	json_object_put(o);
+	return n;
+}
+
 /* ours: same contract, err filled when it refuses */
 static int
 ours(const char *s, size_t len, const struct jsonparse_opts *o, char **out,
@@ -77,7 +92,7 @@ ours(const char *s, size_t len, const struct jsonparse_opts *o, char **out,
 		json_object_put(v);
 		return 0;
 	}
-	*out = strdup(v ? json_object_to_json_string_ext(v, FLAGS) : "null");
+	*out = normal(v ? json_object_to_json_string_ext(v, FLAGS) : "null");
 	json_object_put(v);
 	return 1;
 }
@@ -280,6 +295,39 @@ test_opaque(void)
 	ok(s != NULL && strstr(s, "\"input_schema\":{\"type\":\"object\"") &&
 	    strstr(s, "\"input_schema\":[]"),
 	    "a tree holding opaque values serialises them in place");
+	json_object_put(v);
+}
+
+static void
+test_long_strings(void)
+{
+	static const char text[] =
+	    "[\"caf\\u00e9 \\/ a long string, \\\"quoted\\\", past the cut\","
+	    "\"short \\u00e9\"]";
+	static const char ctrl[] =
+	    "[\"a raw\ttab in a long upstream string, escaped on output\"]";
+	static const struct jsonparse_opts lax = { 64, 1, NULL };
+	struct jsonparse_err	 err;
+	json_object		*v;
+	size_t			 end;
+
+	v = jsonparse(text, strlen(text), &plain, &end, &err);
+	ok(v != NULL, "long strings parse");
+	if (v == NULL)
+		return;
+	is_str(json_object_get_string(json_object_array_get_idx(v, 0)),
+	    "caf\xc3\xa9 / a long string, \"quoted\", past the cut",
+	    "a long string's value is decoded");
+	is_str(json_object_to_json_string_ext(v, FLAGS),
+	    "[\"caf\\u00e9 \\/ a long string, \\\"quoted\\\", past the cut\","
+	    "\"short \xc3\xa9\"]",
+	    "it serialises as its source text; a short one as json-c does");
+	json_object_put(v);
+
+	v = jsonparse(ctrl, strlen(ctrl), &lax, &end, &err);
+	is_str(v ? json_object_to_json_string_ext(v, FLAGS) : NULL,
+	    "[\"a raw\\ttab in a long upstream string, escaped on output\"]",
+	    "a string with raw control bytes is escaped by json-c");
 	json_object_put(v);
 }
 
@@ -488,6 +536,7 @@ main(void)
 	test_stricter();
 	test_errors();
 	test_opaque();
+	test_long_strings();
 	test_opaque_refuses();
 	test_fixtures();
 	test_generated();
