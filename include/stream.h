@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "jsonscan.h"
 
 /* write these bytes (whole events) to the client; -1 = client gone */
 typedef int (*stream_emit_fn)(void *arg, const char *, size_t);
@@ -59,7 +60,7 @@ struct stream {
 	size_t		 preview_max;
 
 	struct buf	 out;		/* scratch for one event */
-	struct json_tokener *tok;	/* reused for every chunk */
+	struct jsonscan	 js;		/* reused for every chunk */
 	size_t		 out_chars;	/* text, thinking, arguments emitted */
 
 	/* stream_feed returned -1: which of the two reasons */

@@ -53,13 +53,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
+#include <math.h>
 
 #include "buf.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "stream.h"
 #include "util.h"
 #include "xlate.h"
+
+#define STREAM_JSON_DEPTH	64	/* nesting allowed in a chunk */
 
 #define KIND_NONE	0
 #define KIND_TEXT	1
@@ -286,29 +289,21 @@ is_blank(const char *p, size_t len)
 	return 1;
 }
 
-/* the string member of o named key, or NULL (absent, null, not a string) */
+/* the string member of chunk value o named key, or NULL (absent, null,
+ * not a string); valid until the next chunk */
 static const char *
-jstr(json_object *o, const char *key, size_t *len)
+jstr(const struct stream *s, int o, const char *key, size_t *len)
 {
-	json_object	*v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	if (len != NULL)
-		*len = json_object_get_string_len(v);
-	return json_object_get_string(v);
+	return jsonscan_str(&s->js, jsonscan_member(&s->js, o, key), len);
 }
 
-static json_object *
-jget(json_object *o, const char *key, json_type type)
+/* member key of o if it has that type, else -1 */
+static int
+jget(const struct stream *s, int o, const char *key, int type)
 {
-	json_object	*v;
+	int	 v = jsonscan_member(&s->js, o, key);
 
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
+	return v != -1 && jsonscan_type(&s->js, v) == type ? v : -1;
 }
 
 /* tool ids: [A-Za-z0-9_-] only, as Anthropic clients expect; the same
@@ -490,18 +485,21 @@ tool_new(struct stream *s, int key)
 
 /* the call a tool_calls[] entry belongs to; a new one if none */
 static struct stream_tool *
-tool_lookup(struct stream *s, json_object *tc, size_t pos)
+tool_lookup(struct stream *s, int tc, size_t pos)
 {
 	struct stream_tool	*t;
 	struct stream_tool	 probe;
-	json_object		*v;
 	const char		*id;
 	size_t			 i;
+	int64_t			 n;
 	int			 key = (int)pos;
 
-	if ((v = jget(tc, "index", json_type_int)) != NULL)
-		key = json_object_get_int(v);
-	id = jstr(tc, "id", NULL);
+	/* as json-c's get_int: an int32, saturated */
+	if (jsonscan_int64(&s->js, jsonscan_member(&s->js, tc, "index"),
+	    &n) == 0)
+		key = n > INT32_MAX ? INT32_MAX : n < INT32_MIN ? INT32_MIN :
+		    (int)n;
+	id = jstr(s, tc, "id", NULL);
 	for (i = s->ntools; i-- > 0; ) {
 		t = &s->tools[i];
 		if (t->oa_index != key)
@@ -603,45 +601,42 @@ tool_args(struct stream *s, struct stream_tool *t, const char *p,
 }
 
 static int
-tool_entry(struct stream *s, json_object *tc, size_t pos)
+tool_entry(struct stream *s, int tc, size_t pos)
 {
 	struct stream_tool	*t;
-	json_object		*fn, *args;
 	const char		*id, *name, *p;
 	size_t			 len;
+	int			 fn, args;
 
 	if ((t = tool_lookup(s, tc, pos)) == NULL)
 		return -1;
-	if ((id = jstr(tc, "id", NULL)) != NULL && *id != '\0' &&
+	if ((id = jstr(s, tc, "id", NULL)) != NULL && *id != '\0' &&
 	    !t->id_given && t->block < 0) {
 		tool_id_set(t, id);
 		t->id_given = 1;
 	}
-	if ((fn = jget(tc, "function", json_type_object)) == NULL)
+	if ((fn = jget(s, tc, "function", JSONSCAN_OBJECT)) == -1)
 		return 0;
-	if ((name = jstr(fn, "name", NULL)) != NULL && t->name[0] == '\0')
+	if ((name = jstr(s, fn, "name", NULL)) != NULL && t->name[0] == '\0')
 		strlcpy(t->name, name, sizeof(t->name));
-	if (!json_object_object_get_ex(fn, "arguments", &args) ||
-	    args == NULL)
+	args = jsonscan_member(&s->js, fn, "arguments");
+	if (jsonscan_type(&s->js, args) == JSONSCAN_NULL)
 		return 0;
-	if (json_object_is_type(args, json_type_string)) {
-		p = json_object_get_string(args);
-		len = json_object_get_string_len(args);
-	} else	/* an object, not a string: some upstreams do that */
-		p = json_object_to_json_string_length(args,
-		    JSON_C_TO_STRING_PLAIN, &len);
+	if ((p = jstr(s, fn, "arguments", &len)) == NULL)
+		/* an object, not a string: some upstreams do that */
+		p = jsonscan_raw(&s->js, args, &len);
 	return tool_args(s, t, p, len);
 }
 
 static int
-tool_calls(struct stream *s, json_object *arr)
+tool_calls(struct stream *s, int arr)
 {
-	json_object	*tc;
-	size_t		 i, n = json_object_array_length(arr);
+	size_t	 i, n = jsonscan_count(&s->js, arr);
+	int	 tc;
 
 	for (i = 0; i < n; i++) {
-		tc = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(tc, json_type_object))
+		tc = jsonscan_index(&s->js, arr, i);
+		if (jsonscan_type(&s->js, tc) != JSONSCAN_OBJECT)
 			continue;
 		if (tool_entry(s, tc, i) == -1)
 			return -1;
@@ -661,23 +656,23 @@ stream_start(struct stream *s)
 }
 
 static int
-chunk_delta(struct stream *s, json_object *delta)
+chunk_delta(struct stream *s, int delta)
 {
-	json_object	*arr;
 	const char	*p;
 	size_t		 len;
+	int		 arr;
 
-	if ((p = jstr(delta, "reasoning_content", &len)) != NULL ||
-	    (p = jstr(delta, "reasoning", &len)) != NULL)
+	if ((p = jstr(s, delta, "reasoning_content", &len)) != NULL ||
+	    (p = jstr(s, delta, "reasoning", &len)) != NULL)
 		if (block_text(s, KIND_THINKING, p, len) == -1)
 			return -1;
-	if ((p = jstr(delta, "content", &len)) != NULL &&
+	if ((p = jstr(s, delta, "content", &len)) != NULL &&
 	    block_text(s, KIND_TEXT, p, len) == -1)
 		return -1;
-	if ((p = jstr(delta, "refusal", &len)) != NULL &&
+	if ((p = jstr(s, delta, "refusal", &len)) != NULL &&
 	    block_text(s, KIND_TEXT, p, len) == -1)
 		return -1;
-	if ((arr = jget(delta, "tool_calls", json_type_array)) != NULL)
+	if ((arr = jget(s, delta, "tool_calls", JSONSCAN_ARRAY)) != -1)
 		if (tool_calls(s, arr) == -1)
 			return -1;
 	return 0;
@@ -685,7 +680,7 @@ chunk_delta(struct stream *s, json_object *delta)
 
 /* the first finish_reason settles the content: every block is closed */
 static int
-chunk_finish(struct stream *s, json_object *choice, const char *reason)
+chunk_finish(struct stream *s, int choice, const char *reason)
 {
 	const char	*seq;
 
@@ -698,8 +693,8 @@ chunk_finish(struct stream *s, json_object *choice, const char *reason)
 		return stream_oom(s);
 	/* the stop string that matched: vLLM says stop_reason, SGLang
 	 * matched_stop (both are token ids, not strings, for EOS) */
-	if ((seq = jstr(choice, "stop_reason", NULL)) == NULL)
-		seq = jstr(choice, "matched_stop", NULL);
+	if ((seq = jstr(s, choice, "stop_reason", NULL)) == NULL)
+		seq = jstr(s, choice, "matched_stop", NULL);
 	if (seq != NULL && (s->stop_sequence = strdup(seq)) == NULL)
 		return stream_oom(s);
 	if (tools_advance(s, 1) == -1)
@@ -708,42 +703,66 @@ chunk_finish(struct stream *s, json_object *choice, const char *reason)
 }
 
 static int
-chunk_choice(struct stream *s, json_object *choice)
+chunk_choice(struct stream *s, int choice)
 {
-	json_object	*delta;
 	const char	*reason;
+	int		 delta;
 
-	if ((delta = jget(choice, "delta", json_type_object)) != NULL &&
+	if ((delta = jget(s, choice, "delta", JSONSCAN_OBJECT)) != -1 &&
 	    chunk_delta(s, delta) == -1)
 		return -1;
 	/* some upstreams send "" instead of null until the end */
-	if ((reason = jstr(choice, "finish_reason", NULL)) != NULL &&
+	if ((reason = jstr(s, choice, "finish_reason", NULL)) != NULL &&
 	    *reason != '\0')
 		return chunk_finish(s, choice, reason);
 	return 0;
 }
 
+/* member key of o as a count, by xlate_json_count's rule: -1 unless a
+ * finite number >= 0; at most XLATE_COUNT_MAX */
+static int64_t
+jcount(const struct stream *s, int o, const char *key)
+{
+	int	 v = jsonscan_member(&s->js, o, key);
+	int64_t	 n;
+	double	 d;
+
+	if (jsonscan_int64(&s->js, v, &n) == 0)
+		;
+	else if (jsonscan_double(&s->js, v, &d) == 0) {
+		/* 1e400 reads as inf: casting that is undefined */
+		if (!isfinite(d) || d < 0)
+			return -1;
+		n = d >= (double)XLATE_COUNT_MAX ? XLATE_COUNT_MAX :
+		    (int64_t)d;
+	} else
+		return -1;
+	if (n < 0)
+		return -1;
+	return n > XLATE_COUNT_MAX ? XLATE_COUNT_MAX : n;
+}
+
 /* token counts: never negative, never huge (the same rule as plain
  * answers); absent = 0 */
 static int64_t
-jint(json_object *o, const char *key)
+jint(const struct stream *s, int o, const char *key)
 {
-	int64_t	 n = xlate_json_count(o, key);
+	int64_t	 n = jcount(s, o, key);
 
 	return n < 0 ? 0 : n;
 }
 
 static void
-chunk_usage(struct stream *s, json_object *u)
+chunk_usage(struct stream *s, int u)
 {
-	json_object	*det;
+	int	 det;
 
-	s->usage_in = jint(u, "prompt_tokens");
-	s->usage_out = jint(u, "completion_tokens");
-	det = jget(u, "prompt_tokens_details", json_type_object);
-	s->usage_cached = jint(det, "cached_tokens");
+	s->usage_in = jint(s, u, "prompt_tokens");
+	s->usage_out = jint(s, u, "completion_tokens");
+	det = jget(s, u, "prompt_tokens_details", JSONSCAN_OBJECT);
+	s->usage_cached = jint(s, det, "cached_tokens");
 	if (s->usage_cached == 0)	/* DeepSeek */
-		s->usage_cached = jint(u, "prompt_cache_hit_tokens");
+		s->usage_cached = jint(s, u, "prompt_cache_hit_tokens");
 	if (s->usage_cached > s->usage_in)
 		s->usage_cached = s->usage_in;
 	s->have_usage = 1;
@@ -751,25 +770,24 @@ chunk_usage(struct stream *s, json_object *u)
 
 /* {"error":{"message":..,"type":..,"code":..}} or {"error":"text"} */
 static int
-chunk_error(struct stream *s, json_object *err)
+chunk_error(struct stream *s, int err)
 {
 	const char	*msg = NULL, *type = NULL, *code = NULL;
 	const char	*atype = "api_error";
 
-	if (json_object_is_type(err, json_type_string))
-		msg = json_object_get_string(err);
-	else if (json_object_is_type(err, json_type_object)) {
-		msg = jstr(err, "message", NULL);
-		type = jstr(err, "type", NULL);
-		code = json_object_get_string(jget(err, "code",
-		    json_type_string));
-		if (jint(err, "code") == 429 ||
+	if (jsonscan_type(&s->js, err) == JSONSCAN_STRING)
+		msg = jsonscan_str(&s->js, err, NULL);
+	else if (jsonscan_type(&s->js, err) == JSONSCAN_OBJECT) {
+		msg = jstr(s, err, "message", NULL);
+		type = jstr(s, err, "type", NULL);
+		code = jstr(s, err, "code", NULL);
+		if (jint(s, err, "code") == 429 ||
 		    (type != NULL && strstr(type, "rate_limit") != NULL) ||
 		    (code != NULL && strstr(code, "rate_limit") != NULL))
 			atype = "rate_limit_error";
 		else if ((type != NULL && strstr(type, "overloaded")) ||
 		    (code != NULL && strstr(code, "overloaded")) ||
-		    jint(err, "code") == 529)
+		    jint(s, err, "code") == 529)
 			atype = "overloaded_error";
 	}
 	{
@@ -801,50 +819,26 @@ chunk_garbage(struct stream *s, const char *data, size_t len)
 	return -1;
 }
 
-/* one tokener per stream, reset per chunk: no tokener allocation per event */
-static json_object *
-chunk_parse(struct stream *s, const char *data, size_t len)
-{
-	json_tokener	*tok;
-	json_object	*o;
-	size_t		 end;
-
-	if (len > INT32_MAX)
-		return NULL;
-	if (s->tok == NULL && (s->tok = json_tokener_new()) == NULL)
-		return NULL;
-	tok = s->tok;
-	json_tokener_reset(tok);
-	o = json_tokener_parse_ex(tok, data, (int)len);
-	end = json_tokener_get_parse_end(tok);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    !is_blank(data + end, len - end))) {
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
-}
-
 static int
-chunk(struct stream *s, json_object *o)
+chunk(struct stream *s)
 {
-	json_object	*choices, *usage, *err;
+	int	 choices, usage, err, first;
 
-	if (json_object_object_get_ex(o, "error", &err) && err != NULL)
+	if ((err = jsonscan_member(&s->js, 0, "error")) != -1 &&
+	    jsonscan_type(&s->js, err) != JSONSCAN_NULL)
 		return chunk_error(s, err);
-	choices = jget(o, "choices", json_type_array);
-	usage = jget(o, "usage", json_type_object);
-	if (choices == NULL && usage == NULL)
+	choices = jget(s, 0, "choices", JSONSCAN_ARRAY);
+	usage = jget(s, 0, "usage", JSONSCAN_OBJECT);
+	if (choices == -1 && usage == -1)
 		return -2;
 	s->chunks++;
 	if (stream_start(s) == -1)
 		return stream_oom(s);
-	if (choices != NULL && json_object_array_length(choices) > 0 &&
-	    json_object_is_type(json_object_array_get_idx(choices, 0),
-	    json_type_object) &&
-	    chunk_choice(s, json_object_array_get_idx(choices, 0)) == -1)
+	first = jsonscan_index(&s->js, choices, 0);
+	if (jsonscan_type(&s->js, first) == JSONSCAN_OBJECT &&
+	    chunk_choice(s, first) == -1)
 		return -1;
-	if (usage != NULL)
+	if (usage != -1)
 		chunk_usage(s, usage);
 	return 0;
 }
@@ -872,8 +866,8 @@ stream_init(struct stream *s, const char *msg_id, const char *model,
 int
 stream_feed(struct stream *s, const char *data, size_t len)
 {
-	json_object	*o;
-	int		 rv;
+	struct jsonparse_err	 err;
+	int			 rv;
 
 	if (s->client_gone)
 		return -1;
@@ -891,13 +885,12 @@ stream_feed(struct stream *s, const char *data, size_t len)
 		s->done = 1;
 		return 0;
 	}
-	if ((o = chunk_parse(s, data, len)) == NULL ||
-	    !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
+	/* the tokens and buffers are reused: nothing allocated per chunk
+	 * once they fit the largest so far */
+	if (jsonscan(&s->js, data, len, STREAM_JSON_DEPTH, 1, &err) == -1 ||
+	    jsonscan_type(&s->js, 0) != JSONSCAN_OBJECT)
 		return chunk_garbage(s, data, len);
-	}
-	rv = chunk(s, o);
-	json_object_put(o);
+	rv = chunk(s);
 	if (rv == -2)
 		return chunk_garbage(s, data, len);
 	if (rv == -1) {
@@ -1039,9 +1032,7 @@ stream_free(struct stream *s)
 	free(s->stop_sequence);
 	buf_free(&s->preview);
 	buf_free(&s->out);
-	if (s->tok != NULL)
-		json_tokener_free(s->tok);
-	s->tok = NULL;
+	jsonscan_free(&s->js);
 	s->finish_reason = s->stop_sequence = NULL;
 	s->ntools = 0;
 }

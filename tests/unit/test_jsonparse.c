@@ -6,7 +6,9 @@
  * same decoded strings). Then what we refuse on purpose (RFC 8259 is
  * stricter than json-c's STRICT mode), error offsets, nesting, opaque
  * paths, every fixture in tests/data, and a few thousand generated
- * documents cut and mutated at random offsets.
+ * documents cut and mutated at random offsets. jsonscan, the token-array
+ * reader on the same lexer, must accept exactly what jsonparse accepts and
+ * read the same values from it.
  */
 #include <sys/stat.h>
 
@@ -19,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "jsonparse.h"
+#include "jsonscan.h"
 #include "tap.h"
 
 #define FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -380,6 +383,143 @@ opaque_agrees(const char *s, size_t len)
 	return same;
 }
 
+/* tokens from v on hold the same value as json-c's o */
+static int
+tape_equal(const struct jsonscan *sc, int v, json_object *o)
+{
+	struct json_object_iterator	 it, end;
+	const char			*str;
+	size_t				 len, i;
+	int64_t				 n;
+	double				 d;
+
+	switch (jsonscan_type(sc, v)) {
+	case JSONSCAN_NULL:
+		return o == NULL;
+	case JSONSCAN_BOOL:
+		return json_object_is_type(o, json_type_boolean) &&
+		    json_object_get_boolean(o) == sc->tok[v].flag;
+	case JSONSCAN_NUMBER:
+		if (json_object_is_type(o, json_type_double))
+			return jsonscan_int64(sc, v, &n) == -1 &&
+			    jsonscan_double(sc, v, &d) == 0 &&
+			    (d == json_object_get_double(o) ||
+			    (d != d && json_object_get_double(o) !=
+			    json_object_get_double(o)));
+		return json_object_is_type(o, json_type_int) &&
+		    jsonscan_int64(sc, v, &n) == 0 &&
+		    n == json_object_get_int64(o);
+	case JSONSCAN_STRING:
+		str = jsonscan_str(sc, v, &len);
+		return json_object_is_type(o, json_type_string) &&
+		    len == (size_t)json_object_get_string_len(o) &&
+		    memcmp(str, json_object_get_string(o), len) == 0 &&
+		    str[len] == '\0';
+	case JSONSCAN_ARRAY:
+		if (!json_object_is_type(o, json_type_array) ||
+		    jsonscan_count(sc, v) != json_object_array_length(o))
+			return 0;
+		for (i = 0; i < jsonscan_count(sc, v); i++)
+			if (!tape_equal(sc, jsonscan_index(sc, v, i),
+			    json_object_array_get_idx(o, i)))
+				return 0;
+		return jsonscan_index(sc, v, i) == -1;
+	case JSONSCAN_OBJECT:
+		if (!json_object_is_type(o, json_type_object))
+			return 0;
+		/* every json-c member is found, with its last value */
+		it = json_object_iter_begin(o);
+		end = json_object_iter_end(o);
+		for (; !json_object_iter_equal(&it, &end);
+		    json_object_iter_next(&it))
+			if (!tape_equal(sc, jsonscan_member(sc, v,
+			    json_object_iter_peek_name(&it)),
+			    json_object_iter_peek_value(&it)))
+				return 0;
+		return jsonscan_member(sc, v, "no such key \x01") == -1;
+	}
+	return 0;
+}
+
+/* jsonscan accepts what jsonparse accepts, and reads the same values */
+static int
+scan_agrees(struct jsonscan *sc, const char *s, size_t len)
+{
+	struct jsonparse_err	 e1, e2;
+	json_object		*o;
+	size_t			 end;
+	int			 parsed, scanned;
+
+	o = jsonparse(s, len, &plain, &end, &e1);
+	while (e1.what == NULL && end < len && strchr(" \t\r\n", s[end]) &&
+	    s[end])
+		end++;
+	parsed = e1.what == NULL && end == len;
+	scanned = jsonscan(sc, s, len, 64, 0, &e2) == 0;
+	if (parsed != scanned || (parsed && !tape_equal(sc, 0, o))) {
+		printf("#   jsonparse %s, jsonscan %s: %.200s\n",
+		    parsed ? "accepts" : e1.what,
+		    scanned ? "accepts" : e2.what, s);
+		json_object_put(o);
+		return 0;
+	}
+	json_object_put(o);
+	return 1;
+}
+
+static void
+test_scan(void)
+{
+	static const char doc[] =
+	    "{\"choices\":[{\"delta\":{\"content\":\"caf\\u00e9\\n\","
+	    "\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+	    "{\"a\": [1, 2]}}}]},\"finish_reason\":null}],"
+	    "\"usage\":{\"prompt_tokens\":99999999999999999999,"
+	    "\"completion_tokens\":-1e400},\"a\":1,\"a\":2}";
+	struct jsonscan		 sc = JSONSCAN_INITIALIZER;
+	struct jsonparse_err	 err;
+	const char		*p;
+	size_t			 len;
+	int64_t			 n;
+	double			 d;
+	int			 ch, fn, u;
+
+	ok(jsonscan(&sc, doc, strlen(doc), 64, 0, &err) == 0, "a chunk scans");
+	ch = jsonscan_index(&sc, jsonscan_member(&sc, 0, "choices"), 0);
+	p = jsonscan_str(&sc, jsonscan_member(&sc, jsonscan_member(&sc, ch,
+	    "delta"), "content"), &len);
+	ok(p != NULL && len == 6 && strcmp(p, "caf\xc3\xa9\n") == 0,
+	    "a string is decoded and NUL-terminated");
+	ok(jsonscan_type(&sc, jsonscan_member(&sc, ch, "finish_reason")) ==
+	    JSONSCAN_NULL && jsonscan_member(&sc, ch, "finish_reason") != -1,
+	    "a null member is there, typed null");
+	fn = jsonscan_member(&sc, jsonscan_index(&sc, jsonscan_member(&sc,
+	    jsonscan_member(&sc, ch, "delta"), "tool_calls"), 0), "function");
+	p = jsonscan_raw(&sc, jsonscan_member(&sc, fn, "arguments"), &len);
+	ok(p != NULL && len == 13 && memcmp(p, "{\"a\": [1, 2]}", 13) == 0,
+	    "an object's raw text is the source's");
+	u = jsonscan_member(&sc, 0, "usage");
+	ok(jsonscan_int64(&sc, jsonscan_member(&sc, u, "prompt_tokens"),
+	    &n) == 0 && n == INT64_MAX, "a huge integer saturates");
+	ok(jsonscan_int64(&sc, jsonscan_member(&sc, u, "completion_tokens"),
+	    &n) == -1 && jsonscan_double(&sc, jsonscan_member(&sc, u,
+	    "completion_tokens"), &d) == 0 && d < -1e300,
+	    "a double is not an integer; -1e400 reads as -inf");
+	ok(jsonscan_int64(&sc, jsonscan_member(&sc, 0, "a"), &n) == 0 &&
+	    n == 2, "a repeated key gives its last value");
+	ok(jsonscan_member(&sc, 0, "missing") == -1 &&
+	    jsonscan_index(&sc, jsonscan_member(&sc, 0, "choices"), 1) == -1 &&
+	    jsonscan_str(&sc, -1, NULL) == NULL,
+	    "what is absent reads as -1 or NULL");
+	ok(jsonscan(&sc, "{\"a\":1} x", 9, 64, 0, &err) == -1 &&
+	    strcmp(err.what, "trailing data") == 0 && err.offset == 8,
+	    "trailing data is refused");
+	ok(jsonscan(&sc, "[\"a\tb\"]", 7, 64, 1, &err) == 0 &&
+	    jsonscan(&sc, "[\"a\tb\"]", 7, 64, 0, &err) == -1,
+	    "raw control bytes only with allow_ctrl");
+	jsonscan_free(&sc);
+}
+
 static char *
 slurp(const char *path, size_t *len)
 {
@@ -406,6 +546,7 @@ static void
 test_fixtures(void)
 {
 	static const char *const dirs[] = { "xlate_req", "xlate_resp", "conf" };
+	struct jsonscan	 scan = JSONSCAN_INITIALIZER;
 	const char	*data = getenv("CP_TEST_DATA");
 	char		 path[4096], *s;
 	struct dirent	*e;
@@ -427,7 +568,8 @@ test_fixtures(void)
 			if ((s = slurp(path, &len)) == NULL)
 				continue;
 			n++;
-			if (!agree(s, len, NULL) || !opaque_agrees(s, len)) {
+			if (!agree(s, len, NULL) || !opaque_agrees(s, len) ||
+			    !scan_agrees(&scan, s, len)) {
 				printf("#   fixture %s\n", path);
 				bad++;
 			}
@@ -435,8 +577,9 @@ test_fixtures(void)
 		}
 		closedir(d);
 	}
-	ok(n > 20 && bad == 0, "%zu fixtures agree with json-c, opaque or not",
-	    n);
+	jsonscan_free(&scan);
+	ok(n > 20 && bad == 0, "%zu fixtures agree with json-c, opaque or not, "
+	    "and with jsonscan", n);
 }
 
 /* ---- generated documents ---------------------------------------------- */
@@ -499,6 +642,7 @@ static void
 test_generated(void)
 {
 	static const char	 junk[] = "{}[],:\"\\ 0-1e.tfnu\x80\xc3\xff\n";
+	struct jsonscan		 scan = JSONSCAN_INITIALIZER;
 	char			 doc[8192], mut[8192];
 	size_t			 n, cut, i, docs = 0, disagree = 0;
 	int			 r;
@@ -507,7 +651,8 @@ test_generated(void)
 		n = 0;
 		gen(doc, &n, sizeof(doc), 0);
 		docs++;
-		if (!agree(doc, n, NULL) || !opaque_agrees(doc, n)) {
+		if (!agree(doc, n, NULL) || !opaque_agrees(doc, n) ||
+		    !scan_agrees(&scan, doc, n)) {
 			printf("#   generated: %.*s\n", (int)n, doc);
 			disagree++;
 		}
@@ -515,16 +660,19 @@ test_generated(void)
 		if (i % 50 == 0)
 			for (cut = 0; cut < n; cut++)
 				if (!agree_but(doc, cut, NULL, 1) ||
-				    !opaque_agrees(doc, cut))
+				    !opaque_agrees(doc, cut) ||
+				    !scan_agrees(&scan, doc, cut))
 					disagree++;
 		memcpy(mut, doc, n);
 		for (r = 0; r < 2; r++)
 			mut[roll((unsigned)n)] = junk[roll(sizeof(junk) - 1)];
-		if (!agree_but(mut, n, NULL, 1)) {
+		if (!agree_but(mut, n, NULL, 1) ||
+		    !scan_agrees(&scan, mut, n)) {
 			printf("#   mutated: %.*s\n", (int)n, mut);
 			disagree++;
 		}
 	}
+	jsonscan_free(&scan);
 	ok(disagree == 0, "%zu generated documents, their prefixes and "
 	    "mutations: %zu disagreements", docs, disagree);
 }
@@ -538,6 +686,7 @@ main(void)
 	test_opaque();
 	test_long_strings();
 	test_opaque_refuses();
+	test_scan();
 	test_fixtures();
 	test_generated();
 	return tap_done();

@@ -1,0 +1,34 @@
+/*
+ * jsonlex: the JSON lexer shared by jsonparse (json-c trees) and jsonscan
+ * (flat token arrays).
+ */
+#ifndef CP_JSONLEX_H
+#define CP_JSONLEX_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "jsonparse.h"
+
+struct jsonlex {
+	const unsigned char	*s;		/* the text */
+	size_t			 len, i;	/* its length, the position */
+	int			 allow_ctrl;	/* raw control bytes in strings */
+	int			 saw_ctrl;	/* ... seen in the last string */
+	struct jsonparse_err	*err;		/* the first error */
+};
+
+/* records the first error (at = its byte); always -1 */
+int	 jsonlex_fail(struct jsonlex *, size_t at, const char *what);
+void	 jsonlex_ws(struct jsonlex *);		/* skips JSON whitespace */
+/*
+ * The string whose opening quote is at i; i moves past its closing quote.
+ * With dec != NULL its value is decoded into dec (an escape-free string is
+ * not copied: *val points into the text, not NUL-terminated).
+ */
+int	 jsonlex_string(struct jsonlex *, struct buf *dec, const char **val,
+	    size_t *vlen);
+/* the length of the number at i (i does not move); *is_double: . or e */
+int	 jsonlex_number(struct jsonlex *, size_t *n, int *is_double);
+
+#endif
