@@ -197,65 +197,52 @@ jp_at_opaque(const struct jp *p)
 	return 0;
 }
 
-/* copy the raw bytes [from, p->lx.i) into p->raw, whitespace left out */
-static int
-jp_raw_copy(struct jp *p, size_t from)
-{
-	if (buf_append(&p->raw, p->lx.s + from, p->lx.i - from) == -1)
-		return jsonlex_fail(&p->lx, from, "out of memory");
-	return 0;
-}
-
-/* validate the value at p->lx.i without building it; its minified text goes
- * to p->raw. depth counts as in jp_value. */
+/* validate the value at i without building it; depth counts as in
+ * jp_value */
 static int
 jp_skip(struct jp *p, int depth)
 {
-	size_t	 from, n;
+	size_t	 n;
 	int	 is_double, first;
 	char	 close;
 
 	jsonlex_ws(&p->lx);
 	if (p->lx.i >= p->lx.len)
 		return jsonlex_fail(&p->lx, p->lx.i, "unexpected end of input");
-	from = p->lx.i;
 	switch (p->lx.s[p->lx.i]) {
 	case '"':
-		if (jsonlex_string(&p->lx, NULL, NULL, NULL) == -1)
-			return -1;
-		return jp_raw_copy(p, from);
+		return jsonlex_string(&p->lx, NULL, NULL, NULL);
 	case '{':
 	case '[':
 		if (depth >= p->o->max_depth)
 			return jsonlex_fail(&p->lx, p->lx.i, "nesting too deep");
 		close = p->lx.s[p->lx.i] == '{' ? '}' : ']';
 		p->lx.i++;
-		if (jp_raw_copy(p, from) == -1)
-			return -1;
 		for (first = 1;; first = 0) {
 			jsonlex_ws(&p->lx);
-			if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == close && first)
+			if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == close &&
+			    first)
 				break;
 			if (close == '}') {
-				if (p->lx.i >= p->lx.len || p->lx.s[p->lx.i] != '"')
+				if (p->lx.i >= p->lx.len ||
+				    p->lx.s[p->lx.i] != '"')
 					return jsonlex_fail(&p->lx, p->lx.i,
 					    "object key expected");
-				if (jp_skip(p, depth + 1) == -1)
+				if (jsonlex_string(&p->lx, NULL, NULL,
+				    NULL) == -1)
 					return -1;
 				jsonlex_ws(&p->lx);
-				if (p->lx.i >= p->lx.len || p->lx.s[p->lx.i] != ':')
-					return jsonlex_fail(&p->lx, p->lx.i, "':' expected");
+				if (p->lx.i >= p->lx.len ||
+				    p->lx.s[p->lx.i] != ':')
+					return jsonlex_fail(&p->lx, p->lx.i,
+					    "':' expected");
 				p->lx.i++;
-				if (buf_putc(&p->raw, ':') == -1)
-					return jsonlex_fail(&p->lx, p->lx.i, "out of memory");
 			}
 			if (jp_skip(p, depth + 1) == -1)
 				return -1;
 			jsonlex_ws(&p->lx);
 			if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == ',') {
 				p->lx.i++;
-				if (buf_putc(&p->raw, ',') == -1)
-					return jsonlex_fail(&p->lx, p->lx.i, "out of memory");
 				continue;
 			}
 			if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == close)
@@ -264,38 +251,70 @@ jp_skip(struct jp *p, int depth)
 			    "',' or '}' expected" : "',' or ']' expected");
 		}
 		p->lx.i++;
-		if (buf_putc(&p->raw, close) == -1)
-			return jsonlex_fail(&p->lx, p->lx.i, "out of memory");
 		return 0;
 	case 't':
 	case 'f':
 	case 'n':
 		n = p->lx.s[p->lx.i] == 'f' ? 5 : 4;
 		if (p->lx.len - p->lx.i < n || memcmp(p->lx.s + p->lx.i,
-		    p->lx.s[p->lx.i] == 't' ? "true" : p->lx.s[p->lx.i] == 'f' ? "false" :
-		    "null", n) != 0)
-			return jsonlex_fail(&p->lx, p->lx.i, "unexpected character");
+		    p->lx.s[p->lx.i] == 't' ? "true" :
+		    p->lx.s[p->lx.i] == 'f' ? "false" : "null", n) != 0)
+			return jsonlex_fail(&p->lx, p->lx.i,
+			    "unexpected character");
 		p->lx.i += n;
-		return jp_raw_copy(p, from);
+		return 0;
 	default:
 		if (jsonlex_number(&p->lx, &n, &is_double) == -1)
 			return -1;
 		p->lx.i += n;
-		return jp_raw_copy(p, from);
+		return 0;
 	}
+}
+
+/*
+ * text[0..len), already validated, into p->raw without the whitespace
+ * between tokens. Compact JSON (what SDKs send) is copied at once; a
+ * pretty-printed value is copied run by run.
+ */
+static int
+jp_minify(struct jp *p, const unsigned char *text, size_t len)
+{
+	size_t	 i, run;
+	int	 in_string = 0;
+
+	buf_reset(&p->raw);
+	for (i = run = 0; i < len; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_string = 0;
+			continue;
+		}
+		if (text[i] == '"') {
+			in_string = 1;
+		} else if (text[i] == ' ' || text[i] == '\n' ||
+		    text[i] == '\r' || text[i] == '\t') {
+			if (buf_append(&p->raw, text + run, i - run) == -1)
+				return -1;
+			run = i + 1;
+		}
+	}
+	return buf_append(&p->raw, text + run, len - run);
 }
 
 static json_object *
 jp_opaque(struct jp *p)
 {
 	json_object		*o;
-	int			 is_object = p->lx.s[p->lx.i] == '{';
+	const unsigned char	*text = p->lx.s + p->lx.i;
+	int			 is_object = *text == '{';
 
-	buf_reset(&p->raw);
 	if (jp_skip(p, p->depth) == -1)
 		return NULL;
 	if ((o = is_object ? json_object_new_object() :
 	    json_object_new_array()) == NULL ||
+	    jp_minify(p, text, (size_t)(p->lx.s + p->lx.i - text)) == -1 ||
 	    jp_keep_text(o, (const unsigned char *)p->raw.data,
 	    p->raw.len) == -1) {
 		json_object_put(o);
