@@ -30,5 +30,7 @@ int	 jsonlex_string(struct jsonlex *, struct buf *dec, const char **val,
 	    size_t *vlen);
 /* the length of the number at i (i does not move); *is_double: . or e */
 int	 jsonlex_number(struct jsonlex *, size_t *n, int *is_double);
+/* after a member or element: 1 past a ',', 0 past close ('}' or ']') */
+int	 jsonlex_next(struct jsonlex *, char close);
 
 #endif

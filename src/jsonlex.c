@@ -274,3 +274,19 @@ jsonlex_number(struct jsonlex *p, size_t *n, int *is_double)
 	*n = i - p->i;
 	return 0;
 }
+
+int
+jsonlex_next(struct jsonlex *p, char close)
+{
+	jsonlex_ws(p);
+	if (p->i < p->len && p->s[p->i] == ',') {
+		p->i++;
+		return 1;
+	}
+	if (p->i < p->len && p->s[p->i] == close) {
+		p->i++;
+		return 0;
+	}
+	return jsonlex_fail(p, p->i, close == '}' ? "',' or '}' expected" :
+	    "',' or ']' expected");
+}

@@ -203,7 +203,7 @@ static int
 jp_skip(struct jp *p, int depth)
 {
 	size_t	 n;
-	int	 is_double, first;
+	int	 is_double, first, more;
 	char	 close;
 
 	jsonlex_ws(&p->lx);
@@ -238,19 +238,13 @@ jp_skip(struct jp *p, int depth)
 					    "':' expected");
 				p->lx.i++;
 			}
-			if (jp_skip(p, depth + 1) == -1)
+			if (jp_skip(p, depth + 1) == -1 ||
+			    (more = jsonlex_next(&p->lx, close)) == -1)
 				return -1;
-			jsonlex_ws(&p->lx);
-			if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == ',') {
-				p->lx.i++;
-				continue;
-			}
-			if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == close)
-				break;
-			return jsonlex_fail(&p->lx, p->lx.i, close == '}' ?
-			    "',' or '}' expected" : "',' or ']' expected");
+			if (!more)
+				return 0;
 		}
-		p->lx.i++;
+		p->lx.i++;		/* the empty container's close */
 		return 0;
 	case 't':
 	case 'f':
@@ -387,17 +381,10 @@ jp_object(struct jp *p)
 			jsonlex_fail(&p->lx, p->lx.i, "out of memory");
 			goto fail;
 		}
-		jsonlex_ws(&p->lx);
-		if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == ',') {
-			p->lx.i++;
-			continue;
-		}
-		if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == '}') {
-			p->lx.i++;
+		if ((rc = jsonlex_next(&p->lx, '}')) == 0)
 			return o;
-		}
-		jsonlex_fail(&p->lx, p->lx.i, "',' or '}' expected");
-		goto fail;
+		if (rc == -1)
+			goto fail;
 	}
 fail_key:
 	if (k != inl)
@@ -411,6 +398,7 @@ static json_object *
 jp_array(struct jp *p)
 {
 	json_object	*a, *v;
+	int		 rc;
 
 	if ((a = json_object_new_array()) == NULL) {
 		jsonlex_fail(&p->lx, p->lx.i, "out of memory");
@@ -432,17 +420,10 @@ jp_array(struct jp *p)
 			jsonlex_fail(&p->lx, p->lx.i, "out of memory");
 			goto fail;
 		}
-		jsonlex_ws(&p->lx);
-		if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == ',') {
-			p->lx.i++;
-			continue;
-		}
-		if (p->lx.i < p->lx.len && p->lx.s[p->lx.i] == ']') {
-			p->lx.i++;
+		if ((rc = jsonlex_next(&p->lx, ']')) == 0)
 			return a;
-		}
-		jsonlex_fail(&p->lx, p->lx.i, "',' or ']' expected");
-		goto fail;
+		if (rc == -1)
+			goto fail;
 	}
 fail:
 	json_object_put(a);

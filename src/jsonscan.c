@@ -79,7 +79,7 @@ js_container(struct js *j, int depth)
 	struct jsonscan	*sc = j->sc;
 	size_t		 start = j->lx.i, count = 0;
 	char		 close = j->lx.s[start] == '{' ? '}' : ']';
-	int		 t;
+	int		 t, more;
 
 	if (depth >= j->max_depth)
 		return jsonlex_fail(&j->lx, start, "nesting too deep");
@@ -89,7 +89,7 @@ js_container(struct js *j, int depth)
 	j->lx.i++;
 	jsonlex_ws(&j->lx);
 	if (j->lx.i < j->lx.len && j->lx.s[j->lx.i] == close)
-		goto done;
+		goto empty;
 	for (;;) {
 		jsonlex_ws(&j->lx);
 		if (close == '}') {
@@ -104,21 +104,16 @@ js_container(struct js *j, int depth)
 				    "':' expected");
 			j->lx.i++;
 		}
-		if (js_value(j, depth + 1) == -1)
+		if (js_value(j, depth + 1) == -1 ||
+		    (more = jsonlex_next(&j->lx, close)) == -1)
 			return -1;
 		count++;
-		jsonlex_ws(&j->lx);
-		if (j->lx.i < j->lx.len && j->lx.s[j->lx.i] == ',') {
-			j->lx.i++;
-			continue;
-		}
-		if (j->lx.i < j->lx.len && j->lx.s[j->lx.i] == close)
-			break;
-		return jsonlex_fail(&j->lx, j->lx.i, close == '}' ?
-		    "',' or '}' expected" : "',' or ']' expected");
+		if (!more)
+			goto done;
 	}
+empty:
+	j->lx.i++;		/* the empty container's close */
 done:
-	j->lx.i++;
 	if (count > UINT32_MAX)
 		return jsonlex_fail(&j->lx, start, "out of memory");
 	sc->tok[t].n = (uint32_t)count;
