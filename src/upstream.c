@@ -2,17 +2,26 @@
  * upstream.c: the worker's one libcurl easy handle.
  *
  * The handle is created after fork and reused for every request, so
- * connections, TLS sessions and DNS answers survive between requests
- * (curl_easy_reset keeps them). Each call is bounded: a connect timeout
- * always; a total timeout for plain requests; for streams an idle timeout
- * (no byte for stream_idle_timeout seconds), never a total one that would
- * cut a long generation. While it waits it also watches the client's
+ * connections, TLS sessions and DNS answers survive between requests.
+ * What never changes in a worker's life (callbacks, user agent, protocols,
+ * connect timeout, proxy) is set once in upstream_init; a request sets only
+ * what differs between requests, and sets every such option each time it
+ * differs, so nothing of one request (a plain request's total timeout, its
+ * Accept-Encoding) carries over to the next. The proxy comes from the
+ * environment as curl(1) reads it (http_proxy, https_proxy, all_proxy,
+ * no_proxy and their upper-case forms but HTTP_PROXY), read once here
+ * rather than by libcurl on every request. Each call is bounded: a connect
+ * timeout always; a total timeout for plain requests; for streams an idle
+ * timeout (no byte for stream_idle_timeout seconds), never a total one that
+ * would cut a long generation. While it waits it also watches the client's
  * socket and runs the caller's tick every 250 ms, so a client that hung up
- * aborts the transfer at once. The API key
- * goes only into the Authorization header; curl's verbose mode stays off so
- * it never reaches a log.
+ * aborts the transfer at once. The API key goes only into the Authorization
+ * header; curl's verbose mode stays off so it never reaches a log.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,6 +34,7 @@
 
 #define UPSTREAM_MAX_BODY	(64 * 1024 * 1024)
 #define UPSTREAM_TICK_MS	250
+#define UPSTREAM_MAX_SOCKS	8	/* libcurl uses at most 5 per handle */
 
 struct transfer {
 	const struct upstream_call	*call;
@@ -36,6 +46,27 @@ struct transfer {
 
 static CURL	*easy;
 static CURLM	*multi;		/* owns the connection cache */
+static char	 errbuf[CURL_ERROR_SIZE];	/* the handle's, set once */
+
+/* what the handle holds now: options that differ between requests are set
+ * only when they do, and always when they do */
+static const struct conf_provider *set_provider;	/* URL and proxy */
+static int	 set_stream = -1;	/* total timeout and Accept-Encoding */
+
+/* the proxy environment, read once: libcurl would read it on every
+ * request; NULL = none */
+static char	*proxy_http, *proxy_https, *proxy_except;
+
+/* libcurl's sockets and timer (CURLMOPT_SOCKETFUNCTION, _TIMERFUNCTION):
+ * waiting on them ourselves tells libcurl which socket is ready, so it
+ * does not poll it again before reading */
+static struct {
+	curl_socket_t	 fd;
+	short		 events;
+} socks[UPSTREAM_MAX_SOCKS];
+static int	 nsocks;
+static int	 timer_armed;
+static uint64_t	 timer_at;	/* CLOCK_MONOTONIC ms */
 
 /* request headers per provider and mode, built once per worker: the
  * configuration does not change in a worker's life (a reload starts new
@@ -47,13 +78,124 @@ static struct {
 	struct curl_slist		*list;
 } header_cache[HEADER_CACHE];
 
+static size_t	on_header(char *, size_t, size_t, void *);
+static size_t	on_body(char *, size_t, size_t, void *);
+
+static int
+on_socket(CURL *e, curl_socket_t fd, int what, void *clientp, void *sockp)
+{
+	int	 i;
+
+	(void)e;
+	(void)clientp;
+	(void)sockp;
+	for (i = 0; i < nsocks && socks[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < nsocks)
+			socks[i] = socks[--nsocks];
+		return 0;
+	}
+	if (i == nsocks) {
+		if (nsocks == UPSTREAM_MAX_SOCKS)
+			return -1;
+		nsocks++;
+	}
+	socks[i].fd = fd;
+	socks[i].events = ((what & CURL_POLL_IN) ? POLLIN : 0) |
+	    ((what & CURL_POLL_OUT) ? POLLOUT : 0);
+	return 0;
+}
+
+static int
+on_timer(CURLM *m, long ms, void *clientp)
+{
+	(void)m;
+	(void)clientp;
+	timer_armed = ms >= 0;
+	if (timer_armed)
+		timer_at = util_now_ms() + (uint64_t)ms;
+	return 0;
+}
+
+/* the first of two environment variables that is set and not empty, as
+ * libcurl reads them; a copy, or NULL */
+static int
+env_copy(char **out, const char *name, const char *alt)
+{
+	const char	*v = getenv(name);
+
+	if ((v == NULL || *v == '\0') && alt != NULL)
+		v = getenv(alt);
+	*out = NULL;
+	if (v == NULL || *v == '\0')
+		return 0;
+	return (*out = strdup(v)) == NULL ? -1 : 0;
+}
+
+/* libcurl's rules: <scheme>_proxy, upper case too except for http (a CGI
+ * "Proxy:" header would set HTTP_PROXY), else all_proxy */
+static int
+read_proxy_env(void)
+{
+	if (env_copy(&proxy_http, "http_proxy", NULL) == -1 ||
+	    env_copy(&proxy_https, "https_proxy", "HTTPS_PROXY") == -1 ||
+	    env_copy(&proxy_except, "no_proxy", "NO_PROXY") == -1)
+		return -1;
+	if (proxy_http == NULL &&
+	    env_copy(&proxy_http, "all_proxy", "ALL_PROXY") == -1)
+		return -1;
+	if (proxy_https == NULL &&
+	    env_copy(&proxy_https, "all_proxy", "ALL_PROXY") == -1)
+		return -1;
+	return 0;
+}
+
+/* the options every request shares; "" for the proxy and the exceptions
+ * keeps libcurl from reading the environment itself */
+static int
+set_invariants(void)
+{
+	CURLcode	 rc = CURLE_OK;
+
+#define SET(opt, v) do {						\
+	if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, v);	\
+} while (0)
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_USERAGENT, "claude-proxy/" PACKAGE_VERSION);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_TCP_NODELAY, 1L);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)conf->upstream_connect_timeout_seconds * 1000);
+	SET(CURLOPT_NOPROXY, proxy_except != NULL ? proxy_except : "");
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+#undef SET
+	if (rc != CURLE_OK)
+		return -1;
+	if (curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket) !=
+	    CURLM_OK ||
+	    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer) !=
+	    CURLM_OK)
+		return -1;
+	return 0;
+}
+
 int
 upstream_init(void)
 {
-	if (easy == NULL && (easy = curl_easy_init()) == NULL)
+	if (easy != NULL && multi != NULL)
+		return 0;
+	upstream_cleanup();
+	if ((easy = curl_easy_init()) == NULL ||
+	    (multi = curl_multi_init()) == NULL ||
+	    read_proxy_env() == -1 || set_invariants() == -1) {
+		upstream_cleanup();
 		return -1;
-	if (multi == NULL && (multi = curl_multi_init()) == NULL)
-		return -1;
+	}
 	return 0;
 }
 
@@ -66,6 +208,14 @@ upstream_cleanup(void)
 		curl_multi_cleanup(multi);
 	easy = NULL;
 	multi = NULL;
+	set_provider = NULL;
+	set_stream = -1;
+	nsocks = 0;
+	timer_armed = 0;
+	free(proxy_http);
+	free(proxy_https);
+	free(proxy_except);
+	proxy_http = proxy_https = proxy_except = NULL;
 	for (size_t i = 0; i < HEADER_CACHE; i++) {
 		curl_slist_free_all(header_cache[i].list);
 		header_cache[i].list = NULL;
@@ -144,13 +294,6 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/*
- * Drive the transfer with the multi interface so that the wait can also
- * watch the client's socket: a client that hangs up is noticed at once,
- * not at libcurl's next progress call, and the transfer is removed (its
- * upstream connection closed). The loop also runs the caller's tick and
- * enforces the stream idle timeout.
- */
 /* a stream's caller may count only real events as activity, so an
  * upstream that sends nothing but keep-alive comments still times out */
 static uint64_t
@@ -161,24 +304,85 @@ last_activity(const struct transfer *t)
 	return t->last_data_ms;
 }
 
+/* how long the loop may sleep: until the next tick, or libcurl's timer */
+static int
+wait_ms(const struct transfer *t, uint64_t now)
+{
+	uint64_t	 until = t->last_tick_ms + UPSTREAM_TICK_MS;
+
+	if (timer_armed && timer_at < until)
+		until = timer_at;
+	return until <= now ? 0 : (int)(until - now);
+}
+
+/* libcurl's due timers; it reports its next one (if any) again, since a
+ * timeout action makes it forget what it last told us */
+static int
+run_timers(void)
+{
+	int	 running;
+
+	timer_armed = 0;
+	return curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0,
+	    &running) == CURLM_OK ? 0 : -1;
+}
+
+/* hand each ready socket to libcurl, or else its timer once it is due;
+ * -1 when libcurl fails */
+static int
+dispatch(const struct pollfd *pfd, int n)
+{
+	int	 i, mask, running, acted = 0;
+
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		mask = 0;
+		if (pfd[i].revents & (POLLIN | POLLHUP))
+			mask |= CURL_CSELECT_IN;
+		if (pfd[i].revents & POLLOUT)
+			mask |= CURL_CSELECT_OUT;
+		if (pfd[i].revents & (POLLERR | POLLNVAL))
+			mask |= CURL_CSELECT_ERR;
+		acted = 1;
+		if (curl_multi_socket_action(multi, pfd[i].fd, mask,
+		    &running) != CURLM_OK)
+			return -1;
+	}
+	/* a socket action has run the due timers already */
+	if (!acted && timer_armed && util_now_ms() >= timer_at)
+		return run_timers();
+	return 0;
+}
+
+/*
+ * Drive the transfer with the multi socket interface so that the wait can
+ * also watch the client's socket: a client that hangs up is noticed at
+ * once, not at libcurl's next progress call, and the transfer is removed
+ * (its upstream connection closed). The loop also runs the caller's tick
+ * and enforces the stream idle timeout. The poll() here is the only wait:
+ * libcurl learns which of its sockets is ready instead of polling them
+ * again itself.
+ */
 static CURLcode
 run_transfer(struct transfer *t)
 {
 	const struct upstream_call *call = t->call;
-	struct curl_waitfd	 wfd;
+	struct pollfd		 pfd[UPSTREAM_MAX_SOCKS + 1];
 	CURLMsg			*msg;
 	CURLcode		 rc = CURLE_OK;
 	uint64_t		 now;
-	int			 running, left, nfds, watch, woke = 0, wait;
+	int			 left, i, n, watch, woke = 0;
 
 	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
 		return CURLE_FAILED_INIT;
 	watch = call->watch_fd >= 0;
+	/* start at once: connect or reuse, send, read what is there */
+	if (run_timers() == -1) {
+		curl_multi_remove_handle(multi, easy);
+		return CURLE_FAILED_INIT;
+	}
 	for (;;) {
-		if (curl_multi_perform(multi, &running) != CURLM_OK) {
-			rc = CURLE_FAILED_INIT;
-			break;
-		}
 		if ((msg = curl_multi_info_read(multi, &left)) != NULL &&
 		    msg->msg == CURLMSG_DONE) {
 			rc = msg->data.result;
@@ -190,10 +394,10 @@ run_transfer(struct transfer *t)
 			rc = CURLE_OPERATION_TIMEDOUT;
 			break;
 		}
-		if (call->on_tick != NULL &&
-		    (woke || now - t->last_tick_ms >= UPSTREAM_TICK_MS)) {
+		if (woke || now - t->last_tick_ms >= UPSTREAM_TICK_MS) {
 			t->last_tick_ms = now;
-			if (call->on_tick(call->arg) == -1) {
+			if (call->on_tick != NULL &&
+			    call->on_tick(call->arg) == -1) {
 				t->res->aborted = 1;
 				rc = CURLE_ABORTED_BY_CALLBACK;
 				break;
@@ -203,18 +407,28 @@ run_transfer(struct transfer *t)
 			if (woke)
 				watch = 0;
 		}
-		wait = UPSTREAM_TICK_MS - (int)(now - t->last_tick_ms);
-		if (wait < 1)
-			wait = 1;
-		wfd.fd = call->watch_fd;
-		wfd.events = CURL_WAIT_POLLIN;
-		wfd.revents = 0;
-		if (curl_multi_poll(multi, watch ? &wfd : NULL, watch ? 1 : 0,
-		    wait, &nfds) != CURLM_OK) {
+		for (n = 0; n < nsocks; n++) {
+			pfd[n].fd = socks[n].fd;
+			pfd[n].events = socks[n].events;
+		}
+		pfd[n].fd = watch ? call->watch_fd : -1;	/* -1: ignored */
+		pfd[n].events = POLLIN;
+		for (i = 0; i <= n; i++)
+			pfd[i].revents = 0;
+		/* a signal ends the wait early, as it did curl_multi_poll's */
+		if (poll(pfd, n + 1, wait_ms(t, now)) == -1) {
+			if (errno != EINTR) {
+				rc = CURLE_FAILED_INIT;
+				break;
+			}
+			for (i = 0; i <= n; i++)
+				pfd[i].revents = 0;
+		}
+		woke = pfd[n].revents != 0;
+		if (dispatch(pfd, n) == -1) {
 			rc = CURLE_FAILED_INIT;
 			break;
 		}
-		woke = watch && wfd.revents != 0;
 	}
 	curl_multi_remove_handle(multi, easy);
 	return rc;
@@ -276,7 +490,7 @@ headers_for(const struct upstream_call *call, int *owned)
 }
 
 static void
-describe_failure(struct upstream_result *res, CURLcode rc, const char *errbuf)
+describe_failure(struct upstream_result *res, CURLcode rc, const char *why)
 {
 	if (res->timed_out || rc == CURLE_OPERATION_TIMEDOUT) {
 		res->timed_out = 1;
@@ -284,11 +498,55 @@ describe_failure(struct upstream_result *res, CURLcode rc, const char *errbuf)
 	} else if (res->too_large)
 		snprintf(res->error, sizeof(res->error),
 		    "answer larger than %d bytes", UPSTREAM_MAX_BODY);
-	else if (errbuf[0] != '\0')
-		snprintf(res->error, sizeof(res->error), "%s", errbuf);
+	else if (why[0] != '\0')
+		snprintf(res->error, sizeof(res->error), "%s", why);
 	else
 		snprintf(res->error, sizeof(res->error), "%s",
 		    curl_easy_strerror(rc));
+}
+
+/* the options that differ between requests; each is set whenever it
+ * differs from what the handle holds, so none leaks into the next request */
+static int
+set_request(const struct upstream_call *call, struct curl_slist *headers,
+    struct transfer *t)
+{
+	const struct conf_provider *p = call->provider;
+	const char	*proxy;
+	CURLcode	 rc = CURLE_OK;
+
+#define SET(opt, v) do {						\
+	if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, v);	\
+} while (0)
+	if (p != set_provider) {
+		set_provider = NULL;
+		proxy = strncasecmp(p->chat_url, "https:", 6) == 0 ?
+		    proxy_https : proxy_http;
+		SET(CURLOPT_URL, p->chat_url);
+		SET(CURLOPT_PROXY, proxy != NULL ? proxy : "");
+		if (rc != CURLE_OK)
+			return -1;
+		set_provider = p;
+	}
+	if (call->stream != set_stream) {
+		set_stream = -1;
+		/* a stream has the idle timeout instead of a total one, and
+		 * asks for no content coding (a compressor upstream may
+		 * hold events back) */
+		SET(CURLOPT_TIMEOUT_MS, call->stream ? 0L :
+		    (long)conf->upstream_timeout_seconds * 1000);
+		SET(CURLOPT_ACCEPT_ENCODING, call->stream ? NULL : "");
+		if (rc != CURLE_OK)
+			return -1;
+		set_stream = call->stream;
+	}
+	SET(CURLOPT_POSTFIELDS, call->body);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+	SET(CURLOPT_HTTPHEADER, headers);
+	SET(CURLOPT_HEADERDATA, t);
+	SET(CURLOPT_WRITEDATA, t);
+#undef SET
+	return rc == CURLE_OK ? 0 : -1;
 }
 
 int
@@ -296,7 +554,6 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 {
 	struct transfer		 t;
 	struct curl_slist	*headers;
-	char			 errbuf[CURL_ERROR_SIZE] = "";
 	uint64_t		 start = util_now_ms();
 	CURLcode		 rc;
 	int			 owned;
@@ -319,39 +576,25 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 		snprintf(res->error, sizeof(res->error), "out of memory");
 		return -1;
 	}
-	curl_easy_reset(easy);
-	curl_easy_setopt(easy, CURLOPT_URL, call->provider->chat_url);
-	curl_easy_setopt(easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call->body);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)call->body_len);
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, "claude-proxy/"
-	    PACKAGE_VERSION);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)conf->upstream_connect_timeout_seconds * 1000);
-	if (!call->stream) {
-		curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-		    (long)conf->upstream_timeout_seconds * 1000);
-		curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+	errbuf[0] = '\0';
+	if (set_request(call, headers, &t) == -1) {
+		if (owned)
+			curl_slist_free_all(headers);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		res->failed = 1;
+		snprintf(res->error, sizeof(res->error), "out of memory");
+		return -1;
 	}
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
 
 	rc = run_transfer(&t);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res->status);
-	/* the handle outlives this call: drop pointers to our stack */
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-	if (owned)
+	/* the body and t are the caller's and ours: the next request sets
+	 * them before libcurl looks at them again; a list that is not
+	 * cached is freed here, so the handle must forget it */
+	if (owned) {
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 		curl_slist_free_all(headers);
+	}
 	res->ms = util_now_ms() - start;
 	if (rc == CURLE_OK)
 		return 0;

@@ -660,3 +660,44 @@ describe('upstream timeout', { timeout: 60000 }, () => {
 		assert.ok(closed, 'proxy did not close the timed-out upstream connection');
 	});
 });
+
+// An upstream proxy comes from the environment as curl(1) reads it; the
+// worker reads it once, so it must still pick the right proxy (or none)
+// for each provider, request after request.
+describe('upstream through a proxy from the environment', { timeout: 60000 }, () => {
+	let viaProxy, direct, proxy;
+	before(async () => {
+		viaProxy = await startFakeUpstream();	// plays the HTTP proxy
+		direct = await startFakeUpstream();
+		const cfg = baseConfig(direct.url, { max_workers: 1 });
+		cfg.providers.push({ name: 'far', base_url: 'http://far-upstream.invalid/v1', api_key: 'sk-far',
+			models: [{ id: 'far-model', remote_id: 'remote-far' }] });
+		proxy = await startProxy({
+			workers: 1, config: cfg,
+			env: { http_proxy: viaProxy.url, no_proxy: '127.0.0.1', NO_PROXY: '',
+				all_proxy: '', ALL_PROXY: '', https_proxy: '', HTTPS_PROXY: '' },
+		});
+	});
+	after(() => teardown(proxy, viaProxy, direct));
+
+	test('http_proxy carries a provider\'s requests; no_proxy hosts are reached directly', T, async () => {
+		for (const model of ['far-model', 'glm', 'far-model', 'glm']) {
+			const to = model === 'glm' ? direct : viaProxy;
+			const before = [viaProxy.requests.length, direct.requests.length];
+			to.json(completion({ content: `hello from ${model}` }));
+			const r = await proxy.post('/v1/messages', msgBody({ model }));
+			assert.equal(r.status, 200, r.text);
+			assert.equal(r.json.content[0].text, `hello from ${model}`);
+			assert.equal(viaProxy.requests.length - before[0], model === 'glm' ? 0 : 1, `${model}: requests through the proxy`);
+			assert.equal(direct.requests.length - before[1], model === 'glm' ? 1 : 0, `${model}: direct requests`);
+			const up = to.requests.at(-1);
+			if (model === 'glm') {
+				assert.equal(up.url, '/v1/chat/completions');
+			} else {
+				assert.equal(up.url, 'http://far-upstream.invalid/v1/chat/completions', 'not the absolute form a proxy gets');
+				assert.equal(up.headers.host, 'far-upstream.invalid');
+				assert.equal(up.headers.authorization, 'Bearer sk-far');
+			}
+		}
+	});
+});

@@ -298,6 +298,29 @@ describe('upstream timeout, one worker', { timeout: 60000 }, () => {
 
 	test('200 head, then half a body and silence -> 504; the same worker serves the next request', T,
 		() => timesOut({ stream: true, headers: { 'content-type': 'application/json' }, chunks: ['{"id":"chatcmpl-1","choi'], end: 'hang' }));
+
+	// the worker's one curl handle keeps its options between requests: a
+	// plain request's total timeout and Accept-Encoding must not reach a
+	// stream, and must be back for the plain request after it
+	test('plain, then a stream longer than upstream_timeout_seconds, then plain: nothing carries over', T, async () => {
+		fake.json(completion({ content: 'plain first' }));
+		const r = await proxy.post('/v1/messages', msgBody());
+		assert.equal(r.status, 200, r.text);
+		assert.ok(fake.requests.at(-1).headers['accept-encoding'], 'a plain request takes compressed answers');
+
+		const pieces = ['one ', 'two ', 'three ', 'four ', 'five ', 'six'];
+		fake.stream(textStreamChunks(pieces), { delayMs: 350 });	// ~3 s, an event every 350 ms
+		const t0 = Date.now();
+		const s = await streamOnce(proxy.port, msgBody());
+		const took = Date.now() - t0;
+		assert.equal(s.status, 200, s.raw);
+		assert.equal(checkStreamGrammar(s.events).blocks[0].text, pieces.join(''), 'the stream was cut');
+		assert.ok(took >= 2000, `the stream took ${took} ms, expected ~3 s`);
+		assert.equal(fake.requests.at(-1).headers['accept-encoding'], undefined, 'a stream asks for no content coding');
+
+		await timesOut({ hang: true });		// the plain total timeout is back
+		assert.ok(fake.requests.at(-1).headers['accept-encoding']);
+	});
 });
 
 describe('fallback between the providers of one model', { timeout: 120000 }, () => {
