@@ -9,6 +9,7 @@
  * any body, goes 8 bytes at a time.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -27,13 +28,55 @@ util_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * Random bytes for ids come from a per-process pool refilled 1 KiB at a
+ * time: libbsd's arc4random_buf makes a getpid() system call on every
+ * call (its fork check), which was two per request. A forked child must
+ * never hand out the bytes its parent will, so an atfork handler empties
+ * the pool in the child; if the handler cannot be registered there is no
+ * pool, only a call per id.
+ */
+static unsigned char	 rnd_pool[1024];
+static size_t		 rnd_next = sizeof(rnd_pool);	/* all used */
+static int		 rnd_pooled;	/* the atfork handler is in place */
+
+static void
+rnd_forget(void)
+{
+	explicit_bzero(rnd_pool, sizeof(rnd_pool));
+	rnd_next = sizeof(rnd_pool);
+}
+
+/* at most want bytes, at least one; *got says how many */
+static const unsigned char *
+rnd_bytes(unsigned char *scratch, size_t want, size_t *got)
+{
+	if (!rnd_pooled && pthread_atfork(NULL, NULL, rnd_forget) == 0)
+		rnd_pooled = 1;
+	if (!rnd_pooled) {
+		arc4random_buf(scratch, want);
+		*got = want;
+		return scratch;
+	}
+	if (rnd_next == sizeof(rnd_pool)) {
+		arc4random_buf(rnd_pool, sizeof(rnd_pool));
+		rnd_next = 0;
+	}
+	*got = sizeof(rnd_pool) - rnd_next;
+	if (*got > want)
+		*got = want;
+	rnd_next += *got;
+	return rnd_pool + rnd_next - *got;
+}
+
 void
 util_random_id(char *out, size_t outsz, const char *prefix, size_t n)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char	 pool[64];
-	size_t		 plen = strlen(prefix), i = 0, k = sizeof(pool);
+	unsigned char		 scratch[64];
+	const unsigned char	*r = NULL;
+	size_t			 plen = strlen(prefix), i = 0, k = 0, got = 0;
 
 	if (outsz == 0)
 		return;
@@ -43,16 +86,16 @@ util_random_id(char *out, size_t outsz, const char *prefix, size_t n)
 		n = outsz - 1 - plen;
 	}
 	memcpy(out, prefix, plen);
-	/* one arc4random_buf per 64 bytes, not one call (and, in libbsd, a
-	 * getpid) per character; bytes >= 248 are dropped so every
-	 * character is equally likely */
+	/* bytes >= 248 are dropped so every character is equally likely */
 	while (i < n) {
-		if (k == sizeof(pool)) {
-			arc4random_buf(pool, sizeof(pool));
+		if (k == got) {
+			/* as many as are still needed: a drop asks again */
+			r = rnd_bytes(scratch, n - i < sizeof(scratch) ?
+			    n - i : sizeof(scratch), &got);
 			k = 0;
 		}
-		if (pool[k] < 248)
-			out[plen + i++] = alphabet[pool[k] % 62];
+		if (r[k] < 248)
+			out[plen + i++] = alphabet[r[k] % 62];
 		k++;
 	}
 	out[plen + n] = '\0';

@@ -1,6 +1,8 @@
 /* test_buf: growable buffers and log excerpts. */
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "util.h"
@@ -127,6 +129,50 @@ utf8_words(void)
 	is_int(bad, 0, "utf8: 200000 random buffers agree with the reference");
 }
 
+/* ids come from a pool of random bytes: a forked child must not hand out
+ * what its parent will, and ids stay distinct and in the alphabet */
+static void
+random_ids(void)
+{
+	char	 a[40], b[40], ids[2000][25], small[8];
+	int	 p[2], status, same = 0, alien = 0;
+	pid_t	 pid;
+	size_t	 i, j;
+
+	util_random_id(a, sizeof(a), "", 24);		/* the pool is filled */
+	if (pipe(p) == -1 || (pid = fork()) == -1) {
+		ok(0, "pipe/fork");
+		return;
+	}
+	if (pid == 0) {
+		util_random_id(b, sizeof(b), "", 24);
+		_exit(write(p[1], b, 25) == 25 ? 0 : 1);
+	}
+	util_random_id(a, sizeof(a), "", 24);
+	memset(b, 0, sizeof(b));
+	ok(read(p[0], b, 25) == 25 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "child made an id");
+	ok(strcmp(a, b) != 0, "a forked child's id differs from its parent's "
+	    "next one (%s, %s)", a, b);
+	close(p[0]);
+	close(p[1]);
+
+	/* 2000 ids span the pool's refills */
+	for (i = 0; i < 2000; i++) {
+		util_random_id(ids[i], sizeof(ids[i]), "", 24);
+		alien += strspn(ids[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789") != 24;
+	}
+	for (i = 0; i < 2000; i++)
+		for (j = i + 1; j < 2000; j++)
+			same += strcmp(ids[i], ids[j]) == 0;
+	is_int(alien, 0, "ids hold only [A-Za-z0-9]");
+	is_int(same, 0, "2000 ids, all different");
+	util_random_id(small, sizeof(small), "toolu_", 24);
+	ok(strncmp(small, "toolu_", 6) == 0, "cut to the buffer: prefix kept");
+	ok(strlen(small) == 7, "cut to the buffer: %zu chars", strlen(small));
+}
+
 int
 main(void)
 {
@@ -183,5 +229,6 @@ main(void)
 	util_random_id(id, sizeof(id), "msg_", 24);
 	is_int(strlen(id), 28, "random id length");
 	ok(strncmp(id, "msg_", 4) == 0, "random id prefix");
+	random_ids();
 	return tap_done();
 }
