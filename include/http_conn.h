@@ -68,7 +68,10 @@ enum {
 				 * failure; close the connection */
 };
 
-void	 http_conn_init(struct http_conn *, int fd, const struct http_limits *);
+/* peer: the client's address for the logs as accept() gave it, or NULL to
+ * ask the socket (one getpeername) */
+void	 http_conn_init(struct http_conn *, int fd, const struct http_limits *,
+	    const char *peer);
 void	 http_conn_close(struct http_conn *);	/* closes fd, frees */
 int	 http_conn_read_request(struct http_conn *, struct http_request *);
 void	 http_conn_end_request(struct http_conn *, struct http_request *);

@@ -69,7 +69,8 @@ enum {
 };
 
 void
-http_conn_init(struct http_conn *conn, int fd, const struct http_limits *lim)
+http_conn_init(struct http_conn *conn, int fd, const struct http_limits *lim,
+    const char *peer)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
@@ -80,6 +81,11 @@ http_conn_init(struct http_conn *conn, int fd, const struct http_limits *lim)
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = fd;
 	conn->limits = *lim;
+	/* a worker knows the address from accept(): no system call */
+	if (peer != NULL) {
+		strlcpy(conn->peer, peer, sizeof(conn->peer));
+		return;
+	}
 	strlcpy(conn->peer, "unknown", sizeof(conn->peer));
 	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		return;

@@ -73,6 +73,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 	struct http_conn	 c;
 	struct http_request	 req;
 	struct http_limits	 lim;
+	char			 peer[sizeof(c.peer)];
 	int			 on = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -82,8 +83,8 @@ serve(int fd, const struct sockaddr_storage *ss)
 	lim.send_ms = conf->send_timeout_seconds * 1000;
 	lim.max_body_bytes = conf->max_body_bytes;
 	lim.stop = &sig_terminate;	/* a reload (sig_retire) waits on */
-	http_conn_init(&c, fd, &lim);
-	peer_name(ss, c.peer, sizeof(c.peer));
+	peer_name(ss, peer, sizeof(peer));
+	http_conn_init(&c, fd, &lim, peer);
 
 	for (;;) {
 		memset(&req, 0, sizeof(req));

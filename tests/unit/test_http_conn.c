@@ -45,7 +45,7 @@ open_pair(const struct http_limits *lim)
 		perror("socketpair");
 		exit(2);
 	}
-	http_conn_init(&conn, sv[0], lim != NULL ? lim : &base_limits);
+	http_conn_init(&conn, sv[0], lim != NULL ? lim : &base_limits, NULL);
 	peer = sv[1];
 }
 
