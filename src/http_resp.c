@@ -96,36 +96,62 @@ http_resp_error_type(int status)
 	return "invalid_request_error";	/* 400, 405, 417, 431 ... */
 }
 
-/* RFC 9110 IMF-fixdate, independent of the locale */
-static void
-http_date(char *out, size_t outsz)
+/* RFC 9110 IMF-fixdate, independent of the locale; formatted once a
+ * second, not once a response */
+static const char *
+http_date(void)
 {
 	static const char *const days[] = {
 		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = {
 		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static char	 date[64];
+	static time_t	 made = (time_t)-1;
 	time_t		 now = time(NULL);
 	struct tm	 tm;
 
+	if (now == made)
+		return date;
+	made = now;
 	if (gmtime_r(&now, &tm) == NULL) {
-		*out = '\0';
-		return;
+		date[0] = '\0';
+		return date;
 	}
-	snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
 	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return date;
+}
+
+/* v in decimal: the head is built with appends, not printf, which cost
+ * more than the rest of the response */
+static int
+put_dec(struct buf *b, unsigned long long v)
+{
+	char	 d[24];
+	size_t	 n = sizeof(d);
+
+	do
+		d[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return buf_append(b, d + n, sizeof(d) - n);
 }
 
 /* status line, Date, request-id and Connection */
 static int
 put_head_start(struct buf *b, const struct http_request *req, int status)
 {
-	char	 date[64];
-
-	http_date(date, sizeof(date));
-	if (buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\nrequest-id: %s\r\n",
-	    status, http_resp_reason(status), date, req->request_id) == -1)
+	if (status < 0) {
+		if (buf_printf(b, "HTTP/1.1 %d ", status) == -1)
+			return -1;
+	} else if (buf_puts(b, "HTTP/1.1 ") == -1 ||
+	    put_dec(b, (unsigned)status) == -1 || buf_putc(b, ' ') == -1)
+		return -1;
+	if (buf_puts(b, http_resp_reason(status)) == -1 ||
+	    buf_puts(b, "\r\nDate: ") == -1 || buf_puts(b, http_date()) == -1 ||
+	    buf_puts(b, "\r\nrequest-id: ") == -1 ||
+	    buf_puts(b, req->request_id) == -1 || buf_puts(b, "\r\n") == -1)
 		return -1;
 	if (!req->keep_alive)
 		return buf_puts(b, "Connection: close\r\n");
@@ -145,12 +171,17 @@ http_resp_send(struct http_conn *conn, struct http_request *req, int status,
 	req->status = status;
 	/* 1xx, 204 and 304 have no content and no Content-Length */
 	nobody = status < 200 || status == 204 || status == 304;
+	/* head and body in one allocation, no regrowth on the way */
+	if (buf_reserve(&b, 512 + (nobody || req->is_head ? 0 : len)) == -1)
+		goto done;
 	if (put_head_start(&b, req, status) == -1)
 		goto done;
 	if (content_type != NULL && !nobody &&
-	    buf_printf(&b, "Content-Type: %s\r\n", content_type) == -1)
+	    (buf_puts(&b, "Content-Type: ") == -1 ||
+	    buf_puts(&b, content_type) == -1 || buf_puts(&b, "\r\n") == -1))
 		goto done;
-	if (!nobody && buf_printf(&b, "Content-Length: %zu\r\n", len) == -1)
+	if (!nobody && (buf_puts(&b, "Content-Length: ") == -1 ||
+	    put_dec(&b, len) == -1 || buf_puts(&b, "\r\n") == -1))
 		goto done;
 	if (extra_headers != NULL && buf_puts(&b, extra_headers) == -1)
 		goto done;
@@ -264,6 +295,21 @@ http_resp_stream_begin(struct http_conn *conn, struct http_request *req)
 	return rv;
 }
 
+/* v in lower-case hex, no NUL: a chunk size line per event, without
+ * snprintf */
+static int
+put_hex(char *out, size_t v)
+{
+	char	 d[2 * sizeof(size_t)];
+	int	 n = (int)sizeof(d);
+
+	do
+		d[--n] = "0123456789abcdef"[v & 15];
+	while ((v >>= 4) != 0);
+	memcpy(out, d + n, sizeof(d) - (size_t)n);
+	return (int)sizeof(d) - n;
+}
+
 int
 http_resp_stream_write(struct http_conn *conn, const char *data, size_t len)
 {
@@ -279,7 +325,9 @@ http_resp_stream_write(struct http_conn *conn, const char *data, size_t len)
 		p = small;
 	else if ((p = malloc(len + 32)) == NULL)
 		return -1;
-	hlen = snprintf(p, 32, "%zx\r\n", len);
+	hlen = put_hex(p, len);
+	p[hlen++] = '\r';
+	p[hlen++] = '\n';
 	memcpy(p + hlen, data, len);
 	memcpy(p + hlen + len, "\r\n", 2);
 	rv = http_conn_write(conn, p, hlen + len + 2);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -218,6 +219,25 @@ span_is(const char *p, size_t len, const char *s)
 	return p != NULL && strlen(s) == len && memcmp(p, s, len) == 0;
 }
 
+/* the response's Date header is now's IMF-fixdate (or the second's
+ * before, should the clock have ticked in between) */
+static int
+has_date(const char *raw)
+{
+	char		 want[64], line[80];
+	time_t		 now = time(NULL), t;
+	struct tm	 tm;
+
+	for (t = now; t >= now - 1; t--) {
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(line, sizeof(line), "\r\nDate: %s\r\n", want);
+		if (has_header(raw, line))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 test_content_length(void)
 {
@@ -256,6 +276,7 @@ test_content_length(void)
 	json_object_put(o);
 	raw = get_all(100);
 	ok(strncmp(raw, "HTTP/1.1 200 OK\r\n", 17) == 0, "200 status line");
+	ok(has_date(raw), "Date: IMF-fixdate of now");
 	ok(has_header(raw, "\r\nContent-Type: application/json\r\n"),
 	    "json content type");
 	ok(has_header(raw, "\r\nContent-Length: 13\r\n"), "content length");
@@ -880,6 +901,35 @@ test_stream(void)
 	    "stream: chunk framing");
 	is_int(req.keep_alive, 1, "stream: HTTP/1.1 stays keep-alive");
 	http_conn_end_request(&conn, &req);
+
+	/* chunk size lines in lower-case hex, on both sides of the size
+	 * where an event stops fitting the stack buffer */
+	{
+		static const size_t sizes[] = { 1, 9, 10, 15, 16, 255, 256,
+		    4064, 4065, 9999 };
+		static char	 ev[10000];
+		char		 want[16];
+		size_t		 k, wl;
+		int		 bad = 0;
+
+		memset(ev, 'e', sizeof(ev));
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			put("POST /v1/messages HTTP/1.1\r\n"
+			    "Content-Length: 2\r\n\r\n{}");
+			http_conn_read_request(&conn, &req);
+			http_resp_stream_begin(&conn, &req);
+			http_resp_stream_write(&conn, ev, sizes[k]);
+			http_resp_stream_end(&conn);
+			raw = get_all(100);
+			wl = (size_t)snprintf(want, sizeof(want), "%zx\r\n",
+			    sizes[k]);
+			if (strncmp(body_of(raw), want, wl) != 0 ||
+			    strlen(body_of(raw)) != wl + sizes[k] + 2 + 5)
+				bad++;
+			http_conn_end_request(&conn, &req);
+		}
+		is_int(bad, 0, "stream: chunk sizes 1..9999 framed in hex");
+	}
 
 	put("POST /v1/messages HTTP/1.0\r\nContent-Length: 2\r\n"
 	    "Connection: keep-alive\r\n\r\n{}");
