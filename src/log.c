@@ -22,12 +22,33 @@ static int	 log_syslog;
 static char	 log_prefix[32] = "main";
 static pid_t	 log_pid;		/* set with the prefix: forks change it */
 
+/* every line starts with the local time to the second, then .ms, then
+ * " prefix[pid]: "; both are formatted only when they change (once a
+ * second, once a process), not for each of the access log's lines */
+static char	 log_tag[64];
+static size_t	 log_taglen;
+static time_t	 log_ts_sec = (time_t)-1;
+static char	 log_ts[32];
+static size_t	 log_tslen;
+
+static void
+make_tag(void)
+{
+	int	 n;
+
+	n = snprintf(log_tag, sizeof(log_tag), " %s[%ld]: ", log_prefix,
+	    (long)log_pid);
+	log_taglen = n < 0 ? 0 : (size_t)n >= sizeof(log_tag) ?
+	    sizeof(log_tag) - 1 : (size_t)n;
+}
+
 void
 log_init(int verbose, int use_syslog, int facility)
 {
 	log_verbose = verbose;
 	log_syslog = use_syslog;
 	log_pid = getpid();
+	make_tag();
 	if (use_syslog)
 		openlog("claude-proxy", LOG_PID | LOG_NDELAY, facility);
 	tzset();
@@ -50,14 +71,16 @@ log_setprefix(const char *p)
 {
 	snprintf(log_prefix, sizeof(log_prefix), "%s", p);
 	log_pid = getpid();
+	make_tag();
 }
 
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char		 line[8192], ts[32];
+	char		 line[8192];
 	struct timespec	 now;
 	struct tm	 tm;
+	long		 ms;
 	int		 saved = errno, n, m;
 
 	if (log_syslog) {
@@ -66,12 +89,23 @@ vlog(int pri, const char *fmt, va_list ap)
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	localtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ld %s[%ld]: ", ts,
-	    now.tv_nsec / 1000000, log_prefix, (long)log_pid);
-	if (n < 0 || (size_t)n >= sizeof(line) - 1)
-		n = 0;
+	if (now.tv_sec != log_ts_sec) {
+		log_ts_sec = now.tv_sec;
+		localtime_r(&now.tv_sec, &tm);
+		log_tslen = strftime(log_ts, sizeof(log_ts),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	if (log_taglen == 0)
+		make_tag();
+	ms = now.tv_nsec / 1000000;
+	memcpy(line, log_ts, log_tslen);
+	n = (int)log_tslen;
+	line[n++] = '.';
+	line[n++] = (char)('0' + ms / 100);
+	line[n++] = (char)('0' + ms / 10 % 10);
+	line[n++] = (char)('0' + ms % 10);
+	memcpy(line + n, log_tag, log_taglen);
+	n += (int)log_taglen;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

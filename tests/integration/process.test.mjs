@@ -336,7 +336,13 @@ describe('logs', { timeout: 120000 }, () => {
 		await proxy.waitForLog(/^(?=.*\bPOST\b)(?=.*\/v1\/messages)(?=.*\bmini\b)(?=.*\b200\b).*$/m, 5000, from);
 		const nf = await proxy.get('/v1/models/zz-unique-path-44', { authorization: `Bearer ${AK}` });
 		assert.equal(nf.status, 404);
-		await proxy.waitForLog(/^(?=.*\bGET\b)(?=.*\/v1\/models\/zz-unique-path-44)(?=.*\b404\b).*$/m, 5000, from);
+		const m = await proxy.waitForLog(/^(?=.*\bGET\b)(?=.*\/v1\/models\/zz-unique-path-44)(?=.*\b404\b).*$/m, 5000, from);
+		// local time to the millisecond, then the process's role and pid
+		const p = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3}) worker\[(\d+)\]: \S+ req_\w{24} "GET /.exec(m[0]);
+		assert.ok(p, `access line prefix: ${m[0]}`);
+		const t = new Date(+p[1], +p[2] - 1, +p[3], +p[4], +p[5], +p[6], +p[7]);
+		assert.ok(Math.abs(Date.now() - t) < 60000, `access line time ${p.slice(1, 8).join(' ')} is not now`);
+		assert.ok(proxy.workers().includes(Number(p[8])), `pid ${p[8]} is not a worker`);
 	});
 
 	test('keys never appear in stderr at -v (ak, provider key, wrong client key)', T, async () => {
