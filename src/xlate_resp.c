@@ -38,6 +38,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "util.h"
 #include "xlate.h"
@@ -320,6 +321,8 @@ static int
 args_parse(const char *name, const char *s, size_t len, json_object **out,
     struct xlate_err *err)
 {
+	static const struct jsonparse_opts args_opts = { ARGS_DEPTH, 1, NULL };
+	struct jsonparse_err	 perr;
 	struct json_tokener	*tok;
 	enum json_tokener_error	 jerr;
 	json_object		*v;
@@ -334,6 +337,18 @@ args_parse(const char *name, const char *s, size_t len, json_object **out,
 	}
 	if (len > INT32_MAX - 1)
 		return args_error(name, "too long", s, len, err);
+	/* the fast strict parser first; what it refuses goes to json-c,
+	 * whose leniency (and error messages) models have come to rely on */
+	v = jsonparse(s, len, &args_opts, &end, &perr);
+	for (i = end; perr.what == NULL && i < len &&
+	    isspace((unsigned char)s[i]); i++)
+		;
+	if (perr.what == NULL && i == len &&
+	    json_object_is_type(v, json_type_object)) {
+		*out = v;
+		return 0;
+	}
+	json_object_put(v);
 	if ((tok = json_tokener_new_ex(ARGS_DEPTH)) == NULL)
 		return -1;
 	/* len + 1 takes the NUL too: it ends a number or a literal */
