@@ -401,7 +401,10 @@ read_length(struct http_conn *conn, struct http_request *req, uint64_t cl,
 	ssize_t		 r;
 
 	take = avail < cl ? avail : (size_t)cl;
-	if (buf_append(body, in->data + conn->head_len, take) == -1)
+	/* the whole body at once: cl is within max_body_bytes (413 came
+	 * first), and growing by doubling would copy it again and again */
+	if (buf_reserve(body, (size_t)cl) == -1 ||
+	    buf_append(body, in->data + conn->head_len, take) == -1)
 		return fail(conn, req, 500, "out of memory");
 	/* pipelined bytes past the body move down to follow the head */
 	memmove(in->data + conn->head_len, in->data + conn->head_len + take,
