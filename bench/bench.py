@@ -315,6 +315,9 @@ FLOOR_BODY = """
     }}
     server {{
         listen 127.0.0.1:{port} backlog=4096;
+        # one line per request, written at once, as claude-proxy's
+        # access log (which cannot be turned off) is
+        access_log {dir}/access.log;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         location / {{
@@ -1042,6 +1045,7 @@ def main():
                                          args.duration, args.warmup, tmp,
                                          upstream)
                         trim_log(proxy["log"])
+                        trim_log(os.path.join(floor["dir"], "access.log"))
                     # another job took more than 15% of a core: measure
                     # the pair again once the machine is idle
                     noisy = max(row[s]["background_cpu_s"] for s in order) \
