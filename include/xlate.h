@@ -58,6 +58,10 @@ void	 xlate_upstream_error(long upstream_status, const char *body,
  * number; capped at XLATE_COUNT_MAX (inf and huge values included) */
 #define XLATE_COUNT_MAX	((int64_t)1000000000000000)
 int64_t	 xlate_json_count(json_object *, const char *key);
+/* the same rule for a number already read: an integer, or a double
+ * (truncated; inf and NaN are -1) */
+int64_t	 xlate_count_int(int64_t);
+int64_t	 xlate_count_double(double);
 
 /* append s with anything that looks like a credential (Bearer tokens,
  * sk-... keys, key=... parameters, long random strings) replaced by *** */

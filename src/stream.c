@@ -53,8 +53,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <math.h>
-
 #include "buf.h"
 #include "jsonscan.h"
 #include "log.h"
@@ -718,8 +716,7 @@ chunk_choice(struct stream *s, int choice)
 	return 0;
 }
 
-/* member key of o as a count, by xlate_json_count's rule: -1 unless a
- * finite number >= 0; at most XLATE_COUNT_MAX */
+/* member key of o as a count, by xlate_json_count's rule */
 static int64_t
 jcount(const struct stream *s, int o, const char *key)
 {
@@ -728,18 +725,10 @@ jcount(const struct stream *s, int o, const char *key)
 	double	 d;
 
 	if (jsonscan_int64(&s->js, v, &n) == 0)
-		;
-	else if (jsonscan_double(&s->js, v, &d) == 0) {
-		/* 1e400 reads as inf: casting that is undefined */
-		if (!isfinite(d) || d < 0)
-			return -1;
-		n = d >= (double)XLATE_COUNT_MAX ? XLATE_COUNT_MAX :
-		    (int64_t)d;
-	} else
-		return -1;
-	if (n < 0)
-		return -1;
-	return n > XLATE_COUNT_MAX ? XLATE_COUNT_MAX : n;
+		return xlate_count_int(n);
+	if (jsonscan_double(&s->js, v, &d) == 0)
+		return xlate_count_double(d);
+	return -1;
 }
 
 /* token counts: never negative, never huge (the same rule as plain

@@ -128,24 +128,31 @@ int64_t
 xlate_json_count(json_object *o, const char *key)
 {
 	json_object	*v;
-	double		 d;
-	int64_t		 n;
 
 	if (o == NULL || !json_object_object_get_ex(o, key, &v))
 		return -1;
 	if (json_object_is_type(v, json_type_int))
-		n = json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_double)) {
-		/* 1e400 parses as inf: casting that is undefined */
-		d = json_object_get_double(v);
-		if (!isfinite(d) || d < 0)
-			return -1;
-		n = d >= (double)XLATE_COUNT_MAX ? XLATE_COUNT_MAX : (int64_t)d;
-	} else
-		return -1;
+		return xlate_count_int(json_object_get_int64(v));
+	if (json_object_is_type(v, json_type_double))
+		return xlate_count_double(json_object_get_double(v));
+	return -1;
+}
+
+int64_t
+xlate_count_int(int64_t n)
+{
 	if (n < 0)
 		return -1;
 	return n > XLATE_COUNT_MAX ? XLATE_COUNT_MAX : n;
+}
+
+int64_t
+xlate_count_double(double d)
+{
+	/* 1e400 parses as inf: casting that is undefined */
+	if (!isfinite(d) || d < 0)
+		return -1;
+	return d >= (double)XLATE_COUNT_MAX ? XLATE_COUNT_MAX : (int64_t)d;
 }
 
 /* a non-negative integer member, -1 if absent or not a number */
