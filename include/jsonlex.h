@@ -15,6 +15,9 @@ struct jsonlex {
 	size_t			 len, i;	/* its length, the position */
 	int			 allow_ctrl;	/* raw control bytes in strings */
 	int			 saw_ctrl;	/* ... seen in the last string */
+	int			 saw_unpaired;	/* an escaped unpaired UTF-16
+						 * surrogate was read (as U+FFFD)
+						 * since the caller cleared it */
 	struct jsonparse_err	*err;		/* the first error */
 };
 

@@ -129,8 +129,10 @@ lx_unicode(struct jsonlex *p, size_t *i, uint32_t *cp)
 	*cp = 0xfffd;			/* unpaired, as json-c does */
 	if (hi >= 0xdc00 || p->len - *i < 6 || p->s[*i] != '\\' ||
 	    p->s[*i + 1] != 'u' || lx_hex4(p->s + *i + 2, &lo) == -1 ||
-	    lo < 0xdc00 || lo > 0xdfff)
+	    lo < 0xdc00 || lo > 0xdfff) {
+		p->saw_unpaired = 1;
 		return 0;
+	}
 	*cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
 	*i += 6;
 	return 0;

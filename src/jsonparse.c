@@ -58,6 +58,7 @@ struct jp_opaque {			/* the userdata of an opaque value */
 };
 
 static json_object	*jp_value(struct jp *);
+static json_object	*jp_container(struct jp *);
 static int		 jp_skip(struct jp *, int);
 static int		 jp_keep_text(json_object *, const unsigned char *,
 			    size_t);
@@ -304,8 +305,14 @@ jp_opaque(struct jp *p)
 	const unsigned char	*text = p->lx.s + p->lx.i;
 	int			 is_object = *text == '{';
 
+	p->lx.saw_unpaired = 0;
 	if (jp_skip(p, p->depth) == -1)
 		return NULL;
+	if (p->lx.saw_unpaired) {
+		/* its text would pass the escape on: build it after all */
+		p->lx.i = (size_t)(text - p->lx.s);
+		return jp_container(p);
+	}
 	if ((o = is_object ? json_object_new_object() :
 	    json_object_new_array()) == NULL ||
 	    jp_minify(p, text, (size_t)(p->lx.s + p->lx.i - text)) == -1 ||
@@ -430,6 +437,18 @@ fail:
 	return NULL;
 }
 
+/* the object or array at i, built */
+static json_object *
+jp_container(struct jp *p)
+{
+	json_object	*o;
+
+	p->depth++;
+	o = p->lx.s[p->lx.i] == '{' ? jp_object(p) : jp_array(p);
+	p->depth--;
+	return o;
+}
+
 static json_object *
 jp_value(struct jp *p)
 {
@@ -451,19 +470,21 @@ jp_value(struct jp *p)
 		}
 		if (jp_at_opaque(p))
 			return jp_opaque(p);
-		p->depth++;
-		o = p->lx.s[p->lx.i] == '{' ? jp_object(p) : jp_array(p);
-		p->depth--;
-		return o;
+		return jp_container(p);
 	case '"':
 		start = p->lx.i;
+		p->lx.saw_unpaired = 0;
 		if (jsonlex_string(&p->lx, &p->scratch, &v, &n) == -1)
 			return NULL;
 		if ((o = json_object_new_string_len(v, (int)n)) == NULL) {
 			jsonlex_fail(&p->lx, p->lx.i, "out of memory");
 			return NULL;
 		}
+		/* the source text must be what json-c would write: no raw
+		 * control bytes, no escaped lone surrogate (json-c writes
+		 * U+FFFD; upstreams may refuse the escape) */
 		if (p->lx.i - start >= JP_RAW_MIN && !p->lx.saw_ctrl &&
+		    !p->lx.saw_unpaired &&
 		    jp_keep_text(o, p->lx.s + start, p->lx.i - start) == -1) {
 			json_object_put(o);
 			jsonlex_fail(&p->lx, p->lx.i, "out of memory");

@@ -307,6 +307,10 @@ test_long_strings(void)
 	static const char text[] =
 	    "[\"caf\\u00e9 \\/ a long string, \\\"quoted\\\", past the cut\","
 	    "\"short \\u00e9\"]";
+	static const char lone[] =
+	    "{\"tools\":[{\"input_schema\":{\"description\":"
+	    "\"a long description with a lone \\ud800 surrogate\"}}],"
+	    "\"x\":\"another long string, lone \\udfff at the end\"}";
 	static const char ctrl[] =
 	    "[\"a raw\ttab in a long upstream string, escaped on output\"]";
 	static const struct jsonparse_opts lax = { 64, 1, NULL };
@@ -325,6 +329,19 @@ test_long_strings(void)
 	    "[\"caf\\u00e9 \\/ a long string, \\\"quoted\\\", past the cut\","
 	    "\"short \xc3\xa9\"]",
 	    "it serialises as its source text; a short one as json-c does");
+	json_object_put(v);
+
+	/* an escaped lone surrogate reads as U+FFFD; the text must not
+	 * carry the escape on, nor may an opaque value */
+	v = jsonparse(lone, strlen(lone), &opaque, &end, &err);
+	is_str(v ? json_object_to_json_string_ext(v, FLAGS) : NULL,
+	    "{\"tools\":[{\"input_schema\":{\"description\":"
+	    "\"a long description with a lone \xef\xbf\xbd surrogate\"}}],"
+	    "\"x\":\"another long string, lone \xef\xbf\xbd at the end\"}",
+	    "lone surrogates are written as U+FFFD, opaque or long");
+	ok(v != NULL && !jsonparse_is_opaque(json_object_object_get(
+	    json_object_array_get_idx(json_object_object_get(v, "tools"), 0),
+	    "input_schema")), "such a schema is built, not kept as text");
 	json_object_put(v);
 
 	v = jsonparse(ctrl, strlen(ctrl), &lax, &end, &err);
