@@ -405,9 +405,12 @@ tool_input(json_object *fn, const char *name, json_object **out,
 	if (json_object_is_type(args, json_type_string))
 		return args_parse(name, json_object_get_string(args),
 		    (size_t)json_object_get_string_len(args), out, err);
-	if (json_object_is_type(args, json_type_object))
-		/* a few upstreams send the object itself */
-		return json_object_deep_copy(args, out, NULL) == 0 ? 0 : -1;
+	if (json_object_is_type(args, json_type_object)) {
+		/* a few upstreams send the object itself: shared, not copied
+		 * (json-c cannot deep-copy jsonparse's kept source text) */
+		*out = json_object_get(args);
+		return 0;
+	}
 	return args_error(name, "expected a JSON object",
 	    json_object_to_json_string(args),
 	    strlen(json_object_to_json_string(args)), err);

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "jsonparse.h"
 #include "util.h"
 #include "xlate.h"
 #include "tap.h"
@@ -88,11 +89,34 @@ json_match(json_object *got, json_object *want, struct buf *where)
 static json_object *
 load(const char *name, const char *suffix)
 {
-	char	 path[1024];
+	static const struct jsonparse_opts upstream = { 64, 1, NULL };
+	char			 path[1024];
+	struct jsonparse_err	 err;
+	json_object		*o;
+	FILE			*f;
+	char			*text;
+	size_t			 len, end;
+	long			 n;
 
 	snprintf(path, sizeof(path), "%s/xlate_resp/%s%s", datadir, name,
 	    suffix);
-	return json_object_from_file(path);
+	if (strcmp(suffix, ".in.json") != 0)
+		return json_object_from_file(path);
+	/* an upstream answer is read as messages.c reads it */
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	if (n < 0 || (text = malloc((size_t)n + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	len = fread(text, 1, (size_t)n, f);
+	fclose(f);
+	o = jsonparse(text, len, &upstream, &end, &err);
+	free(text);
+	return o;
 }
 
 static void
