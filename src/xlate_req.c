@@ -222,24 +222,28 @@ xr_content(struct xr *x, json_object *obj, const char *path, int required,
 
 /* ---- building the output ------------------------------------------------ */
 
-/* obj[key] = val, taking val; val == NULL means allocation failed */
+/* obj[key] = val, taking val; val == NULL means allocation failed. key
+ * must be a string literal (json-c keeps the pointer, not a copy); so it
+ * is for every caller, down to xr_part's type and xr_scalar's outkey */
 static int
 xr_add(struct xr *x, json_object *obj, const char *key, json_object *val)
 {
 	if (val == NULL)
 		return xr_nomem(x);
-	if (json_object_object_add(obj, key, val) == -1) {
+	if (json_object_object_add_ex(obj, key, val,
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY) == -1) {
 		json_object_put(val);
 		return xr_nomem(x);
 	}
 	return 0;
 }
 
-/* obj[key] = null */
+/* obj[key] = null; key a string literal, as for xr_add */
 static int
 xr_add_null(struct xr *x, json_object *obj, const char *key)
 {
-	if (json_object_object_add(obj, key, NULL) == -1)
+	if (json_object_object_add_ex(obj, key, NULL,
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY) == -1)
 		return xr_nomem(x);
 	return 0;
 }

@@ -162,13 +162,15 @@ jint(json_object *o, const char *key)
 	return xlate_json_count(o, key);
 }
 
-/* attach v (consumed even on failure); -1 when v is NULL or on ENOMEM */
+/* attach v (consumed even on failure); -1 when v is NULL or on ENOMEM.
+ * key must be a string literal: json-c keeps the pointer, not a copy */
 static int
 jset(json_object *o, const char *key, json_object *v)
 {
 	if (v == NULL)
 		return -1;
-	if (json_object_object_add(o, key, v) != 0) {
+	if (json_object_object_add_ex(o, key, v,
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
 		json_object_put(v);
 		return -1;
 	}
