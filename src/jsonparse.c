@@ -52,7 +52,7 @@ struct jp {
 	int				 depth;
 };
 
-struct jp_opaque {			/* the userdata of an opaque value */
+struct jp_opaque {			/* kept text: opaque values, long strings */
 	size_t	 len;
 	char	 text[];
 };
