@@ -21,9 +21,10 @@ struct xlate_err {
 
 /* Anthropic request -> new OpenAI request (caller puts it), or NULL + err.
  * route->model->remote_id becomes "model"; stream adds stream:true and,
- * where the provider allows it, stream_options.include_usage. */
+ * where the provider allows it, stream_options.include_usage. Every block
+ * left out is logged with request_id (may be NULL). */
 json_object *xlate_req(json_object *req, const struct model_route *route,
-	    int stream, struct xlate_err *);
+	    int stream, const char *request_id, struct xlate_err *);
 /* the same validation without a route and with max_tokens optional, as
  * count_tokens needs: 0, or -1 + err (the same messages as xlate_req) */
 int	 xlate_req_check(json_object *req, struct xlate_err *);

@@ -545,7 +545,8 @@ messages_handle(struct http_conn *c, struct http_request *req)
 
 		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
 		    route->provider->name);
-		if ((up = xlate_req(ex.body, route, stream, &err)) == NULL) {
+		if ((up = xlate_req(ex.body, route, stream,
+		    req->request_id, &err)) == NULL) {
 			rv = http_resp_error(c, req, err.status, err.type,
 			    NULL, "%s", err.message);
 			break;

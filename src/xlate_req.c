@@ -14,8 +14,9 @@
  * messages[] are folded into it), tool results in the order of the calls
  * they answer, images and PDFs moved out of tool messages into the next user
  * message, never an empty user message. Blocks the upstream cannot represent
- * (redacted_thinking, server tool blocks, unknown future types) are skipped,
- * never fatal; so are unknown top-level keys.
+ * (redacted_thinking, server tool blocks, unknown future types) are dropped,
+ * never fatal, and each drop is logged with the request id; unknown
+ * top-level keys are ignored.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@ enum { XR_OPTIONAL, XR_REQUIRED };
 
 struct xr {
 	const struct model_route *route;	/* NULL: validate only */
+	const char		*rid;		/* request id for log lines */
 	struct xlate_err	*err;
 	struct buf		 system;	/* folded system text */
 	json_object		*msgs;		/* everything after the system message */
@@ -218,6 +220,25 @@ xr_content(struct xr *x, json_object *obj, const char *path, int required,
 		return xr_failk(x, path, "content", "expected string or array");
 	*out = v;
 	return 0;
+}
+
+/*
+ * A block the upstream cannot take is left out of the translation, never
+ * silently: one log line with the request id, where it was and why. Block
+ * types come from the client, so they are bounded and escaped. Validation
+ * alone (count_tokens) drops nothing and says nothing.
+ */
+static void
+xr_drop(struct xr *x, const char *path, const char *type, const char *why)
+{
+	struct buf	 t = BUF_INITIALIZER;
+
+	if (x->route == NULL)
+		return;
+	util_log_excerpt(&t, type, strlen(type), 64);
+	log_info("%s xlate: %s: %s block dropped: %s", x->rid,
+	    path, t.data ? t.data : "", why);
+	buf_free(&t);
 }
 
 /* ---- building the output ------------------------------------------------ */
@@ -488,8 +509,10 @@ xr_doc_content(struct xr *x, json_object *b, const char *path,
 		xr_index(bp, sizeof(bp), cp, i);
 		if (xr_block(x, blk, bp, &type) == -1)
 			goto done;
-		if (strcmp(type, "text") != 0)
+		if (strcmp(type, "text") != 0) {
+			xr_drop(x, bp, type, "a text document keeps only text");
 			continue;
+		}
 		if (xr_str(x, blk, bp, "text", XR_REQUIRED, &s) == -1 ||
 		    xr_join(x, &t, "\n\n", s) == -1)
 			goto done;
@@ -613,7 +636,7 @@ xr_user_part(struct xr *x, json_object *b, const char *path, const char *type,
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
 	} else
-		log_debug("xlate: %s: %s block skipped", path, type);
+		xr_drop(x, path, type, "the upstream has no equivalent");
 	return part == NULL ? 0 : xr_push(x, parts, part);
 }
 
@@ -658,7 +681,7 @@ xr_result_block(struct xr *x, json_object *b, const char *path,
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
 	} else
-		log_debug("xlate: %s: %s block skipped", path, type);
+		xr_drop(x, path, type, "the upstream has no equivalent");
 	return xr_result_part(x, part, text, media);
 }
 
@@ -953,7 +976,7 @@ xr_assistant_block(struct xr *x, json_object *b, const char *path,
 	}
 	if (strcmp(type, "tool_use") == 0)
 		return xr_tool_use(x, b, path, calls, ids);
-	log_debug("xlate: %s: %s block skipped", path, type);
+	xr_drop(x, path, type, "the upstream has no equivalent");
 	return 0;
 }
 
@@ -1043,6 +1066,7 @@ xr_system(struct xr *x, json_object *v, const char *path, int strict)
 			if (strict)
 				return xr_fail(x, "%s.type: must be \"text\"",
 				    bp);
+			xr_drop(x, bp, type, "system text keeps only text");
 			continue;
 		}
 		if (xr_str(x, b, bp, "text", XR_REQUIRED, &s) == -1 ||
@@ -1137,7 +1161,7 @@ xr_messages(struct xr *x, json_object *req, json_object *out)
 
 /* names come from the client: bounded and escaped before they are logged */
 static void
-xr_log_dropped(json_object *name, json_object *type)
+xr_log_dropped(struct xr *x, json_object *name, json_object *type)
 {
 	struct buf	 n = BUF_INITIALIZER, t = BUF_INITIALIZER;
 
@@ -1146,8 +1170,9 @@ xr_log_dropped(json_object *name, json_object *type)
 	if (type != NULL)
 		util_log_excerpt(&t, json_object_get_string(type),
 		    (size_t)json_object_get_string_len(type), 64);
-	log_info("xlate: tool \"%s\" (type %s) dropped: it has no "
-	    "input_schema, the upstream cannot run it", n.data ? n.data : "",
+	log_info("%s xlate: tool \"%s\" (type %s) dropped: it has no "
+	    "input_schema, the upstream cannot run it", x->rid,
+	    n.data ? n.data : "",
 	    t.data ? t.data : "custom");
 	buf_free(&n);
 	buf_free(&t);
@@ -1168,7 +1193,7 @@ xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 		return -1;
 	if (schema == NULL) {
 		if (x->route != NULL)
-			xr_log_dropped(name, type);
+			xr_log_dropped(x, name, type);
 		return 0;
 	}
 	if ((fn = json_object_new_object()) == NULL)
@@ -1508,13 +1533,14 @@ xr_params(struct xr *x, json_object *req, int stream, json_object *out)
 
 static json_object *
 xr_translate(json_object *req, const struct model_route *route, int stream,
-    struct xlate_err *err)
+    const char *request_id, struct xlate_err *err)
 {
 	struct xr	 x;
 	json_object	*out = NULL;
 
 	memset(&x, 0, sizeof(x));
 	x.route = route;
+	x.rid = request_id != NULL ? request_id : "-";
 	x.err = err;
 	if (!json_object_is_type(req, json_type_object)) {
 		xr_fail(&x, "request body: expected a JSON object");
@@ -1545,11 +1571,11 @@ done:
 
 json_object *
 xlate_req(json_object *req, const struct model_route *route, int stream,
-    struct xlate_err *err)
+    const char *request_id, struct xlate_err *err)
 {
 	if (route == NULL || route->model == NULL || route->provider == NULL)
 		fatalx("bug: xlate_req without a route");
-	return xr_translate(req, route, stream, err);
+	return xr_translate(req, route, stream, request_id, err);
 }
 
 int
@@ -1557,7 +1583,7 @@ xlate_req_check(json_object *req, struct xlate_err *err)
 {
 	json_object	*out;
 
-	if ((out = xr_translate(req, NULL, 0, err)) == NULL)
+	if ((out = xr_translate(req, NULL, 0, NULL, err)) == NULL)
 		return -1;
 	json_object_put(out);
 	return 0;

@@ -407,6 +407,11 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.ok(!up.rawBody.includes('REDACTED-BLOB'));
 		assert.ok(!up.rawBody.includes('some_future_block'));
 		assert.equal(a.tool_calls[0].id, 'toolu_T');
+		// every drop is logged, with the request id (issue 10, items 13 and 19)
+		const rid = r.headers.get('request-id');
+		const esc = rid.replace(/[^A-Za-z0-9_]/g, '\\$&');
+		await proxy.waitForLog(new RegExp(`${esc} xlate: messages\\[1\\]\\.content\\[1\\]: redacted_thinking block dropped`));
+		await proxy.waitForLog(new RegExp(`${esc} xlate: messages\\[1\\]\\.content\\[4\\]: some_future_block block dropped`));
 	});
 
 	// ---- response side ----------------------------------------------------

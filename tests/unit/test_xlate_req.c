@@ -173,7 +173,7 @@ run_fixture(const struct fixture *f)
 	in = load(f->name, "in");
 	want = load(f->name, "out");
 	if (in != NULL && want != NULL)
-		got = xlate_req(in, &rt.r, f->o.stream, &err);
+		got = xlate_req(in, &rt.r, f->o.stream, "req_test", &err);
 	/* the output must not lean on the input */
 	json_object_put(in);
 	same = got != NULL && json_object_equal(got, want);
@@ -391,7 +391,7 @@ run_bad(const struct bad *b)
 	memset(&err, 0, sizeof(err));
 	route_init(&rt, &o);
 	if ((in = json_tokener_parse(b->json)) != NULL)
-		got = xlate_req(in, &rt.r, 0, &err);
+		got = xlate_req(in, &rt.r, 0, "req_test", &err);
 	good = in != NULL && got == NULL && err.status == 400 &&
 	    strcmp(err.type, "invalid_request_error") == 0 &&
 	    strcmp(err.message, b->message) == 0;
