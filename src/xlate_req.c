@@ -28,6 +28,7 @@
 
 #include <json-c/json.h>
 
+#include "blocktext.h"
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
@@ -613,7 +614,46 @@ xr_document(struct xr *x, json_object *b, const char *path, json_object **out)
 	    "supported (use \"text\", \"content\" or \"base64\")", sp, t);
 }
 
-/* a part of the user's own content: text, image, document; others skipped */
+/*
+ * A block blocktext turns into text (search results, server tool calls
+ * and their results) appended to out, after sep when out has text: 1
+ * done, 0 not such a block, -1 out of memory.
+ */
+static int
+xr_render(struct xr *x, json_object *b, const char *type, struct buf *out,
+    const char *sep)
+{
+	struct buf	 t = BUF_INITIALIZER;
+	int		 r;
+
+	r = blocktext_render(b, type, &t);
+	if (r == 1 && t.len > 0 && ((out->len > 0 && buf_puts(out, sep) == -1) ||
+	    buf_append(out, t.data, t.len) == -1))
+		r = -1;
+	buf_free(&t);
+	return r == -1 ? xr_nomem(x) : r;
+}
+
+/* a block of the user's own content that is no text, image or document:
+ * rendered as a text part, or dropped with a log line */
+static int
+xr_user_other(struct xr *x, json_object *b, const char *path,
+    const char *type, json_object **part)
+{
+	struct buf	 t = BUF_INITIALIZER;
+	int		 r;
+
+	if ((r = xr_render(x, b, type, &t, "")) == 0)
+		xr_drop(x, path, type, "the upstream has no equivalent");
+	if (r == 1 && t.len > 0 && (*part = xr_text_part(x, t.data,
+	    t.len)) == NULL)
+		r = -1;
+	buf_free(&t);
+	return r == -1 ? -1 : 0;
+}
+
+/* a part of the user's own content: text, image, document, or text that
+ * stands for another block */
 static int
 xr_user_part(struct xr *x, json_object *b, const char *path, const char *type,
     json_object *parts)
@@ -635,8 +675,8 @@ xr_user_part(struct xr *x, json_object *b, const char *path, const char *type,
 	} else if (strcmp(type, "document") == 0) {
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
-	} else
-		xr_drop(x, path, type, "the upstream has no equivalent");
+	} else if (xr_user_other(x, b, path, type, &part) == -1)
+		return -1;
 	return part == NULL ? 0 : xr_push(x, parts, part);
 }
 
@@ -659,13 +699,15 @@ xr_result_part(struct xr *x, json_object *part, struct buf *text,
 	return rc;
 }
 
-/* one block of a tool_result's content; unknown types skipped */
+/* one block of a tool_result's content; search results become text,
+ * unknown types are dropped */
 static int
 xr_result_block(struct xr *x, json_object *b, const char *path,
     struct buf *text, json_object *media)
 {
 	json_object	*s, *part = NULL;
 	const char	*type;
+	int		 r;
 
 	if (xr_block(x, b, path, &type) == -1)
 		return -1;
@@ -680,8 +722,12 @@ xr_result_block(struct xr *x, json_object *b, const char *path,
 	} else if (strcmp(type, "document") == 0) {
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
-	} else
-		xr_drop(x, path, type, "the upstream has no equivalent");
+	} else {
+		if ((r = xr_render(x, b, type, text, "\n")) == -1)
+			return -1;
+		if (r == 0)
+			xr_drop(x, path, type, "the upstream has no equivalent");
+	}
 	return xr_result_part(x, part, text, media);
 }
 
@@ -954,13 +1000,16 @@ xr_tool_use(struct xr *x, json_object *b, const char *path,
 	return xr_push(x, ids, xr_string(id));
 }
 
-/* one assistant block into text, reasoning or calls; others skipped */
+/* one assistant block into text, reasoning or calls; server tool calls
+ * and their results become text; redacted thinking and unknown types are
+ * dropped */
 static int
 xr_assistant_block(struct xr *x, json_object *b, const char *path,
     struct buf *text, struct buf *think, json_object *calls, json_object *ids)
 {
 	json_object	*s;
 	const char	*type;
+	int		 r;
 
 	if (xr_block(x, b, path, &type) == -1)
 		return -1;
@@ -976,8 +1025,13 @@ xr_assistant_block(struct xr *x, json_object *b, const char *path,
 	}
 	if (strcmp(type, "tool_use") == 0)
 		return xr_tool_use(x, b, path, calls, ids);
-	xr_drop(x, path, type, "the upstream has no equivalent");
-	return 0;
+	if (strcmp(type, "redacted_thinking") == 0) {
+		xr_drop(x, path, type, "it is encrypted for Anthropic's models");
+		return 0;
+	}
+	if ((r = xr_render(x, b, type, text, "\n\n")) == 0)
+		xr_drop(x, path, type, "the upstream has no equivalent");
+	return r == -1 ? -1 : 0;
 }
 
 static int

@@ -414,6 +414,33 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		await proxy.waitForLog(new RegExp(`${esc} xlate: messages\\[1\\]\\.content\\[4\\]: some_future_block block dropped`));
 	});
 
+	test('server tool calls, their results and search results in the history reach the model as text', T, async () => {
+		const { r, up } = await roundTrip(msgBody({
+			messages: [
+				{ role: 'user', content: 'news?' },
+				{ role: 'assistant', content: [
+					{ type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'QUERY-RAN-77' } },
+					{ type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [
+						{ type: 'web_search_result', url: 'https://example.com/r1', title: 'TITLE-ONE', encrypted_content: 'ENCRYPTED-BLOB' }] },
+					{ type: 'text', text: 'Found one.' },
+				] },
+				{ role: 'user', content: [
+					{ type: 'search_result', source: 'https://kb.example/9', title: 'KB-TITLE', content: [{ type: 'text', text: 'KB-TEXT' }] },
+					{ type: 'text', text: 'and this?' },
+				] },
+			],
+		}));
+		assert.equal(r.status, 200, r.text);
+		const a = up.json.messages.find((m) => m.role === 'assistant');
+		assert.match(a.content, /web_search \{"query":"QUERY-RAN-77"\}/);
+		assert.match(a.content, /TITLE-ONE\n +https:\/\/example\.com\/r1/);
+		assert.match(a.content, /Found one\.$/);
+		assert.ok(!up.rawBody.includes('ENCRYPTED-BLOB'), 'encrypted page content means nothing upstream');
+		const u = up.json.messages.at(-1);
+		assert.equal(u.role, 'user');
+		assert.match(textOf(u.content), /KB-TITLE[\s\S]*https:\/\/kb\.example\/9[\s\S]*KB-TEXT[\s\S]*and this\?/);
+	});
+
 	// ---- response side ----------------------------------------------------
 
 	test('tool_calls -> tool_use blocks with parsed input and sanitised ids', T, async () => {

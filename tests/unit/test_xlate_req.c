@@ -43,6 +43,7 @@ static const struct fixture {
 	{ "tool_results", { 0 } },
 	{ "tool_result_documents", { .pdf = 1 } },
 	{ "assistant_blocks", { .reasoning = 1 } },
+	{ "server_tool_history", { 0 } },
 	{ "tools_choice_tool", { 0 } },
 	{ "tools_choice_any", { 0 } },
 	{ "tools_choice_none", { 0 } },
