@@ -11,8 +11,8 @@
 
 /*
  * Appends the text of block b (whose "type" is type) to out: 1 when the
- * type is one this module renders (search_result, server_tool_use,
- * web_search_tool_result, web_fetch_tool_result), 0 when
+ * type is one this module renders (search_result, tool_reference,
+ * server_tool_use, web_search_tool_result, web_fetch_tool_result), 0 when
  * it is not (out untouched), -1 when memory runs out. Members of the wrong
  * shape are left out of the text, never an error.
  */

@@ -3,10 +3,11 @@
  *
  * A conversation that began on Anthropic's API carries blocks no OpenAI
  * upstream knows: search results a client passed in, the server tools
- * Anthropic ran (web search and fetch) and what they returned.
- * Dropping them leaves the model answering about results it cannot see,
- * so each becomes text in the message it was part of: what was searched
- * or fetched, titles and URLs, the text of a result.
+ * Anthropic ran (web search and fetch) and what they returned, the
+ * tool_reference blocks by which tool search loads a tool. Dropping them
+ * leaves the model answering about results it cannot see, so each becomes
+ * text in the message it was part of: what was searched or fetched,
+ * titles and URLs, the text of a result, which tool was loaded.
  *
  * Promises: nothing is validated here (xlate_req has already said what it
  * requires); a member of the wrong shape is left out of the text. A
@@ -84,6 +85,17 @@ bt_search_result(json_object *b, struct buf *out)
 	    bt_texts(out, bt_member(b, "content", json_type_array)) == -1)
 		return -1;
 	return 0;
+}
+
+/* a tool that tool search loaded: the tool itself now goes upstream
+ * among the request's tools (xlate_req), this tells the model so */
+static int
+bt_tool_reference(json_object *b, struct buf *out)
+{
+	const char	*name = bt_str(b, "tool_name");
+
+	return buf_printf(out, "Tool %s loaded; it can now be called.\n",
+	    name != NULL ? name : "(unnamed)");
 }
 
 /* the call Anthropic's server ran: its name and input, as the model
@@ -175,6 +187,7 @@ blocktext_render(json_object *b, const char *type, struct buf *out)
 		int		(*render)(json_object *, struct buf *);
 	} renderers[] = {
 		{ "search_result", bt_search_result },
+		{ "tool_reference", bt_tool_reference },
 		{ "server_tool_use", bt_server_tool_use },
 		{ "web_search_tool_result", bt_web_search_result },
 		{ "web_fetch_tool_result", bt_web_fetch_result },

@@ -48,6 +48,7 @@ struct xr {
 	struct buf		 system;	/* folded system text */
 	json_object		*msgs;		/* everything after the system message */
 	json_object		*calls;		/* ids of the last assistant's tool calls */
+	json_object		*loaded;	/* names of deferred tools loaded (keys) */
 };
 
 struct xr_result {				/* one translated tool_result */
@@ -240,6 +241,27 @@ xr_drop(struct xr *x, const char *path, const char *type, const char *why)
 	log_info("%s xlate: %s: %s block dropped: %s", x->rid,
 	    path, t.data ? t.data : "", why);
 	buf_free(&t);
+}
+
+/*
+ * A tool sent with defer_loading stays out of the upstream's tools until
+ * the conversation loads it: a tool_reference names it (tool search), an
+ * earlier tool_use called it, or tool_choice forces it.
+ */
+static int
+xr_load(struct xr *x, json_object *name)
+{
+	if (json_object_object_add(x->loaded, json_object_get_string(name),
+	    NULL) == -1)
+		return xr_nomem(x);
+	return 0;
+}
+
+static int
+xr_is_loaded(struct xr *x, json_object *name)
+{
+	return json_object_object_get_ex(x->loaded,
+	    json_object_get_string(name), NULL);
 }
 
 /* ---- building the output ------------------------------------------------ */
@@ -699,8 +721,8 @@ xr_result_part(struct xr *x, json_object *part, struct buf *text,
 	return rc;
 }
 
-/* one block of a tool_result's content; search results become text,
- * unknown types are dropped */
+/* one block of a tool_result's content; search results and tool
+ * references become text, unknown types are dropped */
 static int
 xr_result_block(struct xr *x, json_object *b, const char *path,
     struct buf *text, json_object *media)
@@ -723,6 +745,10 @@ xr_result_block(struct xr *x, json_object *b, const char *path,
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
 	} else {
+		if (strcmp(type, "tool_reference") == 0 &&
+		    (xr_str(x, b, path, "tool_name", XR_REQUIRED, &s) == -1 ||
+		    xr_load(x, s) == -1))
+			return -1;
 		if ((r = xr_render(x, b, type, text, "\n")) == -1)
 			return -1;
 		if (r == 0)
@@ -995,7 +1021,7 @@ xr_tool_use(struct xr *x, json_object *b, const char *path,
 		json_object_put(call);
 		return -1;
 	}
-	if (xr_push(x, calls, call) == -1)
+	if (xr_push(x, calls, call) == -1 || xr_load(x, name) == -1)
 		return -1;
 	return xr_push(x, ids, xr_string(id));
 }
@@ -1235,7 +1261,7 @@ xr_log_dropped(struct xr *x, json_object *name, json_object *type)
 static int
 xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 {
-	json_object	*name, *desc, *schema, *type, *fn;
+	json_object	*name, *desc, *schema, *type, *fn, *defer;
 
 	if (!json_object_is_type(t, json_type_object))
 		return xr_fail(x, "%s: expected object", path);
@@ -1243,8 +1269,13 @@ xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 	    xr_str(x, t, path, "type", XR_OPTIONAL, &type) == -1 ||
 	    xr_str(x, t, path, "description", XR_OPTIONAL, &desc) == -1 ||
 	    xr_member(x, t, path, "input_schema", json_type_object, XR_OPTIONAL,
-	    &schema) == -1)
+	    &schema) == -1 ||
+	    xr_member(x, t, path, "defer_loading", json_type_boolean,
+	    XR_OPTIONAL, &defer) == -1)
 		return -1;
+	/* as Anthropic's API keeps it out of the model's context */
+	if (json_object_get_boolean(defer) && !xr_is_loaded(x, name))
+		return 0;
 	if (schema == NULL) {
 		if (x->route != NULL)
 			xr_log_dropped(x, name, type);
@@ -1327,13 +1358,18 @@ static int
 xr_tools(struct xr *x, json_object *req, json_object *out)
 {
 	char		 tp[XR_PATH];
-	json_object	*tools, *tc, *arr = NULL, *choice = NULL;
+	json_object	*tools, *tc, *name = NULL, *arr = NULL, *choice = NULL;
 	size_t		 i, n;
 	int		 dpar = 0, rc = -1;
 
 	if (xr_member(x, req, "", "tools", json_type_array, XR_OPTIONAL,
 	    &tools) == -1 || xr_member(x, req, "", "tool_choice",
 	    json_type_object, XR_OPTIONAL, &tc) == -1)
+		return -1;
+	/* a tool forced by name is loaded; xr_tool_choice checks the name */
+	if (tc != NULL && json_object_object_get_ex(tc, "name", &name) &&
+	    json_object_is_type(name, json_type_string) &&
+	    xr_load(x, name) == -1)
 		return -1;
 	if ((arr = json_object_new_array()) == NULL)
 		return xr_nomem(x);
@@ -1602,7 +1638,8 @@ xr_translate(json_object *req, const struct model_route *route, int stream,
 	}
 	if ((out = json_object_new_object()) == NULL ||
 	    (x.msgs = json_object_new_array()) == NULL ||
-	    (x.calls = json_object_new_array()) == NULL) {
+	    (x.calls = json_object_new_array()) == NULL ||
+	    (x.loaded = json_object_new_object()) == NULL) {
 		xr_nomem(&x);
 		goto fail;
 	}
@@ -1619,6 +1656,7 @@ fail:
 done:
 	json_object_put(x.msgs);
 	json_object_put(x.calls);
+	json_object_put(x.loaded);
 	buf_free(&x.system);
 	return out;
 }

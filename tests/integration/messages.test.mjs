@@ -204,6 +204,31 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.deepEqual(up.json.tools.map((t) => t.function.name), ['Read']);
 	});
 
+	test('deferred tools go upstream once a tool_reference loads them; the reference reads as text', T, async () => {
+		const schema = { type: 'object', properties: { url: { type: 'string' } } };
+		const tools = [
+			{ name: 'ToolSearch', input_schema: { type: 'object', properties: { query: { type: 'string' } } } },
+			{ name: 'WebFetch', input_schema: schema, defer_loading: true },
+			{ name: 'CronCreate', input_schema: schema, defer_loading: true },
+		];
+		const first = await roundTrip(msgBody({ tools, messages: [{ role: 'user', content: 'fetch it' }] }));
+		assert.equal(first.r.status, 200, first.r.text);
+		assert.deepEqual(first.up.json.tools.map((t) => t.function.name), ['ToolSearch'],
+			'a deferred tool is not in the model\'s context before it is loaded');
+		assert.ok(!first.up.rawBody.includes('defer_loading'));
+
+		const { r, up } = await roundTrip(msgBody({ tools, messages: [
+			{ role: 'user', content: 'fetch it' },
+			{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_S', name: 'ToolSearch', input: { query: 'select:WebFetch' } }] },
+			{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_S', content: [{ type: 'tool_reference', tool_name: 'WebFetch' }] }] },
+		] }));
+		assert.equal(r.status, 200, r.text);
+		assert.deepEqual(up.json.tools.map((t) => t.function.name), ['ToolSearch', 'WebFetch']);
+		assert.deepEqual(up.json.tools[1].function.parameters, schema);
+		const tool = up.json.messages.find((m) => m.role === 'tool');
+		assert.equal(tool.content, 'Tool WebFetch loaded; it can now be called.');
+	});
+
 	test('tool_choice auto / any / tool / none', T, async () => {
 		const tools = [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
 		const expect = [

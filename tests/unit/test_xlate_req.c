@@ -49,6 +49,8 @@ static const struct fixture {
 	{ "tools_choice_none", { 0 } },
 	{ "tools_choice_auto", { 0 } },
 	{ "tools_all_dropped", { 0 } },
+	{ "tools_deferred_toolsearch", { .stream = 1 } },
+	{ "tools_deferred_used", { 0 } },
 	{ "params_top_k", { .stream = 1, .top_k = 1 } },
 	{ "params_no_top_k", { .include_usage = 1 } },
 	{ "reasoning_budget_low", { .reasoning = 1 } },
@@ -343,6 +345,12 @@ static const struct bad {
 	    "\"input_schema\":{}}]," HI "}",
 	    "tools[0].description: expected string" },
 	{ "{" M "\"tools\":[\"a\"]," HI "}", "tools[0]: expected object" },
+	{ "{" M "\"tools\":[{\"name\":\"a\",\"input_schema\":{},"
+	    "\"defer_loading\":\"yes\"}]," HI "}",
+	    "tools[0].defer_loading: expected boolean" },
+	{ "{" M U("{\"type\":\"tool_result\",\"tool_use_id\":\"t\","
+	    "\"content\":[{\"type\":\"tool_reference\"}]}"),
+	    "messages[0].content[0].content[0].tool_name: field required" },
 	{ "{" M "\"tool_choice\":\"auto\"," HI "}",
 	    "tool_choice: expected object" },
 	{ "{" M "\"tool_choice\":{\"type\":\"sometimes\"}," HI "}",
