@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "log.h"
 #include "models.h"
+#include "turns.h"
 #include "util.h"
 #include "xlate.h"
 
@@ -48,7 +49,7 @@ struct xr {
 	struct buf		 system;	/* folded system text */
 	json_object		*msgs;		/* everything after the system message */
 	json_object		*calls;		/* ids of the last assistant's tool calls */
-	json_object		*loaded;	/* names of deferred tools loaded (keys) */
+	json_object		*loaded;	/* deferred tools loaded, as keys */
 };
 
 struct xr_result {				/* one translated tool_result */
@@ -1201,8 +1202,9 @@ static int
 xr_messages(struct xr *x, json_object *req, json_object *out)
 {
 	char		 mp[XR_PATH];
-	json_object	*sys, *msgs, *arr;
+	json_object	*sys, *msgs, *arr, *turns;
 	size_t		 i, n;
+	int		 rc = -1;
 
 	if (xr_member(x, req, "", "messages", json_type_array, XR_REQUIRED,
 	    &msgs) == -1)
@@ -1222,19 +1224,31 @@ xr_messages(struct xr *x, json_object *req, json_object *out)
 		    mp) == -1)
 			return -1;
 	}
-	if ((n = json_object_array_length(x->msgs)) == 0)
+	if (json_object_array_length(x->msgs) == 0)
 		return xr_fail(x, "messages: at least one non-empty user or "
 		    "assistant message is required");
-	if ((arr = json_object_new_array_ext((int)n + 1)) == NULL)
+	/* what translation left (two user messages in a row, calls without
+	 * results) made acceptable to strict upstreams */
+	if (x->route == NULL)
+		turns = json_object_get(x->msgs);
+	else if ((turns = turns_repair(x->msgs, x->rid)) == NULL)
 		return xr_nomem(x);
+	n = json_object_array_length(turns);
+	if ((arr = json_object_new_array_ext((int)n + 1)) == NULL) {
+		xr_nomem(x);
+		goto done;
+	}
 	if (xr_add(x, out, "messages", arr) == -1 ||
 	    (x->system.len > 0 && xr_send_system(x, arr) == -1))
-		return -1;
+		goto done;
 	for (i = 0; i < n; i++)
 		if (xr_push(x, arr, json_object_get(
-		    json_object_array_get_idx(x->msgs, i))) == -1)
-			return -1;
-	return 0;
+		    json_object_array_get_idx(turns, i))) == -1)
+			goto done;
+	rc = 0;
+done:
+	json_object_put(turns);
+	return rc;
 }
 
 /* ---- tools -------------------------------------------------------------- */

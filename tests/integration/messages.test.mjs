@@ -325,6 +325,53 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.equal(textOf(msgs[4].content), 'and summarise');
 	});
 
+	test('no two user or assistant messages in a row upstream: thinking-only turns and mid-conversation system merge away', T, async () => {
+		const { r, up } = await roundTrip(msgBody({
+			messages: [
+				{ role: 'user', content: 'U1' },
+				{ role: 'assistant', content: [{ type: 'thinking', thinking: 'only thinking', signature: 's' }] },
+				{ role: 'user', content: [{ type: 'text', text: 'U2' },
+					{ type: 'image', source: { type: 'url', url: 'https://example.com/i.png' } }] },
+				{ role: 'system', content: 'mid-conversation note' },
+				{ role: 'user', content: 'U3' },
+				{ role: 'assistant', content: 'A1' },
+				{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_M', name: 'Read', input: {} }] },
+				{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_M', content: 'R' }] },
+			],
+		}));
+		assert.equal(r.status, 200, r.text);
+		const msgs = up.json.messages;
+		assert.deepEqual(msgs.map((m) => m.role), ['system', 'user', 'assistant', 'tool']);
+		for (let i = 1; i < msgs.length; i++) {
+			assert.ok(msgs[i].role === 'tool' || msgs[i].role !== msgs[i - 1].role, `two ${msgs[i].role} messages in a row`);
+		}
+		assert.deepEqual(msgs[1].content.map((p) => p.type), ['text', 'text', 'image_url', 'text']);
+		assert.deepEqual(msgs[1].content.filter((p) => p.type === 'text').map((p) => p.text), ['U1', 'U2', 'U3']);
+		assert.equal(msgs[2].content, 'A1');
+		assert.equal(msgs[2].tool_calls[0].id, 'toolu_M');
+	});
+
+	test('a tool_use without a tool_result gets a placeholder tool message', T, async () => {
+		const { r, up } = await roundTrip(msgBody({
+			messages: [
+				{ role: 'user', content: 'go' },
+				{ role: 'assistant', content: [
+					{ type: 'tool_use', id: 'toolu_P1', name: 'Read', input: {} },
+					{ type: 'tool_use', id: 'toolu_P2', name: 'Read', input: {} }] },
+				{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_P2', content: 'second' },
+					{ type: 'text', text: 'skip the first' }] },
+			],
+		}));
+		assert.equal(r.status, 200, r.text);
+		const msgs = up.json.messages;
+		assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'tool', 'tool', 'user']);
+		assert.deepEqual(msgs.slice(2, 4).map((m) => m.tool_call_id), ['toolu_P1', 'toolu_P2']);
+		assert.equal(msgs[2].content, 'Error: the result of this tool call is missing.');
+		assert.equal(msgs[3].content, 'second');
+		const rid = r.headers.get('request-id').replace(/[^A-Za-z0-9_]/g, '\\$&');
+		await proxy.waitForLog(new RegExp(`${rid} xlate: tool call "toolu_P1" has no result`));
+	});
+
 	test('tool_result is_error stays visible; no empty user message after tool results', T, async () => {
 		const { r, up } = await roundTrip(msgBody({
 			messages: [
