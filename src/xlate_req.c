@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <sha2.h>
 
 #include "blocktext.h"
 #include "buf.h"
@@ -1519,6 +1520,63 @@ xr_stop(struct xr *x, json_object *req, json_object *out)
 	return xr_add(x, out, "stop", arr);
 }
 
+/*
+ * Who metadata.user_id names: Claude Code sends JSON text,
+ * {"device_id":...,"account_uuid":...,"session_id":...}, older versions
+ * "user_<hash>_account_<uuid>_session_<uuid>". A user is the account (or
+ * the device when there is no account), not one session, so the session
+ * is left out; any other value is taken whole.
+ */
+static void
+xr_user_key(const char *uid, size_t len, struct buf *key)
+{
+	json_object	*o, *acct, *dev;
+	const char	*sess;
+
+	if (len < 4096 && uid[0] == '{' &&
+	    (o = json_tokener_parse(uid)) != NULL) {
+		if (json_object_object_get_ex(o, "account_uuid", &acct) &&
+		    json_object_is_type(acct, json_type_string) &&
+		    json_object_get_string_len(acct) > 0)
+			buf_printf(key, "account:%s",
+			    json_object_get_string(acct));
+		else if (json_object_object_get_ex(o, "device_id", &dev) &&
+		    json_object_is_type(dev, json_type_string) &&
+		    json_object_get_string_len(dev) > 0)
+			buf_printf(key, "device:%s",
+			    json_object_get_string(dev));
+		json_object_put(o);
+		if (key->len > 0)
+			return;
+	}
+	if ((sess = strstr(uid, "_session_")) != NULL && sess > uid)
+		len = (size_t)(sess - uid);
+	buf_append(key, uid, len);
+}
+
+/*
+ * metadata.user_id -> user, as "cp_" and 32 hex digits of the SHA-256 of
+ * the user it names: stable for one user, 35 characters where upstreams
+ * cap the field at 64 (OpenRouter at 128; Claude Code's is ~150), and the
+ * client's own identifiers never leave the proxy.
+ */
+static json_object *
+xr_user_hash(const char *uid, size_t len)
+{
+	struct buf	 key = BUF_INITIALIZER;
+	char		 hex[SHA256_DIGEST_STRING_LENGTH], user[3 + 32 + 1];
+
+	xr_user_key(uid, len, &key);
+	if (key.data == NULL) {
+		buf_free(&key);
+		return NULL;
+	}
+	SHA256Data((const uint8_t *)key.data, key.len, hex);
+	buf_free(&key);
+	snprintf(user, sizeof(user), "cp_%.32s", hex);
+	return json_object_new_string(user);
+}
+
 static int
 xr_metadata(struct xr *x, json_object *req, json_object *out)
 {
@@ -1534,7 +1592,8 @@ xr_metadata(struct xr *x, json_object *req, json_object *out)
 	if (uid == NULL || json_object_get_string_len(uid) == 0 ||
 	    x->route == NULL)
 		return 0;
-	return xr_add(x, out, "user", xr_string(uid));
+	return xr_add(x, out, "user", xr_user_hash(json_object_get_string(uid),
+	    (size_t)json_object_get_string_len(uid)));
 }
 
 /* output_config.effort -> low/medium/high, NULL when absent or unknown */

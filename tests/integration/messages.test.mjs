@@ -3,6 +3,7 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 
 import { startFakeUpstream, completion, closedPort, textOf, maxTokensOf } from './lib/fake-upstream.mjs';
 import { startProxy, baseConfig, msgBody, errorEnvelope, teardown } from './lib/proxy.mjs';
@@ -257,7 +258,7 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.deepEqual(up.json.stop, ['STOP1', 'STOP2']);
 		assert.equal(up.json.temperature, 0.3);
 		assert.equal(up.json.top_p, 0.9);
-		assert.equal(up.json.user, 'user-abc-123');
+		assert.equal(up.json.user, 'cp_' + createHash('sha256').update('user-abc-123').digest('hex').slice(0, 32));
 		assert.equal(up.json.top_k, undefined, 'top_k sent to a provider without top_k');
 		({ up } = await roundTrip(msgBody({ ...extra, model: 'v1m' })));
 		assert.equal(up.json.top_k, 40, 'top_k dropped for a provider with top_k');
@@ -276,6 +277,18 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		({ r, up } = await roundTrip(msgBody({ model: 'thinker', thinking: { type: 'adaptive' },
 			output_config: { effort: 'high' } })));
 		assert.equal(r.status, 200, r.text);
+	});
+
+	test('metadata.user_id: Claude Code\'s 150-character JSON -> a stable user of at most 64 characters', T, async () => {
+		const uid = (session) => JSON.stringify({ device_id: 'b755ef8a8cec46301f6531ba60abeb40f95e02cb83a651e9951f34072bc57216',
+			account_uuid: '', session_id: session });
+		assert.ok(uid('f92e304e-90e8-4449-b410-7a4b0111a41c').length > 128);
+		const a = (await roundTrip(msgBody({ metadata: { user_id: uid('f92e304e-90e8-4449-b410-7a4b0111a41c') } }))).up.json.user;
+		const b = (await roundTrip(msgBody({ metadata: { user_id: uid('0badcafe-90e8-4449-b410-7a4b0111a41c') } }))).up.json.user;
+		assert.match(a, /^cp_[0-9a-f]{32}$/);
+		assert.equal(a, b, 'one device is one user, whatever the session');
+		const c = (await roundTrip(msgBody({ metadata: { user_id: 'someone-else' } }))).up.json.user;
+		assert.notEqual(a, c);
 	});
 
 	test('Claude Code extras (context_management, output_config) are accepted', T, async () => {

@@ -418,6 +418,64 @@ run_bad(const struct bad *b)
 	json_object_put(in);
 }
 
+/* metadata.user_id -> user: short, stable per user, never the raw value */
+#define CC_UID(acct, sess) "{\\\"device_id\\\":\\\"b755ef8a8cec46301f6531ba60abeb40f95e02" \
+	"cb83a651e9951f34072bc57216\\\",\\\"account_uuid\\\":\\\"" acct "\\\"," \
+	"\\\"session_id\\\":\\\"" sess "\\\"}"
+
+static const struct user_case {
+	const char	*user_id;	/* as a JSON string literal's inside */
+	const char	*user;
+	const char	*what;
+} user_cases[] = {
+	{ CC_UID("3c1e8a2b-5d4f-4e6a-9b7c-0d1e2f3a4b5c",
+	    "f92e304e-90e8-4449-b410-7a4b0111a41c"),
+	    "cp_e3f6c306997ba90184142fdd900fdb6e",
+	    "Claude Code's JSON: the account" },
+	{ CC_UID("3c1e8a2b-5d4f-4e6a-9b7c-0d1e2f3a4b5c",
+	    "00000000-90e8-4449-b410-7a4b0111a41c"),
+	    "cp_e3f6c306997ba90184142fdd900fdb6e",
+	    "Claude Code's JSON: the same for another session" },
+	{ CC_UID("", "f92e304e-90e8-4449-b410-7a4b0111a41c"),
+	    "cp_e530e0f37f1b145e08947b353123f028",
+	    "Claude Code's JSON without an account: the device" },
+	{ "user_2f1c5e0a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90123456789ab"
+	    "_account_3c1e8a2b-5d4f-4e6a-9b7c-0d1e2f3a4b5c_session_OTHER",
+	    "cp_21fe9277c56559c5e9cc1d18dc57e33d",
+	    "older Claude Code: the session left out" },
+	{ "alice", "cp_2bd806c97f0e00af1a1fc3328fa763a9", "any string, hashed" },
+	{ "{\\\"session_id\\\":\\\"x\\\"}", "cp_32b09e495ac3a937b58972da60fc2fe9",
+	    "JSON naming no user: hashed whole" },
+};
+
+static void
+check_user_ids(void)
+{
+	static const struct opts o = { 0 };
+	struct route	 rt;
+	struct xlate_err err;
+	json_object	*in, *out, *u;
+	char		 body[1024];
+	const char	*got;
+	size_t		 i;
+
+	route_init(&rt, &o);
+	for (i = 0; i < sizeof(user_cases) / sizeof(user_cases[0]); i++) {
+		snprintf(body, sizeof(body), "{" M HI ",\"metadata\":{"
+		    "\"user_id\":\"%s\"}}", user_cases[i].user_id);
+		out = NULL;
+		if ((in = json_tokener_parse(body)) != NULL)
+			out = xlate_req(in, &rt.r, 0, "req_test", &err);
+		got = json_object_object_get_ex(out, "user", &u) ?
+		    json_object_get_string(u) : "(none)";
+		is_str(got, user_cases[i].user, "user: %s",
+		    user_cases[i].what);
+		ok(strlen(got) <= 64, "user: at most 64 characters");
+		json_object_put(out);
+		json_object_put(in);
+	}
+}
+
 /* count_tokens bodies: max_tokens optional, the rest checked alike */
 static void
 check_count_tokens(void)
@@ -465,6 +523,7 @@ main(void)
 		run_fixture(&fixtures[i]);
 	for (i = 0; i < NBAD; i++)
 		run_bad(&bad[i]);
+	check_user_ids();
 	check_count_tokens();
 	return tap_done();
 }
