@@ -327,19 +327,25 @@ xr_copy(json_object *v)
 	return json_object_get(v);
 }
 
-/* b += sep + s, the separator only between two non-empty pieces */
+/* b += sep + s[0..len), the separator only between two non-empty pieces */
 static int
-xr_join(struct xr *x, struct buf *b, const char *sep, json_object *s)
+xr_join_text(struct xr *x, struct buf *b, const char *sep, const char *s,
+    size_t len)
 {
-	int	 len = json_object_get_string_len(s);
-
 	if (len == 0)
 		return 0;
 	if (b->len > 0 && buf_puts(b, sep) == -1)
 		return xr_nomem(x);
-	if (buf_append(b, json_object_get_string(s), (size_t)len) == -1)
+	if (buf_append(b, s, len) == -1)
 		return xr_nomem(x);
 	return 0;
+}
+
+static int
+xr_join(struct xr *x, struct buf *b, const char *sep, json_object *s)
+{
+	return xr_join_text(x, b, sep, json_object_get_string(s),
+	    (size_t)json_object_get_string_len(s));
 }
 
 /* a new object {"role": role} */
@@ -1125,8 +1131,36 @@ done:
 }
 
 /*
+ * Claude Code starts the system prompt with an attribution line, a text
+ * block of its own: "x-anthropic-billing-header: cc_version=2.1.332.441;
+ * cc_entrypoint=sdk-cli;". It means nothing to another vendor and changes
+ * with every version and entry point, so an upstream's prefix cache would
+ * start afresh each time: unless the provider wants it, the first line of
+ * the first system text goes when it is that line.
+ */
+#define XR_ATTRIBUTION	"x-anthropic-billing-header:"
+
+static int
+xr_system_text(struct xr *x, json_object *s, int first)
+{
+	const char	*t = json_object_get_string(s), *nl;
+	size_t		 len = (size_t)json_object_get_string_len(s);
+
+	if (first && x->route != NULL &&
+	    x->route->provider->strip_attribution &&
+	    strncmp(t, XR_ATTRIBUTION, sizeof(XR_ATTRIBUTION) - 1) == 0) {
+		if ((nl = memchr(t, '\n', len)) == NULL)
+			return 0;
+		len -= (size_t)(nl + 1 - t);
+		t = nl + 1;
+	}
+	return xr_join_text(x, &x->system, "\n\n", t, len);
+}
+
+/*
  * System text: a string or text blocks. Top-level "system" takes text blocks
- * only (strict); role "system" messages skip other blocks.
+ * only (strict) and may start with Claude Code's attribution line; role
+ * "system" messages skip other blocks.
  */
 static int
 xr_system(struct xr *x, json_object *v, const char *path, int strict)
@@ -1137,7 +1171,7 @@ xr_system(struct xr *x, json_object *v, const char *path, int strict)
 	size_t		 i, n;
 
 	if (json_object_is_type(v, json_type_string))
-		return xr_join(x, &x->system, "\n\n", v);
+		return xr_system_text(x, v, strict);
 	n = json_object_array_length(v);
 	for (i = 0; i < n; i++) {
 		b = json_object_array_get_idx(v, i);
@@ -1152,7 +1186,7 @@ xr_system(struct xr *x, json_object *v, const char *path, int strict)
 			continue;
 		}
 		if (xr_str(x, b, bp, "text", XR_REQUIRED, &s) == -1 ||
-		    xr_join(x, &x->system, "\n\n", s) == -1)
+		    xr_system_text(x, s, strict && i == 0) == -1)
 			return -1;
 	}
 	return 0;

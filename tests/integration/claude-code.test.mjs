@@ -187,6 +187,10 @@ describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
 		for (const q of fake.requests) {
 			assert.equal(q.headers.authorization, 'Bearer sk-fake-upstream-key');
 			assert.equal(q.json?.model, 'remote-glm');
+			// Claude Code's attribution line stays with the proxy, and its
+			// long JSON user id goes upstream in a short stable form
+			assert.ok(!JSON.stringify(q.json?.messages ?? []).includes('x-anthropic-billing-header'), 'attribution line forwarded');
+			if (q.json?.user !== undefined) assert.match(q.json.user, /^cp_[0-9a-f]{32}$/);
 		}
 		// No system message after a user/assistant message (Claude Code sends
 		// role:system messages mid-conversation these days).

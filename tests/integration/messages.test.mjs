@@ -24,7 +24,7 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		cfg.providers[0].pdf = false;
 		cfg.providers[0].models.push({ id: 'thinker', remote_id: 'remote-thinker', reasoning: true });
 		cfg.providers.push(
-			{ name: 'v1style', base_url: `${fake.url}/v1`, api_key: 'sk-v1-key', top_k: true, pdf: true,
+			{ name: 'v1style', base_url: `${fake.url}/v1`, api_key: 'sk-v1-key', top_k: true, pdf: true, strip_attribution: false,
 				models: [{ id: 'v1m', remote_id: 'remote-v1m' }] },
 			{ name: 'deadprov', base_url: `http://127.0.0.1:${deadPort}`, api_key: 'sk-dead',
 				models: [{ id: 'deadmodel' }] },
@@ -145,6 +145,23 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		const t = textOf(sys[0].content);
 		assert.ok(t.indexOf('SYS-PART-ONE') >= 0 && t.indexOf('SYS-PART-TWO') > t.indexOf('SYS-PART-ONE'), t);
 		assert.ok(!up.rawBody.includes('cache_control'), 'cache_control leaked upstream');
+	});
+
+	test('Claude Code\'s attribution line leaves the system prompt unless the provider keeps it', T, async () => {
+		const HEADER = 'x-anthropic-billing-header: cc_version=2.1.332.441; cc_entrypoint=sdk-cli;';
+		const system = [
+			{ type: 'text', text: HEADER },
+			{ type: 'text', text: 'You are a Claude agent, built on Anthropic\'s Claude Agent SDK.', cache_control: { type: 'ephemeral' } },
+			{ type: 'text', text: '\nYou are an agent working with the user toward their goals.' },
+		];
+		let { r, up } = await roundTrip(msgBody({ system }));
+		assert.equal(r.status, 200, r.text);
+		assert.equal(up.json.messages[0].role, 'system');
+		assert.ok(!up.rawBody.includes('x-anthropic-billing-header'), 'attribution line forwarded');
+		assert.match(up.json.messages[0].content, /^You are a Claude agent/);
+		({ r, up } = await roundTrip(msgBody({ model: 'v1m', system })));
+		assert.equal(r.status, 200, r.text);
+		assert.ok(up.json.messages[0].content.startsWith(HEADER), 'strip_attribution:false keeps the line');
 	});
 
 	test('role:system messages inside messages never follow a user/assistant message upstream', T, async () => {

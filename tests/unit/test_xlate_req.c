@@ -28,6 +28,7 @@ struct opts {
 	int	 pdf;
 	int	 include_usage;
 	const char *remote_id;		/* NULL: "test-remote" */
+	int	 keep_attribution;	/* strip_attribution off */
 };
 
 static const struct fixture {
@@ -35,6 +36,9 @@ static const struct fixture {
 	struct opts	 o;
 } fixtures[] = {
 	{ "claude_code", { 1, 8192, 1, 0, 0, 1, "glm-4.6" } },
+	{ "claude_code_2_1_332", { 1, 8192, 1, 0, 0, 1, "glm-4.6" } },
+	{ "system_attribution_string", { 0 } },
+	{ "system_attribution_kept", { .keep_attribution = 1 } },
 	{ "minimal", { 0 } },
 	{ "system_fold", { 0 } },
 	{ "system_only_in_messages", { 0 } },
@@ -94,6 +98,7 @@ route_init(struct route *rt, const struct opts *o)
 	rt->p.top_k = o->top_k;
 	rt->p.pdf = o->pdf;
 	rt->p.include_usage = o->include_usage;
+	rt->p.strip_attribution = !o->keep_attribution;	/* as configured */
 	rt->r.provider = &rt->p;
 	rt->r.model = &rt->m;
 }
