@@ -37,6 +37,12 @@ extern const char *const *const xlate_req_opaque[];
 json_object *xlate_resp(json_object *resp, const char *client_model,
 	    struct xlate_err *);
 
+/* a thinking block's signature, "cpsig_" and 32 random characters: clients
+ * only echo it back and xlate_req ignores it, but plain answers and
+ * streams make it alike. outsz >= XLATE_SIG_SIZE */
+#define XLATE_SIG_SIZE	40
+void	 xlate_signature(char *out, size_t outsz);
+
 /* finish_reason -> stop_reason ("end_turn" for NULL/unknown) */
 const char *xlate_stop_reason(const char *finish_reason);
 

@@ -487,11 +487,17 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 	return added;
 }
 
+void
+xlate_signature(char *out, size_t outsz)
+{
+	util_random_id(out, outsz, "cpsig_", 32);
+}
+
 static int
 resp_thinking(json_object *msg, json_object *content)
 {
 	const char	*r;
-	char		 sig[40];
+	char		 sig[XLATE_SIG_SIZE];
 	json_object	*b;
 
 	if ((r = jstr(msg, "reasoning_content")) == NULL || *r == '\0')
@@ -500,7 +506,7 @@ resp_thinking(json_object *msg, json_object *content)
 		return 0;
 	/* Clients must echo a signature back but never read it; ours is
 	 * opaque, and xlate_req ignores it on the way in. */
-	util_random_id(sig, sizeof(sig), "cp", 32);
+	xlate_signature(sig, sizeof(sig));
 	if ((b = block_new("thinking")) == NULL ||
 	    jset(b, "thinking", json_object_new_string(r)) == -1 ||
 	    jset(b, "signature", json_object_new_string(sig)) == -1) {

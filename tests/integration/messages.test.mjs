@@ -5,8 +5,8 @@ import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
-import { startFakeUpstream, completion, closedPort, textOf, maxTokensOf } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, msgBody, errorEnvelope, teardown } from './lib/proxy.mjs';
+import { startFakeUpstream, completion, closedPort, textOf, maxTokensOf, chunk } from './lib/fake-upstream.mjs';
+import { startProxy, baseConfig, msgBody, errorEnvelope, teardown, checkStreamGrammar } from './lib/proxy.mjs';
 
 const T = { timeout: 15000 };
 
@@ -583,6 +583,18 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.equal(c[0].thinking, 'two plus two');
 		assert.equal(typeof c[0].signature, 'string');
 		assert.deepEqual(c[1], { type: 'text', text: 'The answer is 4.' });
+	});
+
+	test('thinking signatures: one format for plain answers and streams', T, async () => {
+		const SIG = /^cpsig_[A-Za-z0-9]{32}$/;
+		const { r } = await roundTrip(msgBody(), completion({ content: 'x', reasoning: 'plain thought' }));
+		assert.equal(r.status, 200, r.text);
+		assert.match(r.json.content[0].signature, SIG);
+		fake.stream([chunk({ role: 'assistant', reasoning_content: 'streamed thought' }), chunk({ content: 'x' }),
+			chunk({}, { finish: 'stop' })]);
+		const s = await proxy.stream(msgBody());
+		assert.equal(s.status, 200, s.raw);
+		assert.match(checkStreamGrammar(s.events).blocks[0].signature, SIG);
 	});
 
 	test('stop reasons: length -> max_tokens, content_filter -> refusal, stop -> end_turn', T, async () => {

@@ -262,7 +262,8 @@ test_resp_misc(void)
 	c = json_object_array_get_idx(json_object_object_get(out, "content"),
 	    0);
 	sig = json_object_get_string(json_object_object_get(c, "signature"));
-	ok(sig != NULL && strlen(sig) >= 16, "thinking signature is set");
+	ok(sig != NULL && strlen(sig) == 38 && strncmp(sig, "cpsig_", 6) == 0,
+	    "thinking signature: cpsig_ and 32 characters, as streams make it");
 	strlcpy(sig1, sig != NULL ? sig : "", sizeof(sig1));
 	json_object_put(out);
 	out = xlate_resp(in, NULL, &err);
