@@ -33,9 +33,11 @@ int	 xlate_req_check(json_object *req, struct xlate_err *);
  * as text (jsonparse's opaque paths). */
 extern const char *const *const xlate_req_opaque[];
 
-/* OpenAI chat.completion -> Anthropic message, or NULL + err (502). */
+/* OpenAI chat.completion -> Anthropic message, or NULL + err (502).
+ * req, the client's request (may be NULL), gives the input estimate when
+ * the upstream reports no usage, as streams do. */
 json_object *xlate_resp(json_object *resp, const char *client_model,
-	    struct xlate_err *);
+	    json_object *req, struct xlate_err *);
 
 /* a thinking block's signature, "cpsig_" and 32 random characters: clients
  * only echo it back and xlate_req ignores it, but plain answers and

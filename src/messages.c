@@ -275,7 +275,7 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s returned a body that is not JSON",
 		    p->name);
-	out = xlate_resp(up, ex->model, &err);
+	out = xlate_resp(up, ex->model, ex->body, &err);
 	json_object_put(up);
 	if (out == NULL)
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,

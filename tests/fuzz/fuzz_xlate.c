@@ -323,7 +323,7 @@ response_side(const char *p, size_t len)
 	if ((resp = jsonparse(p, len, &opts, &end, &perr)) == NULL)
 		return;
 	memset(&err, 0, sizeof(err));
-	out = xlate_resp(resp, "claude-fuzz", &err);
+	out = xlate_resp(resp, "claude-fuzz", NULL, &err);
 	if (out != NULL) {
 		serialise(out, "xlate_resp");
 		FUZZ_CHECK(json_object_object_get_ex(out, "content", &v) &&

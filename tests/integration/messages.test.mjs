@@ -605,6 +605,19 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		}
 	});
 
+	test('usage: an upstream that reports none gets estimates, as streams do, not zeros', T, async () => {
+		const body = msgBody({ system: 'You answer briefly.', messages: [{ role: 'user', content: 'How far is the Moon from the Earth?' }] });
+		const answer = completion({ content: 'About 384,400 km on average.' });
+		delete answer.usage;
+		const { r } = await roundTrip(body, answer);
+		assert.equal(r.status, 200, r.text);
+		const counted = await proxy.post('/v1/messages/count_tokens', { ...body, max_tokens: undefined });
+		assert.equal(counted.status, 200, counted.text);
+		assert.ok(r.json.usage.input_tokens > 0);
+		assert.equal(r.json.usage.input_tokens, counted.json.input_tokens, 'the same local estimate as count_tokens');
+		assert.equal(r.json.usage.output_tokens, Math.floor(('About 384,400 km on average.'.length + 3) / 4));
+	});
+
 	test('usage: cached tokens excluded from input_tokens, reported as cache_read', T, async () => {
 		const { r } = await roundTrip(msgBody(), completion({ content: 'x', usage: {
 			prompt_tokens: 100, completion_tokens: 20, total_tokens: 120, prompt_tokens_details: { cached_tokens: 30 } } }));
