@@ -566,27 +566,37 @@ done:
 	return rv == -1 ? -1 : 0;
 }
 
+/* a local estimate; the model must be one /v1/messages would serve, as
+ * Anthropic answers 404 for a model it does not know on both */
 int
 messages_count_tokens(struct http_conn *c, struct http_request *req)
 {
-	json_object		*body, *out;
+	struct exchange		 ex;
+	json_object		*out;
 	struct xlate_err	 err;
 	int			 r;
 
-	if ((body = parse_body(c, req)) == NULL)
+	memset(&ex, 0, sizeof(ex));
+	ex.conn = c;
+	ex.req = req;
+	if ((ex.body = parse_body(c, req)) == NULL)
 		return 0;
 	snprintf(req->log_model, sizeof(req->log_model), "%s",
-	    json_string_or(body, "model", "-"));
-	if (xlate_req_check(body, &err) == -1) {
-		json_object_put(body);
+	    json_string_or(ex.body, "model", "-"));
+	if (resolve_model(&ex) == -1) {
+		json_object_put(ex.body);
+		return 0;
+	}
+	if (xlate_req_check(ex.body, &err) == -1) {
+		json_object_put(ex.body);
 		return http_resp_error(c, req, err.status, err.type, NULL,
 		    "%s", err.message);
 	}
 	out = json_object_new_object();
 	json_object_object_add(out, "input_tokens",
-	    json_object_new_int64(tokens_estimate_request(body)));
+	    json_object_new_int64(tokens_estimate_request(ex.body)));
 	r = http_resp_json(c, req, 200, out);
 	json_object_put(out);
-	json_object_put(body);
+	json_object_put(ex.body);
 	return r;
 }

@@ -111,6 +111,12 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.equal(e.error.type, 'not_found_error');
 		for (const id of ['glm', 'mini', 'v1m']) assert.ok(e.error.message.includes(id), `message lacks ${id}: ${e.error.message}`);
 		assert.equal(fake.requests.length, 0);
+		// count_tokens answers the same, as Anthropic's API does
+		const c = await proxy.post('/v1/messages/count_tokens', { model: 'gpt-nothing', messages: [{ role: 'user', content: 'x' }] });
+		assert.equal(c.status, 404, c.text);
+		assert.deepEqual(errorEnvelope(c).error, e.error);
+		const alias = await proxy.post('/v1/messages/count_tokens', { model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }] });
+		assert.equal(alias.status, 200, 'an alias is a known model');
 	});
 
 	test('max_tokens is clamped by the model cap, kept below it', T, async () => {
