@@ -17,6 +17,8 @@ struct xlate_err {
 	int	 status;		/* HTTP status for the client */
 	char	 type[40];		/* Anthropic error type */
 	char	 message[512];		/* names the field: "messages[3].content[1].source.data: expected string" */
+	int	 provider_limit;	/* xlate_req: this provider cannot take
+					 * the request (a PDF); another may */
 };
 
 /* Anthropic request -> new OpenAI request (caller puts it), or NULL + err.

@@ -119,7 +119,8 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].top_k", CONF_BOOL, "false", 1,
 	    "the upstream accepts top_k (otherwise it is dropped)" },
 	{ "providers[].pdf", CONF_BOOL, "false", 1,
-	    "the upstream accepts PDF documents as file parts (otherwise 400)" },
+	    "the upstream accepts PDF documents as file parts (otherwise the "
+	    "next provider of the chain that does, else 400)" },
 	{ "providers[].include_usage", CONF_BOOL, "true", 1,
 	    "ask for token usage on streams (stream_options.include_usage)" },
 	{ "providers[].strip_attribution", CONF_BOOL, "true", 1,

@@ -524,11 +524,11 @@ int
 messages_handle(struct http_conn *c, struct http_request *req)
 {
 	struct exchange		 ex;
-	struct xlate_err	 err;
+	struct xlate_err	 err, limit;
 	json_object		*up;
 	const char		*text;
 	size_t			 len, i;
-	int			 stream, rv = 0;
+	int			 stream, rv = 0, limited = 0;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.conn = c;
@@ -547,6 +547,21 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		    route->provider->name);
 		if ((up = xlate_req(ex.body, route, stream,
 		    req->request_id, &err)) == NULL) {
+			/* a provider that cannot take the request (a PDF)
+			 * leaves it to the next; when none can, the client
+			 * hears why the first could not */
+			if (err.provider_limit && !limited) {
+				limit = err;
+				limited = 1;
+			}
+			if (err.provider_limit && i + 1 < ex.nroutes) {
+				log_info("%s provider %s cannot take this "
+				    "request, trying the next one",
+				    req->request_id, route->provider->name);
+				continue;
+			}
+			if (err.provider_limit)
+				err = limit;
 			rv = http_resp_error(c, req, err.status, err.type,
 			    NULL, "%s", err.message);
 			break;

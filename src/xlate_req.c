@@ -604,10 +604,12 @@ xr_doc_pdf(struct xr *x, json_object *b, const char *path, json_object *src,
 	if (xr_str(x, src, sp, "data", XR_REQUIRED, &data) == -1 ||
 	    xr_str(x, b, path, "title", XR_OPTIONAL, &title) == -1)
 		return -1;
-	if (!xr_pdf_ok(x))
+	if (!xr_pdf_ok(x)) {
+		x->err->provider_limit = 1;
 		return xr_fail(x, "%s: the provider for this model (%s) does "
 		    "not accept PDF documents; send the text instead", path,
 		    x->route->provider->name ? x->route->provider->name : "?");
+	}
 	if ((inner = json_object_new_object()) == NULL)
 		return xr_nomem(x);
 	if (xr_add(x, inner, "filename", xr_pdf_name(title)) == -1 ||
@@ -1739,6 +1741,7 @@ xr_translate(json_object *req, const struct model_route *route, int stream,
 	x.route = route;
 	x.rid = request_id != NULL ? request_id : "-";
 	x.err = err;
+	err->provider_limit = 0;
 	if (!json_object_is_type(req, json_type_object)) {
 		xr_fail(&x, "request body: expected a JSON object");
 		return NULL;

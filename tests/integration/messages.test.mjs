@@ -22,12 +22,13 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		const cfg = baseConfig(fake.url);
 		cfg.providers[0].top_k = false;
 		cfg.providers[0].pdf = false;
-		cfg.providers[0].models.push({ id: 'thinker', remote_id: 'remote-thinker', reasoning: true });
+		cfg.providers[0].models.push({ id: 'thinker', remote_id: 'remote-thinker', reasoning: true },
+			{ id: 'pdfchain', remote_id: 'remote-nopdf' }, { id: 'nopdfchain', remote_id: 'remote-nopdf' });
 		cfg.providers.push(
 			{ name: 'v1style', base_url: `${fake.url}/v1`, api_key: 'sk-v1-key', top_k: true, pdf: true, strip_attribution: false,
-				models: [{ id: 'v1m', remote_id: 'remote-v1m' }] },
+				models: [{ id: 'v1m', remote_id: 'remote-v1m' }, { id: 'pdfchain', remote_id: 'remote-pdf' }] },
 			{ name: 'deadprov', base_url: `http://127.0.0.1:${deadPort}`, api_key: 'sk-dead',
-				models: [{ id: 'deadmodel' }] },
+				models: [{ id: 'deadmodel' }, { id: 'nopdfchain' }] },
 		);
 		proxy = await startProxy({ config: cfg });
 	});
@@ -493,6 +494,33 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		const ok = await roundTrip({ ...body, model: 'v1m' });
 		assert.equal(ok.r.status, 200, ok.r.text);
 		assert.ok(ok.up.rawBody.includes(pdf), 'PDF data not forwarded to a pdf provider');
+	});
+
+	test('PDF in a fallback chain: a provider without pdf passes the request to the next', T, async () => {
+		const pdf = Buffer.from('%PDF-1.4 chain').toString('base64');
+		const body = (model) => msgBody({ model, messages: [{ role: 'user', content: [
+			{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf } },
+			{ type: 'text', text: 'read it' },
+		] }] });
+		const { r, up } = await roundTrip(body('pdfchain'));
+		assert.equal(r.status, 200, r.text);
+		assert.equal(fake.requests.length, 1);
+		assert.equal(up.json.model, 'remote-pdf', 'the second provider, which takes PDFs, serves it');
+		assert.equal(up.headers.authorization, 'Bearer sk-v1-key');
+		assert.ok(up.rawBody.includes(pdf));
+		const rid = r.headers.get('request-id').replace(/[^A-Za-z0-9_]/g, '\\$&');
+		await proxy.waitForLog(new RegExp(`${rid} provider fake cannot take this request, trying the next one`));
+
+		fake.reset();
+		const plain = await roundTrip(msgBody({ model: 'pdfchain' }));
+		assert.equal(plain.up.json.model, 'remote-nopdf', 'without a PDF the chain starts at its first provider');
+
+		fake.reset();
+		const none = await proxy.post('/v1/messages', body('nopdfchain'));
+		assert.equal(none.status, 400, none.text);
+		assert.equal(errorEnvelope(none).error.message, 'messages[0].content[0]: the provider for this model (fake) '
+			+ 'does not accept PDF documents; send the text instead');
+		assert.equal(fake.requests.length, 0);
 	});
 
 	test('assistant thinking -> reasoning_content; redacted_thinking and unknown blocks skipped', T, async () => {
