@@ -11,12 +11,21 @@
  *
  * Upstream quirks are absorbed here, so weak chat templates see a plain
  * conversation: one leading system message (role "system" entries inside
- * messages[] are folded into it), tool results in the order of the calls
+ * messages[] are folded into it, Claude Code's attribution line left out
+ * where the provider says so), tool results in the order of the calls
  * they answer, images and PDFs moved out of tool messages into the next user
- * message, never an empty user message. Blocks the upstream cannot represent
- * (redacted_thinking, server tool blocks, unknown future types) are dropped,
- * never fatal, and each drop is logged with the request id; unknown
+ * message, never an empty user message; then turns.c merges what is left
+ * of same-role neighbours and answers every tool call. Blocks without a
+ * Chat Completions part become text where they have any (blocktext.c);
+ * the rest (redacted_thinking, unknown future types) are dropped, never
+ * fatal, and each drop is logged with the request id. Tools sent with
+ * defer_loading go upstream once the conversation has loaded them (tool
+ * search). metadata.user_id goes upstream as a short hash. Unknown
  * top-level keys are ignored.
+ *
+ * A PDF for a provider without pdf fails like bad input, but marked as the
+ * provider's limit (xlate_err.provider_limit), so a fallback chain can try
+ * its next provider.
  */
 #include <math.h>
 #include <stdarg.h>
