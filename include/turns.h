@@ -18,6 +18,7 @@
 json_object	*turns_repair(json_object *msgs, const char *request_id);
 
 /* the placeholder's text */
-#define TURNS_MISSING_RESULT	"Error: the result of this tool call is missing."
+#define TURNS_MISSING_RESULT \
+	"Error: the result of this tool call is missing."
 
 #endif

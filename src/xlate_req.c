@@ -59,7 +59,7 @@ struct xr {
 	struct buf		 system;	/* folded system text */
 	json_object		*msgs;		/* everything after the system message */
 	json_object		*calls;		/* ids of the last assistant's tool calls */
-	json_object		*loaded;	/* deferred tools loaded, as keys */
+	json_object		*loaded;	/* loaded deferred tools (keys) */
 };
 
 struct xr_result {				/* one translated tool_result */
@@ -656,9 +656,9 @@ xr_document(struct xr *x, json_object *b, const char *path, json_object **out)
 }
 
 /*
- * A block blocktext turns into text (search results, server tool calls
- * and their results) appended to out, after sep when out has text: 1
- * done, 0 not such a block, -1 out of memory.
+ * A block blocktext turns into text (search results, tool references,
+ * server tool calls and their results) appended to out, after sep when
+ * out has text: 1 done, 0 not such a block, -1 out of memory.
  */
 static int
 xr_render(struct xr *x, json_object *b, const char *type, struct buf *out,
@@ -667,12 +667,12 @@ xr_render(struct xr *x, json_object *b, const char *type, struct buf *out,
 	struct buf	 t = BUF_INITIALIZER;
 	int		 r;
 
-	r = blocktext_render(b, type, &t);
-	if (r == 1 && t.len > 0 && ((out->len > 0 && buf_puts(out, sep) == -1) ||
-	    buf_append(out, t.data, t.len) == -1))
-		r = -1;
+	if ((r = blocktext_render(b, type, &t)) == 1 && t.len > 0)
+		r = xr_join_text(x, out, sep, t.data, t.len) == -1 ? -1 : 1;
+	else if (r == -1)
+		xr_nomem(x);
 	buf_free(&t);
-	return r == -1 ? xr_nomem(x) : r;
+	return r;
 }
 
 /* a block of the user's own content that is no text, image or document:
@@ -771,7 +771,8 @@ xr_result_block(struct xr *x, json_object *b, const char *path,
 		if ((r = xr_render(x, b, type, text, "\n")) == -1)
 			return -1;
 		if (r == 0)
-			xr_drop(x, path, type, "the upstream has no equivalent");
+			xr_drop(x, path, type,
+			    "the upstream has no equivalent");
 	}
 	return xr_result_part(x, part, text, media);
 }
@@ -1071,7 +1072,7 @@ xr_assistant_block(struct xr *x, json_object *b, const char *path,
 	if (strcmp(type, "tool_use") == 0)
 		return xr_tool_use(x, b, path, calls, ids);
 	if (strcmp(type, "redacted_thinking") == 0) {
-		xr_drop(x, path, type, "it is encrypted for Anthropic's models");
+		xr_drop(x, path, type, "it is encrypted for Claude only");
 		return 0;
 	}
 	if ((r = xr_render(x, b, type, text, "\n\n")) == 0)
