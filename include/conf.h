@@ -29,6 +29,7 @@ struct conf_provider {
 	int	  top_k;		/* upstream accepts top_k */
 	int	  pdf;			/* upstream accepts file (PDF) parts */
 	int	  include_usage;	/* send stream_options.include_usage */
+	int	  strip_attribution;	/* drop Claude Code's billing header */
 };
 
 struct conf {

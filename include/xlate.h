@@ -17,13 +17,16 @@ struct xlate_err {
 	int	 status;		/* HTTP status for the client */
 	char	 type[40];		/* Anthropic error type */
 	char	 message[512];		/* names the field: "messages[3].content[1].source.data: expected string" */
+	int	 provider_limit;	/* xlate_req: this provider cannot take
+					 * the request (a PDF); another may */
 };
 
 /* Anthropic request -> new OpenAI request (caller puts it), or NULL + err.
  * route->model->remote_id becomes "model"; stream adds stream:true and,
- * where the provider allows it, stream_options.include_usage. */
+ * where the provider allows it, stream_options.include_usage. Every block
+ * left out is logged with request_id (may be NULL). */
 json_object *xlate_req(json_object *req, const struct model_route *route,
-	    int stream, struct xlate_err *);
+	    int stream, const char *request_id, struct xlate_err *);
 /* the same validation without a route and with max_tokens optional, as
  * count_tokens needs: 0, or -1 + err (the same messages as xlate_req) */
 int	 xlate_req_check(json_object *req, struct xlate_err *);
@@ -32,9 +35,17 @@ int	 xlate_req_check(json_object *req, struct xlate_err *);
  * as text (jsonparse's opaque paths). */
 extern const char *const *const xlate_req_opaque[];
 
-/* OpenAI chat.completion -> Anthropic message, or NULL + err (502). */
+/* OpenAI chat.completion -> Anthropic message, or NULL + err (502).
+ * req, the client's request (may be NULL), gives the input estimate when
+ * the upstream reports no usage, as streams do. */
 json_object *xlate_resp(json_object *resp, const char *client_model,
-	    struct xlate_err *);
+	    json_object *req, struct xlate_err *);
+
+/* a thinking block's signature, "cpsig_" and 32 random characters: clients
+ * only echo it back and xlate_req ignores it, but plain answers and
+ * streams make it alike. outsz >= XLATE_SIG_SIZE */
+#define XLATE_SIG_SIZE	40
+void	 xlate_signature(char *out, size_t outsz);
 
 /* finish_reason -> stop_reason ("end_turn" for NULL/unknown) */
 const char *xlate_stop_reason(const char *finish_reason);

@@ -119,9 +119,13 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].top_k", CONF_BOOL, "false", 1,
 	    "the upstream accepts top_k (otherwise it is dropped)" },
 	{ "providers[].pdf", CONF_BOOL, "false", 1,
-	    "the upstream accepts PDF documents as file parts (otherwise 400)" },
+	    "the upstream accepts PDF documents as file parts (otherwise the "
+	    "next provider of the chain that does, else 400)" },
 	{ "providers[].include_usage", CONF_BOOL, "true", 1,
 	    "ask for token usage on streams (stream_options.include_usage)" },
+	{ "providers[].strip_attribution", CONF_BOOL, "true", 1,
+	    "remove Claude Code's x-anthropic-billing-header line from the "
+	    "system prompt before forwarding" },
 	{ "providers[].models", CONF_ARRAY, NULL, 1,
 	    "models served by this provider (non-empty array of objects)" },
 
@@ -668,6 +672,7 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	conf_bool(obj, "providers[].top_k", &p->top_k);
 	conf_bool(obj, "providers[].pdf", &p->pdf);
 	conf_bool(obj, "providers[].include_usage", &p->include_usage);
+	conf_bool(obj, "providers[].strip_attribution", &p->strip_attribution);
 
 	k = conf_key_must("providers[].models", CONF_ARRAY);
 	arr = conf_get(obj, k);

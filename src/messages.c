@@ -275,7 +275,7 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s returned a body that is not JSON",
 		    p->name);
-	out = xlate_resp(up, ex->model, &err);
+	out = xlate_resp(up, ex->model, ex->body, &err);
 	json_object_put(up);
 	if (out == NULL)
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,
@@ -524,11 +524,11 @@ int
 messages_handle(struct http_conn *c, struct http_request *req)
 {
 	struct exchange		 ex;
-	struct xlate_err	 err;
+	struct xlate_err	 err, limit;
 	json_object		*up;
 	const char		*text;
 	size_t			 len, i;
-	int			 stream, rv = 0;
+	int			 stream, rv = 0, limited = 0;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.conn = c;
@@ -545,7 +545,23 @@ messages_handle(struct http_conn *c, struct http_request *req)
 
 		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
 		    route->provider->name);
-		if ((up = xlate_req(ex.body, route, stream, &err)) == NULL) {
+		if ((up = xlate_req(ex.body, route, stream,
+		    req->request_id, &err)) == NULL) {
+			/* a provider that cannot take the request (a PDF)
+			 * leaves it to the next; when none can, the client
+			 * hears why the first could not */
+			if (err.provider_limit && !limited) {
+				limit = err;
+				limited = 1;
+			}
+			if (err.provider_limit && i + 1 < ex.nroutes) {
+				log_info("%s provider %s cannot take this "
+				    "request, trying the next one",
+				    req->request_id, route->provider->name);
+				continue;
+			}
+			if (err.provider_limit)
+				err = limit;
 			rv = http_resp_error(c, req, err.status, err.type,
 			    NULL, "%s", err.message);
 			break;
@@ -565,27 +581,37 @@ done:
 	return rv == -1 ? -1 : 0;
 }
 
+/* a local estimate; the model must be one /v1/messages would serve, as
+ * Anthropic answers 404 for a model it does not know on both */
 int
 messages_count_tokens(struct http_conn *c, struct http_request *req)
 {
-	json_object		*body, *out;
+	struct exchange		 ex;
+	json_object		*out;
 	struct xlate_err	 err;
 	int			 r;
 
-	if ((body = parse_body(c, req)) == NULL)
+	memset(&ex, 0, sizeof(ex));
+	ex.conn = c;
+	ex.req = req;
+	if ((ex.body = parse_body(c, req)) == NULL)
 		return 0;
 	snprintf(req->log_model, sizeof(req->log_model), "%s",
-	    json_string_or(body, "model", "-"));
-	if (xlate_req_check(body, &err) == -1) {
-		json_object_put(body);
+	    json_string_or(ex.body, "model", "-"));
+	if (resolve_model(&ex) == -1) {
+		json_object_put(ex.body);
+		return 0;
+	}
+	if (xlate_req_check(ex.body, &err) == -1) {
+		json_object_put(ex.body);
 		return http_resp_error(c, req, err.status, err.type, NULL,
 		    "%s", err.message);
 	}
 	out = json_object_new_object();
 	json_object_object_add(out, "input_tokens",
-	    json_object_new_int64(tokens_estimate_request(body)));
+	    json_object_new_int64(tokens_estimate_request(ex.body)));
 	r = http_resp_json(c, req, 200, out);
 	json_object_put(out);
-	json_object_put(body);
+	json_object_put(ex.body);
 	return r;
 }

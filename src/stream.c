@@ -354,7 +354,7 @@ block_close(struct stream *s)
 		return 0;
 	case KIND_THINKING:
 		/* opaque to the client; it only has to be non-empty */
-		util_random_id(sig, sizeof(sig), "cpsig_", 32);
+		xlate_signature(sig, sizeof(sig));
 		if (ev_delta(s, "signature_delta", "signature", sig,
 		    strlen(sig)) == -1)
 			return -1;

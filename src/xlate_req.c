@@ -11,11 +11,21 @@
  *
  * Upstream quirks are absorbed here, so weak chat templates see a plain
  * conversation: one leading system message (role "system" entries inside
- * messages[] are folded into it), tool results in the order of the calls
+ * messages[] are folded into it, Claude Code's attribution line left out
+ * where the provider says so), tool results in the order of the calls
  * they answer, images and PDFs moved out of tool messages into the next user
- * message, never an empty user message. Blocks the upstream cannot represent
- * (redacted_thinking, server tool blocks, unknown future types) are skipped,
- * never fatal; so are unknown top-level keys.
+ * message, never an empty user message; then turns.c merges what is left
+ * of same-role neighbours and answers every tool call. Blocks without a
+ * Chat Completions part become text where they have any (blocktext.c);
+ * the rest (redacted_thinking, unknown future types) are dropped, never
+ * fatal, and each drop is logged with the request id. Tools sent with
+ * defer_loading go upstream once the conversation has loaded them (tool
+ * search). metadata.user_id goes upstream as a short hash. Unknown
+ * top-level keys are ignored.
+ *
+ * A PDF for a provider without pdf fails like bad input, but marked as the
+ * provider's limit (xlate_err.provider_limit), so a fallback chain can try
+ * its next provider.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -26,11 +36,14 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <sha2.h>
 
+#include "blocktext.h"
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
 #include "models.h"
+#include "turns.h"
 #include "util.h"
 #include "xlate.h"
 
@@ -41,10 +54,12 @@ enum { XR_OPTIONAL, XR_REQUIRED };
 
 struct xr {
 	const struct model_route *route;	/* NULL: validate only */
+	const char		*rid;		/* request id for log lines */
 	struct xlate_err	*err;
 	struct buf		 system;	/* folded system text */
 	json_object		*msgs;		/* everything after the system message */
 	json_object		*calls;		/* ids of the last assistant's tool calls */
+	json_object		*loaded;	/* loaded deferred tools (keys) */
 };
 
 struct xr_result {				/* one translated tool_result */
@@ -220,6 +235,46 @@ xr_content(struct xr *x, json_object *obj, const char *path, int required,
 	return 0;
 }
 
+/*
+ * A block the upstream cannot take is left out of the translation, never
+ * silently: one log line with the request id, where it was and why. Block
+ * types come from the client, so they are bounded and escaped. Validation
+ * alone (count_tokens) drops nothing and says nothing.
+ */
+static void
+xr_drop(struct xr *x, const char *path, const char *type, const char *why)
+{
+	struct buf	 t = BUF_INITIALIZER;
+
+	if (x->route == NULL)
+		return;
+	util_log_excerpt(&t, type, strlen(type), 64);
+	log_info("%s xlate: %s: %s block dropped: %s", x->rid,
+	    path, t.data ? t.data : "", why);
+	buf_free(&t);
+}
+
+/*
+ * A tool sent with defer_loading stays out of the upstream's tools until
+ * the conversation loads it: a tool_reference names it (tool search), an
+ * earlier tool_use called it, or tool_choice forces it.
+ */
+static int
+xr_load(struct xr *x, json_object *name)
+{
+	if (json_object_object_add(x->loaded, json_object_get_string(name),
+	    NULL) == -1)
+		return xr_nomem(x);
+	return 0;
+}
+
+static int
+xr_is_loaded(struct xr *x, json_object *name)
+{
+	return json_object_object_get_ex(x->loaded,
+	    json_object_get_string(name), NULL);
+}
+
 /* ---- building the output ------------------------------------------------ */
 
 /* obj[key] = val, taking val; val == NULL means allocation failed. key
@@ -281,19 +336,25 @@ xr_copy(json_object *v)
 	return json_object_get(v);
 }
 
-/* b += sep + s, the separator only between two non-empty pieces */
+/* b += sep + s[0..len), the separator only between two non-empty pieces */
 static int
-xr_join(struct xr *x, struct buf *b, const char *sep, json_object *s)
+xr_join_text(struct xr *x, struct buf *b, const char *sep, const char *s,
+    size_t len)
 {
-	int	 len = json_object_get_string_len(s);
-
 	if (len == 0)
 		return 0;
 	if (b->len > 0 && buf_puts(b, sep) == -1)
 		return xr_nomem(x);
-	if (buf_append(b, json_object_get_string(s), (size_t)len) == -1)
+	if (buf_append(b, s, len) == -1)
 		return xr_nomem(x);
 	return 0;
+}
+
+static int
+xr_join(struct xr *x, struct buf *b, const char *sep, json_object *s)
+{
+	return xr_join_text(x, b, sep, json_object_get_string(s),
+	    (size_t)json_object_get_string_len(s));
 }
 
 /* a new object {"role": role} */
@@ -488,8 +549,10 @@ xr_doc_content(struct xr *x, json_object *b, const char *path,
 		xr_index(bp, sizeof(bp), cp, i);
 		if (xr_block(x, blk, bp, &type) == -1)
 			goto done;
-		if (strcmp(type, "text") != 0)
+		if (strcmp(type, "text") != 0) {
+			xr_drop(x, bp, type, "a text document keeps only text");
 			continue;
+		}
 		if (xr_str(x, blk, bp, "text", XR_REQUIRED, &s) == -1 ||
 		    xr_join(x, &t, "\n\n", s) == -1)
 			goto done;
@@ -550,10 +613,12 @@ xr_doc_pdf(struct xr *x, json_object *b, const char *path, json_object *src,
 	if (xr_str(x, src, sp, "data", XR_REQUIRED, &data) == -1 ||
 	    xr_str(x, b, path, "title", XR_OPTIONAL, &title) == -1)
 		return -1;
-	if (!xr_pdf_ok(x))
+	if (!xr_pdf_ok(x)) {
+		x->err->provider_limit = 1;
 		return xr_fail(x, "%s: the provider for this model (%s) does "
 		    "not accept PDF documents; send the text instead", path,
 		    x->route->provider->name ? x->route->provider->name : "?");
+	}
 	if ((inner = json_object_new_object()) == NULL)
 		return xr_nomem(x);
 	if (xr_add(x, inner, "filename", xr_pdf_name(title)) == -1 ||
@@ -590,7 +655,46 @@ xr_document(struct xr *x, json_object *b, const char *path, json_object **out)
 	    "supported (use \"text\", \"content\" or \"base64\")", sp, t);
 }
 
-/* a part of the user's own content: text, image, document; others skipped */
+/*
+ * A block blocktext turns into text (search results, tool references,
+ * server tool calls and their results) appended to out, after sep when
+ * out has text: 1 done, 0 not such a block, -1 out of memory.
+ */
+static int
+xr_render(struct xr *x, json_object *b, const char *type, struct buf *out,
+    const char *sep)
+{
+	struct buf	 t = BUF_INITIALIZER;
+	int		 r;
+
+	if ((r = blocktext_render(b, type, &t)) == 1 && t.len > 0)
+		r = xr_join_text(x, out, sep, t.data, t.len) == -1 ? -1 : 1;
+	else if (r == -1)
+		xr_nomem(x);
+	buf_free(&t);
+	return r;
+}
+
+/* a block of the user's own content that is no text, image or document:
+ * rendered as a text part, or dropped with a log line */
+static int
+xr_user_other(struct xr *x, json_object *b, const char *path,
+    const char *type, json_object **part)
+{
+	struct buf	 t = BUF_INITIALIZER;
+	int		 r;
+
+	if ((r = xr_render(x, b, type, &t, "")) == 0)
+		xr_drop(x, path, type, "the upstream has no equivalent");
+	if (r == 1 && t.len > 0 && (*part = xr_text_part(x, t.data,
+	    t.len)) == NULL)
+		r = -1;
+	buf_free(&t);
+	return r == -1 ? -1 : 0;
+}
+
+/* a part of the user's own content: text, image, document, or text that
+ * stands for another block */
 static int
 xr_user_part(struct xr *x, json_object *b, const char *path, const char *type,
     json_object *parts)
@@ -612,8 +716,8 @@ xr_user_part(struct xr *x, json_object *b, const char *path, const char *type,
 	} else if (strcmp(type, "document") == 0) {
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
-	} else
-		log_debug("xlate: %s: %s block skipped", path, type);
+	} else if (xr_user_other(x, b, path, type, &part) == -1)
+		return -1;
 	return part == NULL ? 0 : xr_push(x, parts, part);
 }
 
@@ -636,13 +740,15 @@ xr_result_part(struct xr *x, json_object *part, struct buf *text,
 	return rc;
 }
 
-/* one block of a tool_result's content; unknown types skipped */
+/* one block of a tool_result's content; search results and tool
+ * references become text, unknown types are dropped */
 static int
 xr_result_block(struct xr *x, json_object *b, const char *path,
     struct buf *text, json_object *media)
 {
 	json_object	*s, *part = NULL;
 	const char	*type;
+	int		 r;
 
 	if (xr_block(x, b, path, &type) == -1)
 		return -1;
@@ -657,8 +763,17 @@ xr_result_block(struct xr *x, json_object *b, const char *path,
 	} else if (strcmp(type, "document") == 0) {
 		if (xr_document(x, b, path, &part) == -1)
 			return -1;
-	} else
-		log_debug("xlate: %s: %s block skipped", path, type);
+	} else {
+		if (strcmp(type, "tool_reference") == 0 &&
+		    (xr_str(x, b, path, "tool_name", XR_REQUIRED, &s) == -1 ||
+		    xr_load(x, s) == -1))
+			return -1;
+		if ((r = xr_render(x, b, type, text, "\n")) == -1)
+			return -1;
+		if (r == 0)
+			xr_drop(x, path, type,
+			    "the upstream has no equivalent");
+	}
 	return xr_result_part(x, part, text, media);
 }
 
@@ -926,18 +1041,21 @@ xr_tool_use(struct xr *x, json_object *b, const char *path,
 		json_object_put(call);
 		return -1;
 	}
-	if (xr_push(x, calls, call) == -1)
+	if (xr_push(x, calls, call) == -1 || xr_load(x, name) == -1)
 		return -1;
 	return xr_push(x, ids, xr_string(id));
 }
 
-/* one assistant block into text, reasoning or calls; others skipped */
+/* one assistant block into text, reasoning or calls; server tool calls
+ * and their results become text; redacted thinking and unknown types are
+ * dropped */
 static int
 xr_assistant_block(struct xr *x, json_object *b, const char *path,
     struct buf *text, struct buf *think, json_object *calls, json_object *ids)
 {
 	json_object	*s;
 	const char	*type;
+	int		 r;
 
 	if (xr_block(x, b, path, &type) == -1)
 		return -1;
@@ -953,8 +1071,13 @@ xr_assistant_block(struct xr *x, json_object *b, const char *path,
 	}
 	if (strcmp(type, "tool_use") == 0)
 		return xr_tool_use(x, b, path, calls, ids);
-	log_debug("xlate: %s: %s block skipped", path, type);
-	return 0;
+	if (strcmp(type, "redacted_thinking") == 0) {
+		xr_drop(x, path, type, "it is encrypted for Claude only");
+		return 0;
+	}
+	if ((r = xr_render(x, b, type, text, "\n\n")) == 0)
+		xr_drop(x, path, type, "the upstream has no equivalent");
+	return r == -1 ? -1 : 0;
 }
 
 static int
@@ -1020,8 +1143,36 @@ done:
 }
 
 /*
+ * Claude Code starts the system prompt with an attribution line, a text
+ * block of its own: "x-anthropic-billing-header: cc_version=2.1.332.441;
+ * cc_entrypoint=sdk-cli;". It means nothing to another vendor and changes
+ * with every version and entry point, so an upstream's prefix cache would
+ * start afresh each time: unless the provider wants it, the first line of
+ * the first system text goes when it is that line.
+ */
+#define XR_ATTRIBUTION	"x-anthropic-billing-header:"
+
+static int
+xr_system_text(struct xr *x, json_object *s, int first)
+{
+	const char	*t = json_object_get_string(s), *nl;
+	size_t		 len = (size_t)json_object_get_string_len(s);
+
+	if (first && x->route != NULL &&
+	    x->route->provider->strip_attribution &&
+	    strncmp(t, XR_ATTRIBUTION, sizeof(XR_ATTRIBUTION) - 1) == 0) {
+		if ((nl = memchr(t, '\n', len)) == NULL)
+			return 0;
+		len -= (size_t)(nl + 1 - t);
+		t = nl + 1;
+	}
+	return xr_join_text(x, &x->system, "\n\n", t, len);
+}
+
+/*
  * System text: a string or text blocks. Top-level "system" takes text blocks
- * only (strict); role "system" messages skip other blocks.
+ * only (strict) and may start with Claude Code's attribution line; role
+ * "system" messages skip other blocks.
  */
 static int
 xr_system(struct xr *x, json_object *v, const char *path, int strict)
@@ -1032,7 +1183,7 @@ xr_system(struct xr *x, json_object *v, const char *path, int strict)
 	size_t		 i, n;
 
 	if (json_object_is_type(v, json_type_string))
-		return xr_join(x, &x->system, "\n\n", v);
+		return xr_system_text(x, v, strict);
 	n = json_object_array_length(v);
 	for (i = 0; i < n; i++) {
 		b = json_object_array_get_idx(v, i);
@@ -1043,10 +1194,11 @@ xr_system(struct xr *x, json_object *v, const char *path, int strict)
 			if (strict)
 				return xr_fail(x, "%s.type: must be \"text\"",
 				    bp);
+			xr_drop(x, bp, type, "system text keeps only text");
 			continue;
 		}
 		if (xr_str(x, b, bp, "text", XR_REQUIRED, &s) == -1 ||
-		    xr_join(x, &x->system, "\n\n", s) == -1)
+		    xr_system_text(x, s, strict && i == 0) == -1)
 			return -1;
 	}
 	return 0;
@@ -1097,8 +1249,9 @@ static int
 xr_messages(struct xr *x, json_object *req, json_object *out)
 {
 	char		 mp[XR_PATH];
-	json_object	*sys, *msgs, *arr;
+	json_object	*sys, *msgs, *arr, *turns;
 	size_t		 i, n;
+	int		 rc = -1;
 
 	if (xr_member(x, req, "", "messages", json_type_array, XR_REQUIRED,
 	    &msgs) == -1)
@@ -1118,26 +1271,38 @@ xr_messages(struct xr *x, json_object *req, json_object *out)
 		    mp) == -1)
 			return -1;
 	}
-	if ((n = json_object_array_length(x->msgs)) == 0)
+	if (json_object_array_length(x->msgs) == 0)
 		return xr_fail(x, "messages: at least one non-empty user or "
 		    "assistant message is required");
-	if ((arr = json_object_new_array_ext((int)n + 1)) == NULL)
+	/* what translation left (two user messages in a row, calls without
+	 * results) made acceptable to strict upstreams */
+	if (x->route == NULL)
+		turns = json_object_get(x->msgs);
+	else if ((turns = turns_repair(x->msgs, x->rid)) == NULL)
 		return xr_nomem(x);
+	n = json_object_array_length(turns);
+	if ((arr = json_object_new_array_ext((int)n + 1)) == NULL) {
+		xr_nomem(x);
+		goto done;
+	}
 	if (xr_add(x, out, "messages", arr) == -1 ||
 	    (x->system.len > 0 && xr_send_system(x, arr) == -1))
-		return -1;
+		goto done;
 	for (i = 0; i < n; i++)
 		if (xr_push(x, arr, json_object_get(
-		    json_object_array_get_idx(x->msgs, i))) == -1)
-			return -1;
-	return 0;
+		    json_object_array_get_idx(turns, i))) == -1)
+			goto done;
+	rc = 0;
+done:
+	json_object_put(turns);
+	return rc;
 }
 
 /* ---- tools -------------------------------------------------------------- */
 
 /* names come from the client: bounded and escaped before they are logged */
 static void
-xr_log_dropped(json_object *name, json_object *type)
+xr_log_dropped(struct xr *x, json_object *name, json_object *type)
 {
 	struct buf	 n = BUF_INITIALIZER, t = BUF_INITIALIZER;
 
@@ -1146,8 +1311,9 @@ xr_log_dropped(json_object *name, json_object *type)
 	if (type != NULL)
 		util_log_excerpt(&t, json_object_get_string(type),
 		    (size_t)json_object_get_string_len(type), 64);
-	log_info("xlate: tool \"%s\" (type %s) dropped: it has no "
-	    "input_schema, the upstream cannot run it", n.data ? n.data : "",
+	log_info("%s xlate: tool \"%s\" (type %s) dropped: it has no "
+	    "input_schema, the upstream cannot run it", x->rid,
+	    n.data ? n.data : "",
 	    t.data ? t.data : "custom");
 	buf_free(&n);
 	buf_free(&t);
@@ -1156,7 +1322,7 @@ xr_log_dropped(json_object *name, json_object *type)
 static int
 xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 {
-	json_object	*name, *desc, *schema, *type, *fn;
+	json_object	*name, *desc, *schema, *type, *fn, *defer;
 
 	if (!json_object_is_type(t, json_type_object))
 		return xr_fail(x, "%s: expected object", path);
@@ -1164,11 +1330,16 @@ xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 	    xr_str(x, t, path, "type", XR_OPTIONAL, &type) == -1 ||
 	    xr_str(x, t, path, "description", XR_OPTIONAL, &desc) == -1 ||
 	    xr_member(x, t, path, "input_schema", json_type_object, XR_OPTIONAL,
-	    &schema) == -1)
+	    &schema) == -1 ||
+	    xr_member(x, t, path, "defer_loading", json_type_boolean,
+	    XR_OPTIONAL, &defer) == -1)
 		return -1;
+	/* as Anthropic's API keeps it out of the model's context */
+	if (json_object_get_boolean(defer) && !xr_is_loaded(x, name))
+		return 0;
 	if (schema == NULL) {
 		if (x->route != NULL)
-			xr_log_dropped(name, type);
+			xr_log_dropped(x, name, type);
 		return 0;
 	}
 	if ((fn = json_object_new_object()) == NULL)
@@ -1248,13 +1419,18 @@ static int
 xr_tools(struct xr *x, json_object *req, json_object *out)
 {
 	char		 tp[XR_PATH];
-	json_object	*tools, *tc, *arr = NULL, *choice = NULL;
+	json_object	*tools, *tc, *name = NULL, *arr = NULL, *choice = NULL;
 	size_t		 i, n;
 	int		 dpar = 0, rc = -1;
 
 	if (xr_member(x, req, "", "tools", json_type_array, XR_OPTIONAL,
 	    &tools) == -1 || xr_member(x, req, "", "tool_choice",
 	    json_type_object, XR_OPTIONAL, &tc) == -1)
+		return -1;
+	/* a tool forced by name is loaded; xr_tool_choice checks the name */
+	if (tc != NULL && json_object_object_get_ex(tc, "name", &name) &&
+	    json_object_is_type(name, json_type_string) &&
+	    xr_load(x, name) == -1)
 		return -1;
 	if ((arr = json_object_new_array()) == NULL)
 		return xr_nomem(x);
@@ -1390,6 +1566,63 @@ xr_stop(struct xr *x, json_object *req, json_object *out)
 	return xr_add(x, out, "stop", arr);
 }
 
+/*
+ * Who metadata.user_id names: Claude Code sends JSON text,
+ * {"device_id":...,"account_uuid":...,"session_id":...}, older versions
+ * "user_<hash>_account_<uuid>_session_<uuid>". A user is the account (or
+ * the device when there is no account), not one session, so the session
+ * is left out; any other value is taken whole.
+ */
+static void
+xr_user_key(const char *uid, size_t len, struct buf *key)
+{
+	json_object	*o, *acct, *dev;
+	const char	*sess;
+
+	if (len < 4096 && uid[0] == '{' &&
+	    (o = json_tokener_parse(uid)) != NULL) {
+		if (json_object_object_get_ex(o, "account_uuid", &acct) &&
+		    json_object_is_type(acct, json_type_string) &&
+		    json_object_get_string_len(acct) > 0)
+			buf_printf(key, "account:%s",
+			    json_object_get_string(acct));
+		else if (json_object_object_get_ex(o, "device_id", &dev) &&
+		    json_object_is_type(dev, json_type_string) &&
+		    json_object_get_string_len(dev) > 0)
+			buf_printf(key, "device:%s",
+			    json_object_get_string(dev));
+		json_object_put(o);
+		if (key->len > 0)
+			return;
+	}
+	if ((sess = strstr(uid, "_session_")) != NULL && sess > uid)
+		len = (size_t)(sess - uid);
+	buf_append(key, uid, len);
+}
+
+/*
+ * metadata.user_id -> user, as "cp_" and 32 hex digits of the SHA-256 of
+ * the user it names: stable for one user, 35 characters where upstreams
+ * cap the field at 64 (OpenRouter at 128; Claude Code's is ~150), and the
+ * client's own identifiers never leave the proxy.
+ */
+static json_object *
+xr_user_hash(const char *uid, size_t len)
+{
+	struct buf	 key = BUF_INITIALIZER;
+	char		 hex[SHA256_DIGEST_STRING_LENGTH], user[3 + 32 + 1];
+
+	xr_user_key(uid, len, &key);
+	if (key.data == NULL) {
+		buf_free(&key);
+		return NULL;
+	}
+	SHA256Data((const uint8_t *)key.data, key.len, hex);
+	buf_free(&key);
+	snprintf(user, sizeof(user), "cp_%.32s", hex);
+	return json_object_new_string(user);
+}
+
 static int
 xr_metadata(struct xr *x, json_object *req, json_object *out)
 {
@@ -1405,7 +1638,8 @@ xr_metadata(struct xr *x, json_object *req, json_object *out)
 	if (uid == NULL || json_object_get_string_len(uid) == 0 ||
 	    x->route == NULL)
 		return 0;
-	return xr_add(x, out, "user", xr_string(uid));
+	return xr_add(x, out, "user", xr_user_hash(json_object_get_string(uid),
+	    (size_t)json_object_get_string_len(uid)));
 }
 
 /* output_config.effort -> low/medium/high, NULL when absent or unknown */
@@ -1508,21 +1742,24 @@ xr_params(struct xr *x, json_object *req, int stream, json_object *out)
 
 static json_object *
 xr_translate(json_object *req, const struct model_route *route, int stream,
-    struct xlate_err *err)
+    const char *request_id, struct xlate_err *err)
 {
 	struct xr	 x;
 	json_object	*out = NULL;
 
 	memset(&x, 0, sizeof(x));
 	x.route = route;
+	x.rid = request_id != NULL ? request_id : "-";
 	x.err = err;
+	err->provider_limit = 0;
 	if (!json_object_is_type(req, json_type_object)) {
 		xr_fail(&x, "request body: expected a JSON object");
 		return NULL;
 	}
 	if ((out = json_object_new_object()) == NULL ||
 	    (x.msgs = json_object_new_array()) == NULL ||
-	    (x.calls = json_object_new_array()) == NULL) {
+	    (x.calls = json_object_new_array()) == NULL ||
+	    (x.loaded = json_object_new_object()) == NULL) {
 		xr_nomem(&x);
 		goto fail;
 	}
@@ -1539,17 +1776,18 @@ fail:
 done:
 	json_object_put(x.msgs);
 	json_object_put(x.calls);
+	json_object_put(x.loaded);
 	buf_free(&x.system);
 	return out;
 }
 
 json_object *
 xlate_req(json_object *req, const struct model_route *route, int stream,
-    struct xlate_err *err)
+    const char *request_id, struct xlate_err *err)
 {
 	if (route == NULL || route->model == NULL || route->provider == NULL)
 		fatalx("bug: xlate_req without a route");
-	return xr_translate(req, route, stream, err);
+	return xr_translate(req, route, stream, request_id, err);
 }
 
 int
@@ -1557,7 +1795,7 @@ xlate_req_check(json_object *req, struct xlate_err *err)
 {
 	json_object	*out;
 
-	if ((out = xr_translate(req, NULL, 0, err)) == NULL)
+	if ((out = xr_translate(req, NULL, 0, NULL, err)) == NULL)
 		return -1;
 	json_object_put(out);
 	return 0;

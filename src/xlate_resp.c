@@ -40,6 +40,7 @@
 #include "buf.h"
 #include "jsonparse.h"
 #include "log.h"
+#include "tokens.h"
 #include "util.h"
 #include "xlate.h"
 
@@ -487,11 +488,17 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 	return added;
 }
 
+void
+xlate_signature(char *out, size_t outsz)
+{
+	util_random_id(out, outsz, "cpsig_", 32);
+}
+
 static int
 resp_thinking(json_object *msg, json_object *content)
 {
 	const char	*r;
-	char		 sig[40];
+	char		 sig[XLATE_SIG_SIZE];
 	json_object	*b;
 
 	if ((r = jstr(msg, "reasoning_content")) == NULL || *r == '\0')
@@ -500,7 +507,7 @@ resp_thinking(json_object *msg, json_object *content)
 		return 0;
 	/* Clients must echo a signature back but never read it; ours is
 	 * opaque, and xlate_req ignores it on the way in. */
-	util_random_id(sig, sizeof(sig), "cp", 32);
+	xlate_signature(sig, sizeof(sig));
 	if ((b = block_new("thinking")) == NULL ||
 	    jset(b, "thinking", json_object_new_string(r)) == -1 ||
 	    jset(b, "signature", json_object_new_string(sig)) == -1) {
@@ -600,8 +607,34 @@ resp_stop(json_object *choice, int ntools, int refusal, const char **seq)
 	return stop;
 }
 
+/* the bytes of what the model wrote: text, thinking, tool inputs */
+static size_t
+resp_output_bytes(json_object *content)
+{
+	json_object	*b, *v;
+	const char	*s;
+	size_t		 i, n = json_object_array_length(content), bytes = 0;
+
+	for (i = 0; i < n; i++) {
+		b = json_object_array_get_idx(content, i);
+		if ((v = jget(b, "text", json_type_string)) != NULL ||
+		    (v = jget(b, "thinking", json_type_string)) != NULL)
+			bytes += (size_t)json_object_get_string_len(v);
+		else if ((v = jget(b, "input", json_type_object)) != NULL &&
+		    (s = json_object_to_json_string_ext(v,
+		    JSON_C_TO_STRING_PLAIN)) != NULL)
+			bytes += strlen(s);
+	}
+	return bytes;
+}
+
+/*
+ * usage; an upstream that reports none gets the estimate a stream without
+ * usage gets: the request's local estimate in, a token per four bytes of
+ * output out (stream.c), never zeros a client would take for real
+ */
 static json_object *
-resp_usage(json_object *resp)
+resp_usage(json_object *resp, json_object *content, json_object *req)
 {
 	json_object	*u = jget(resp, "usage", json_type_object), *out;
 	int64_t		 prompt, completion, cached;
@@ -612,6 +645,10 @@ resp_usage(json_object *resp)
 	    "cached_tokens");
 	if (cached <= 0)
 		cached = jint(u, "prompt_cache_hit_tokens");	/* DeepSeek */
+	if (u == NULL) {
+		prompt = req != NULL ? tokens_estimate_request(req) : 0;
+		completion = (int64_t)(resp_output_bytes(content) + 3) / 4;
+	}
 	if (prompt < 0)
 		prompt = 0;
 	if (completion < 0)
@@ -690,7 +727,8 @@ resp_choice(json_object *resp)
 }
 
 json_object *
-xlate_resp(json_object *resp, const char *client_model, struct xlate_err *err)
+xlate_resp(json_object *resp, const char *client_model, json_object *req,
+    struct xlate_err *err)
 {
 	json_object	*choice, *msg, *content, *usage, *out;
 	const char	*stop, *seq, *model;
@@ -725,7 +763,7 @@ xlate_resp(json_object *resp, const char *client_model, struct xlate_err *err)
 	if ((model = client_model) == NULL && (model = jstr(resp, "model")) ==
 	    NULL)
 		model = "";
-	if ((usage = resp_usage(resp)) == NULL) {
+	if ((usage = resp_usage(resp, content, req)) == NULL) {
 		json_object_put(content);
 		goto nomem;
 	}

@@ -206,8 +206,8 @@ check_parsers(json_object *req, const char *p, size_t len)
 	route_init(&full, 1);
 	memset(&e1, 0, sizeof(e1));
 	memset(&e2, 0, sizeof(e2));
-	o1 = xlate_req(req, &full.r, 1, &e1);
-	o2 = xlate_req(want, &full.r, 1, &e2);
+	o1 = xlate_req(req, &full.r, 1, "req_fuzz", &e1);
+	o2 = xlate_req(want, &full.r, 1, "req_fuzz", &e2);
 	FUZZ_CHECK((o1 == NULL) == (o2 == NULL) &&
 	    (o1 == NULL ? strcmp(e1.message, e2.message) == 0 :
 	    same_json(o1, o2)), "xlate_req differs between the parsers");
@@ -249,8 +249,8 @@ request_side(const char *p, size_t len)
 	memset(&e2, 0, sizeof(e2));
 	memset(&ec, 0, sizeof(ec));
 
-	o1 = xlate_req(req, &bare.r, 0, &e1);
-	o2 = xlate_req(req, &full.r, 1, &e2);
+	o1 = xlate_req(req, &bare.r, 0, "req_fuzz", &e1);
+	o2 = xlate_req(req, &full.r, 1, "req_fuzz", &e2);
 	rc = xlate_req_check(req, &ec);
 	FUZZ_CHECK(tokens_estimate_request(req) >= 0, "negative estimate");
 
@@ -323,7 +323,7 @@ response_side(const char *p, size_t len)
 	if ((resp = jsonparse(p, len, &opts, &end, &perr)) == NULL)
 		return;
 	memset(&err, 0, sizeof(err));
-	out = xlate_resp(resp, "claude-fuzz", &err);
+	out = xlate_resp(resp, "claude-fuzz", NULL, &err);
 	if (out != NULL) {
 		serialise(out, "xlate_resp");
 		FUZZ_CHECK(json_object_object_get_ex(out, "content", &v) &&

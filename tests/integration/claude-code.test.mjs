@@ -76,10 +76,22 @@ function answer(rec, text, toolCall) {
 	return { stream: true, chunks };
 }
 
+// Tool search (ENABLE_TOOL_SEARCH=true): the model loads WebFetch with
+// ToolSearch, then answers once the tool result is back.
+const TS_MARKER = 'cp-toolsearch-marker-5521';
+const TS_FINAL = 'TS-FINAL: WebFetch is loaded';
+
 function responder(rec) {
 	const body = rec.json ?? {};
 	const messages = body.messages ?? [];
 	const all = JSON.stringify(messages);
+	if (all.includes(TS_MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'ToolSearch')) {
+		if (hasToolResult(messages)) return answer(rec, TS_FINAL);
+		return answer(rec, 'Loading the tool.', {
+			id: 'call_ts_1', type: 'function',
+			function: { name: 'ToolSearch', arguments: JSON.stringify({ query: 'select:WebFetch', max_results: 5 }) },
+		});
+	}
 	const isMain = all.includes(MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'Bash');
 	if (isMain && !hasToolResult(messages)) {
 		return answer(rec, 'I will run it.', {
@@ -110,16 +122,8 @@ describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
 	});
 	after(() => teardown(proxy, fake, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
 
-	test('claude --version runs', { timeout: 30000 }, async () => {
-		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
-		const r = await runClaude(claudeBin, ['--version'], { ...process.env, HOME: home }, 20000);
-		assert.equal(r.code, 0, r.stderr);
-		assert.match(r.stdout, /\d+\.\d+\.\d+ \(Claude Code\)/);
-	});
-
-	test('claude -p: tool call runs Bash, result goes back upstream, final answer returned', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
-		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
-		const env = {
+	function claudeEnv(extra = {}) {
+		return {
 			PATH: process.env.PATH,
 			HOME: home,
 			TMPDIR: home,
@@ -130,7 +134,20 @@ describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
 			DISABLE_ERROR_REPORTING: '1',
 			CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
 			CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+			...extra,
 		};
+	}
+
+	test('claude --version runs', { timeout: 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const r = await runClaude(claudeBin, ['--version'], { ...process.env, HOME: home }, 20000);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, /\d+\.\d+\.\d+ \(Claude Code\)/);
+	});
+
+	test('claude -p: tool call runs Bash, result goes back upstream, final answer returned', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const env = claudeEnv();
 		const prompt = `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${MARKER})`;
 		const r = await runClaude(claudeBin, [
 			'-p', prompt,
@@ -170,6 +187,10 @@ describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
 		for (const q of fake.requests) {
 			assert.equal(q.headers.authorization, 'Bearer sk-fake-upstream-key');
 			assert.equal(q.json?.model, 'remote-glm');
+			// Claude Code's attribution line stays with the proxy, and its
+			// long JSON user id goes upstream in a short stable form
+			assert.ok(!JSON.stringify(q.json?.messages ?? []).includes('x-anthropic-billing-header'), 'attribution line forwarded');
+			if (q.json?.user !== undefined) assert.match(q.json.user, /^cp_[0-9a-f]{32}$/);
 		}
 		// No system message after a user/assistant message (Claude Code sends
 		// role:system messages mid-conversation these days).
@@ -178,5 +199,34 @@ describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
 			const firstOther = msgs.findIndex((m) => m.role !== 'system');
 			msgs.forEach((m, i) => { if (m.role === 'system') assert.ok(i < firstOther, 'system message after the conversation began'); });
 		}
+	});
+
+	test('claude -p with tool search: a tool ToolSearch loads goes upstream, the reference reads as text', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const from = fake.requests.length;
+		const r = await runClaude(claudeBin, [
+			'-p', `Load the WebFetch tool, then say you are done. (${TS_MARKER})`,
+			'--model', 'claude-sonnet-4-5',
+			'--output-format', 'json',
+			'--max-turns', '4',
+		], claudeEnv({ ENABLE_TOOL_SEARCH: 'true' }), RUN_TIMEOUT_MS);
+		const reqs = fake.requests.slice(from).filter((q) => JSON.stringify(q.json?.messages ?? []).includes(TS_MARKER));
+		const names = (q) => (q.json.tools ?? []).map((t) => t.function?.name);
+		const diag = () => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}\n` +
+			`upstream: ${reqs.map((q) => `tools=${names(q).join(',')} msgs=${q.json.messages.length}`).join('; ')}`;
+		assert.equal(r.code, 0, diag());
+		assert.equal(JSON.parse(r.stdout).result, TS_FINAL, diag());
+		const before = reqs.find((q) => !hasToolResult(q.json.messages));
+		const after = reqs.find((q) => hasToolResult(q.json.messages));
+		assert.ok(before && after, diag());
+		assert.ok(names(before).includes('ToolSearch'), diag());
+		// Claude Code marks deferred tools with defer_loading; none is in the
+		// model's context before tool search loads it
+		assert.ok(!names(before).includes('WebFetch'), diag());
+		assert.ok(!names(before).includes('DeferredToolPlaceholder'), diag());
+		assert.ok(names(after).includes('WebFetch'), diag());
+		const toolMsg = after.json.messages.find((m) => m.role === 'tool');
+		assert.equal(toolMsg.tool_call_id, 'call_ts_1');
+		assert.match(textOf(toolMsg.content), /Tool WebFetch loaded; it can now be called\./);
 	});
 });

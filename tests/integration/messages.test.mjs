@@ -3,9 +3,10 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 
-import { startFakeUpstream, completion, closedPort, textOf, maxTokensOf } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, msgBody, errorEnvelope, teardown } from './lib/proxy.mjs';
+import { startFakeUpstream, completion, closedPort, textOf, maxTokensOf, chunk } from './lib/fake-upstream.mjs';
+import { startProxy, baseConfig, msgBody, errorEnvelope, teardown, checkStreamGrammar } from './lib/proxy.mjs';
 
 const T = { timeout: 15000 };
 
@@ -21,12 +22,13 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		const cfg = baseConfig(fake.url);
 		cfg.providers[0].top_k = false;
 		cfg.providers[0].pdf = false;
-		cfg.providers[0].models.push({ id: 'thinker', remote_id: 'remote-thinker', reasoning: true });
+		cfg.providers[0].models.push({ id: 'thinker', remote_id: 'remote-thinker', reasoning: true },
+			{ id: 'pdfchain', remote_id: 'remote-nopdf' }, { id: 'nopdfchain', remote_id: 'remote-nopdf' });
 		cfg.providers.push(
-			{ name: 'v1style', base_url: `${fake.url}/v1`, api_key: 'sk-v1-key', top_k: true, pdf: true,
-				models: [{ id: 'v1m', remote_id: 'remote-v1m' }] },
+			{ name: 'v1style', base_url: `${fake.url}/v1`, api_key: 'sk-v1-key', top_k: true, pdf: true, strip_attribution: false,
+				models: [{ id: 'v1m', remote_id: 'remote-v1m' }, { id: 'pdfchain', remote_id: 'remote-pdf' }] },
 			{ name: 'deadprov', base_url: `http://127.0.0.1:${deadPort}`, api_key: 'sk-dead',
-				models: [{ id: 'deadmodel' }] },
+				models: [{ id: 'deadmodel' }, { id: 'nopdfchain' }] },
 		);
 		proxy = await startProxy({ config: cfg });
 	});
@@ -110,6 +112,12 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.equal(e.error.type, 'not_found_error');
 		for (const id of ['glm', 'mini', 'v1m']) assert.ok(e.error.message.includes(id), `message lacks ${id}: ${e.error.message}`);
 		assert.equal(fake.requests.length, 0);
+		// count_tokens answers the same, as Anthropic's API does
+		const c = await proxy.post('/v1/messages/count_tokens', { model: 'gpt-nothing', messages: [{ role: 'user', content: 'x' }] });
+		assert.equal(c.status, 404, c.text);
+		assert.deepEqual(errorEnvelope(c).error, e.error);
+		const alias = await proxy.post('/v1/messages/count_tokens', { model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }] });
+		assert.equal(alias.status, 200, 'an alias is a known model');
 	});
 
 	test('max_tokens is clamped by the model cap, kept below it', T, async () => {
@@ -144,6 +152,23 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		const t = textOf(sys[0].content);
 		assert.ok(t.indexOf('SYS-PART-ONE') >= 0 && t.indexOf('SYS-PART-TWO') > t.indexOf('SYS-PART-ONE'), t);
 		assert.ok(!up.rawBody.includes('cache_control'), 'cache_control leaked upstream');
+	});
+
+	test('Claude Code\'s attribution line leaves the system prompt unless the provider keeps it', T, async () => {
+		const HEADER = 'x-anthropic-billing-header: cc_version=2.1.332.441; cc_entrypoint=sdk-cli;';
+		const system = [
+			{ type: 'text', text: HEADER },
+			{ type: 'text', text: 'You are a Claude agent, built on Anthropic\'s Claude Agent SDK.', cache_control: { type: 'ephemeral' } },
+			{ type: 'text', text: '\nYou are an agent working with the user toward their goals.' },
+		];
+		let { r, up } = await roundTrip(msgBody({ system }));
+		assert.equal(r.status, 200, r.text);
+		assert.equal(up.json.messages[0].role, 'system');
+		assert.ok(!up.rawBody.includes('x-anthropic-billing-header'), 'attribution line forwarded');
+		assert.match(up.json.messages[0].content, /^You are a Claude agent/);
+		({ r, up } = await roundTrip(msgBody({ model: 'v1m', system })));
+		assert.equal(r.status, 200, r.text);
+		assert.ok(up.json.messages[0].content.startsWith(HEADER), 'strip_attribution:false keeps the line');
 	});
 
 	test('role:system messages inside messages never follow a user/assistant message upstream', T, async () => {
@@ -204,6 +229,31 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.deepEqual(up.json.tools.map((t) => t.function.name), ['Read']);
 	});
 
+	test('deferred tools go upstream once a tool_reference loads them; the reference reads as text', T, async () => {
+		const schema = { type: 'object', properties: { url: { type: 'string' } } };
+		const tools = [
+			{ name: 'ToolSearch', input_schema: { type: 'object', properties: { query: { type: 'string' } } } },
+			{ name: 'WebFetch', input_schema: schema, defer_loading: true },
+			{ name: 'CronCreate', input_schema: schema, defer_loading: true },
+		];
+		const first = await roundTrip(msgBody({ tools, messages: [{ role: 'user', content: 'fetch it' }] }));
+		assert.equal(first.r.status, 200, first.r.text);
+		assert.deepEqual(first.up.json.tools.map((t) => t.function.name), ['ToolSearch'],
+			'a deferred tool is not in the model\'s context before it is loaded');
+		assert.ok(!first.up.rawBody.includes('defer_loading'));
+
+		const { r, up } = await roundTrip(msgBody({ tools, messages: [
+			{ role: 'user', content: 'fetch it' },
+			{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_S', name: 'ToolSearch', input: { query: 'select:WebFetch' } }] },
+			{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_S', content: [{ type: 'tool_reference', tool_name: 'WebFetch' }] }] },
+		] }));
+		assert.equal(r.status, 200, r.text);
+		assert.deepEqual(up.json.tools.map((t) => t.function.name), ['ToolSearch', 'WebFetch']);
+		assert.deepEqual(up.json.tools[1].function.parameters, schema);
+		const tool = up.json.messages.find((m) => m.role === 'tool');
+		assert.equal(tool.content, 'Tool WebFetch loaded; it can now be called.');
+	});
+
 	test('tool_choice auto / any / tool / none', T, async () => {
 		const tools = [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
 		const expect = [
@@ -232,7 +282,7 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.deepEqual(up.json.stop, ['STOP1', 'STOP2']);
 		assert.equal(up.json.temperature, 0.3);
 		assert.equal(up.json.top_p, 0.9);
-		assert.equal(up.json.user, 'user-abc-123');
+		assert.equal(up.json.user, 'cp_' + createHash('sha256').update('user-abc-123').digest('hex').slice(0, 32));
 		assert.equal(up.json.top_k, undefined, 'top_k sent to a provider without top_k');
 		({ up } = await roundTrip(msgBody({ ...extra, model: 'v1m' })));
 		assert.equal(up.json.top_k, 40, 'top_k dropped for a provider with top_k');
@@ -251,6 +301,18 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		({ r, up } = await roundTrip(msgBody({ model: 'thinker', thinking: { type: 'adaptive' },
 			output_config: { effort: 'high' } })));
 		assert.equal(r.status, 200, r.text);
+	});
+
+	test('metadata.user_id: Claude Code\'s 150-character JSON -> a stable user of at most 64 characters', T, async () => {
+		const uid = (session) => JSON.stringify({ device_id: 'b755ef8a8cec46301f6531ba60abeb40f95e02cb83a651e9951f34072bc57216',
+			account_uuid: '', session_id: session });
+		assert.ok(uid('f92e304e-90e8-4449-b410-7a4b0111a41c').length > 128);
+		const a = (await roundTrip(msgBody({ metadata: { user_id: uid('f92e304e-90e8-4449-b410-7a4b0111a41c') } }))).up.json.user;
+		const b = (await roundTrip(msgBody({ metadata: { user_id: uid('0badcafe-90e8-4449-b410-7a4b0111a41c') } }))).up.json.user;
+		assert.match(a, /^cp_[0-9a-f]{32}$/);
+		assert.equal(a, b, 'one device is one user, whatever the session');
+		const c = (await roundTrip(msgBody({ metadata: { user_id: 'someone-else' } }))).up.json.user;
+		assert.notEqual(a, c);
 	});
 
 	test('Claude Code extras (context_management, output_config) are accepted', T, async () => {
@@ -298,6 +360,53 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.equal(msgs[3].tool_call_id, 'toolu_B');
 		assert.ok(textOf(msgs[3].content).includes('ROME-RESULT'));
 		assert.equal(textOf(msgs[4].content), 'and summarise');
+	});
+
+	test('no two user or assistant messages in a row upstream: thinking-only turns and mid-conversation system merge away', T, async () => {
+		const { r, up } = await roundTrip(msgBody({
+			messages: [
+				{ role: 'user', content: 'U1' },
+				{ role: 'assistant', content: [{ type: 'thinking', thinking: 'only thinking', signature: 's' }] },
+				{ role: 'user', content: [{ type: 'text', text: 'U2' },
+					{ type: 'image', source: { type: 'url', url: 'https://example.com/i.png' } }] },
+				{ role: 'system', content: 'mid-conversation note' },
+				{ role: 'user', content: 'U3' },
+				{ role: 'assistant', content: 'A1' },
+				{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_M', name: 'Read', input: {} }] },
+				{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_M', content: 'R' }] },
+			],
+		}));
+		assert.equal(r.status, 200, r.text);
+		const msgs = up.json.messages;
+		assert.deepEqual(msgs.map((m) => m.role), ['system', 'user', 'assistant', 'tool']);
+		for (let i = 1; i < msgs.length; i++) {
+			assert.ok(msgs[i].role === 'tool' || msgs[i].role !== msgs[i - 1].role, `two ${msgs[i].role} messages in a row`);
+		}
+		assert.deepEqual(msgs[1].content.map((p) => p.type), ['text', 'text', 'image_url', 'text']);
+		assert.deepEqual(msgs[1].content.filter((p) => p.type === 'text').map((p) => p.text), ['U1', 'U2', 'U3']);
+		assert.equal(msgs[2].content, 'A1');
+		assert.equal(msgs[2].tool_calls[0].id, 'toolu_M');
+	});
+
+	test('a tool_use without a tool_result gets a placeholder tool message', T, async () => {
+		const { r, up } = await roundTrip(msgBody({
+			messages: [
+				{ role: 'user', content: 'go' },
+				{ role: 'assistant', content: [
+					{ type: 'tool_use', id: 'toolu_P1', name: 'Read', input: {} },
+					{ type: 'tool_use', id: 'toolu_P2', name: 'Read', input: {} }] },
+				{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_P2', content: 'second' },
+					{ type: 'text', text: 'skip the first' }] },
+			],
+		}));
+		assert.equal(r.status, 200, r.text);
+		const msgs = up.json.messages;
+		assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'tool', 'tool', 'user']);
+		assert.deepEqual(msgs.slice(2, 4).map((m) => m.tool_call_id), ['toolu_P1', 'toolu_P2']);
+		assert.equal(msgs[2].content, 'Error: the result of this tool call is missing.');
+		assert.equal(msgs[3].content, 'second');
+		const rid = r.headers.get('request-id').replace(/[^A-Za-z0-9_]/g, '\\$&');
+		await proxy.waitForLog(new RegExp(`${rid} xlate: tool call "toolu_P1" has no result`));
 	});
 
 	test('tool_result is_error stays visible; no empty user message after tool results', T, async () => {
@@ -387,6 +496,33 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.ok(ok.up.rawBody.includes(pdf), 'PDF data not forwarded to a pdf provider');
 	});
 
+	test('PDF in a fallback chain: a provider without pdf passes the request to the next', T, async () => {
+		const pdf = Buffer.from('%PDF-1.4 chain').toString('base64');
+		const body = (model) => msgBody({ model, messages: [{ role: 'user', content: [
+			{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf } },
+			{ type: 'text', text: 'read it' },
+		] }] });
+		const { r, up } = await roundTrip(body('pdfchain'));
+		assert.equal(r.status, 200, r.text);
+		assert.equal(fake.requests.length, 1);
+		assert.equal(up.json.model, 'remote-pdf', 'the second provider, which takes PDFs, serves it');
+		assert.equal(up.headers.authorization, 'Bearer sk-v1-key');
+		assert.ok(up.rawBody.includes(pdf));
+		const rid = r.headers.get('request-id').replace(/[^A-Za-z0-9_]/g, '\\$&');
+		await proxy.waitForLog(new RegExp(`${rid} provider fake cannot take this request, trying the next one`));
+
+		fake.reset();
+		const plain = await roundTrip(msgBody({ model: 'pdfchain' }));
+		assert.equal(plain.up.json.model, 'remote-nopdf', 'without a PDF the chain starts at its first provider');
+
+		fake.reset();
+		const none = await proxy.post('/v1/messages', body('nopdfchain'));
+		assert.equal(none.status, 400, none.text);
+		assert.equal(errorEnvelope(none).error.message, 'messages[0].content[0]: the provider for this model (fake) '
+			+ 'does not accept PDF documents; send the text instead');
+		assert.equal(fake.requests.length, 0);
+	});
+
 	test('assistant thinking -> reasoning_content; redacted_thinking and unknown blocks skipped', T, async () => {
 		const { r, up } = await roundTrip(msgBody({
 			messages: [
@@ -407,6 +543,38 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.ok(!up.rawBody.includes('REDACTED-BLOB'));
 		assert.ok(!up.rawBody.includes('some_future_block'));
 		assert.equal(a.tool_calls[0].id, 'toolu_T');
+		// every drop is logged, with the request id (issue 10, items 13 and 19)
+		const rid = r.headers.get('request-id');
+		const esc = rid.replace(/[^A-Za-z0-9_]/g, '\\$&');
+		await proxy.waitForLog(new RegExp(`${esc} xlate: messages\\[1\\]\\.content\\[1\\]: redacted_thinking block dropped`));
+		await proxy.waitForLog(new RegExp(`${esc} xlate: messages\\[1\\]\\.content\\[4\\]: some_future_block block dropped`));
+	});
+
+	test('server tool calls, their results and search results in the history reach the model as text', T, async () => {
+		const { r, up } = await roundTrip(msgBody({
+			messages: [
+				{ role: 'user', content: 'news?' },
+				{ role: 'assistant', content: [
+					{ type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'QUERY-RAN-77' } },
+					{ type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [
+						{ type: 'web_search_result', url: 'https://example.com/r1', title: 'TITLE-ONE', encrypted_content: 'ENCRYPTED-BLOB' }] },
+					{ type: 'text', text: 'Found one.' },
+				] },
+				{ role: 'user', content: [
+					{ type: 'search_result', source: 'https://kb.example/9', title: 'KB-TITLE', content: [{ type: 'text', text: 'KB-TEXT' }] },
+					{ type: 'text', text: 'and this?' },
+				] },
+			],
+		}));
+		assert.equal(r.status, 200, r.text);
+		const a = up.json.messages.find((m) => m.role === 'assistant');
+		assert.match(a.content, /web_search \{"query":"QUERY-RAN-77"\}/);
+		assert.match(a.content, /TITLE-ONE\n +https:\/\/example\.com\/r1/);
+		assert.match(a.content, /Found one\.$/);
+		assert.ok(!up.rawBody.includes('ENCRYPTED-BLOB'), 'encrypted page content means nothing upstream');
+		const u = up.json.messages.at(-1);
+		assert.equal(u.role, 'user');
+		assert.match(textOf(u.content), /KB-TITLE[\s\S]*https:\/\/kb\.example\/9[\s\S]*KB-TEXT[\s\S]*and this\?/);
 	});
 
 	// ---- response side ----------------------------------------------------
@@ -451,12 +619,37 @@ describe('non-streaming messages', { timeout: 300000 }, () => {
 		assert.deepEqual(c[1], { type: 'text', text: 'The answer is 4.' });
 	});
 
+	test('thinking signatures: one format for plain answers and streams', T, async () => {
+		const SIG = /^cpsig_[A-Za-z0-9]{32}$/;
+		const { r } = await roundTrip(msgBody(), completion({ content: 'x', reasoning: 'plain thought' }));
+		assert.equal(r.status, 200, r.text);
+		assert.match(r.json.content[0].signature, SIG);
+		fake.stream([chunk({ role: 'assistant', reasoning_content: 'streamed thought' }), chunk({ content: 'x' }),
+			chunk({}, { finish: 'stop' })]);
+		const s = await proxy.stream(msgBody());
+		assert.equal(s.status, 200, s.raw);
+		assert.match(checkStreamGrammar(s.events).blocks[0].signature, SIG);
+	});
+
 	test('stop reasons: length -> max_tokens, content_filter -> refusal, stop -> end_turn', T, async () => {
 		for (const [finish, want] of [['length', 'max_tokens'], ['content_filter', 'refusal'], ['stop', 'end_turn']]) {
 			const { r } = await roundTrip(msgBody(), completion({ content: 'x', finish }));
 			assert.equal(r.status, 200, r.text);
 			assert.equal(r.json.stop_reason, want, finish);
 		}
+	});
+
+	test('usage: an upstream that reports none gets estimates, as streams do, not zeros', T, async () => {
+		const body = msgBody({ system: 'You answer briefly.', messages: [{ role: 'user', content: 'How far is the Moon from the Earth?' }] });
+		const answer = completion({ content: 'About 384,400 km on average.' });
+		delete answer.usage;
+		const { r } = await roundTrip(body, answer);
+		assert.equal(r.status, 200, r.text);
+		const counted = await proxy.post('/v1/messages/count_tokens', { ...body, max_tokens: undefined });
+		assert.equal(counted.status, 200, counted.text);
+		assert.ok(r.json.usage.input_tokens > 0);
+		assert.equal(r.json.usage.input_tokens, counted.json.input_tokens, 'the same local estimate as count_tokens');
+		assert.equal(r.json.usage.output_tokens, Math.floor(('About 384,400 km on average.'.length + 3) / 4));
 	});
 
 	test('usage: cached tokens excluded from input_tokens, reported as cache_read', T, async () => {

@@ -28,6 +28,7 @@ struct opts {
 	int	 pdf;
 	int	 include_usage;
 	const char *remote_id;		/* NULL: "test-remote" */
+	int	 keep_attribution;	/* strip_attribution off */
 };
 
 static const struct fixture {
@@ -35,19 +36,28 @@ static const struct fixture {
 	struct opts	 o;
 } fixtures[] = {
 	{ "claude_code", { 1, 8192, 1, 0, 0, 1, "glm-4.6" } },
+	{ "claude_code_2_1_332", { 1, 8192, 1, 0, 0, 1, "glm-4.6" } },
+	{ "system_attribution_string", { 0 } },
+	{ "system_attribution_kept", { .keep_attribution = 1 } },
 	{ "minimal", { 0 } },
 	{ "system_fold", { 0 } },
 	{ "system_only_in_messages", { 0 } },
 	{ "user_media", { .pdf = 1 } },
 	{ "user_texts", { 0 } },
 	{ "tool_results", { 0 } },
+	{ "tool_use_unanswered", { 0 } },
+	{ "merge_thinking_only", { 0 } },
+	{ "merge_mid_system", { 0 } },
 	{ "tool_result_documents", { .pdf = 1 } },
 	{ "assistant_blocks", { .reasoning = 1 } },
+	{ "server_tool_history", { 0 } },
 	{ "tools_choice_tool", { 0 } },
 	{ "tools_choice_any", { 0 } },
 	{ "tools_choice_none", { 0 } },
 	{ "tools_choice_auto", { 0 } },
 	{ "tools_all_dropped", { 0 } },
+	{ "tools_deferred_toolsearch", { .stream = 1 } },
+	{ "tools_deferred_used", { 0 } },
 	{ "params_top_k", { .stream = 1, .top_k = 1 } },
 	{ "params_no_top_k", { .include_usage = 1 } },
 	{ "reasoning_budget_low", { .reasoning = 1 } },
@@ -88,6 +98,7 @@ route_init(struct route *rt, const struct opts *o)
 	rt->p.top_k = o->top_k;
 	rt->p.pdf = o->pdf;
 	rt->p.include_usage = o->include_usage;
+	rt->p.strip_attribution = !o->keep_attribution;	/* as configured */
 	rt->r.provider = &rt->p;
 	rt->r.model = &rt->m;
 }
@@ -173,7 +184,7 @@ run_fixture(const struct fixture *f)
 	in = load(f->name, "in");
 	want = load(f->name, "out");
 	if (in != NULL && want != NULL)
-		got = xlate_req(in, &rt.r, f->o.stream, &err);
+		got = xlate_req(in, &rt.r, f->o.stream, "req_test", &err);
 	/* the output must not lean on the input */
 	json_object_put(in);
 	same = got != NULL && json_object_equal(got, want);
@@ -342,6 +353,12 @@ static const struct bad {
 	    "\"input_schema\":{}}]," HI "}",
 	    "tools[0].description: expected string" },
 	{ "{" M "\"tools\":[\"a\"]," HI "}", "tools[0]: expected object" },
+	{ "{" M "\"tools\":[{\"name\":\"a\",\"input_schema\":{},"
+	    "\"defer_loading\":\"yes\"}]," HI "}",
+	    "tools[0].defer_loading: expected boolean" },
+	{ "{" M U("{\"type\":\"tool_result\",\"tool_use_id\":\"t\","
+	    "\"content\":[{\"type\":\"tool_reference\"}]}"),
+	    "messages[0].content[0].content[0].tool_name: field required" },
 	{ "{" M "\"tool_choice\":\"auto\"," HI "}",
 	    "tool_choice: expected object" },
 	{ "{" M "\"tool_choice\":{\"type\":\"sometimes\"}," HI "}",
@@ -391,10 +408,13 @@ run_bad(const struct bad *b)
 	memset(&err, 0, sizeof(err));
 	route_init(&rt, &o);
 	if ((in = json_tokener_parse(b->json)) != NULL)
-		got = xlate_req(in, &rt.r, 0, &err);
+		got = xlate_req(in, &rt.r, 0, "req_test", &err);
+	/* only a PDF refusal is the provider's limit, which the next
+	 * provider of a chain may not have */
 	good = in != NULL && got == NULL && err.status == 400 &&
 	    strcmp(err.type, "invalid_request_error") == 0 &&
-	    strcmp(err.message, b->message) == 0;
+	    strcmp(err.message, b->message) == 0 &&
+	    err.provider_limit == (strstr(b->message, "PDF documents") != NULL);
 	ok(good, "rejects: %s", b->message);
 	if (!good) {
 		if (in == NULL)
@@ -404,6 +424,64 @@ run_bad(const struct bad *b)
 	}
 	json_object_put(got);
 	json_object_put(in);
+}
+
+/* metadata.user_id -> user: short, stable per user, never the raw value */
+#define CC_UID(acct, sess) "{\\\"device_id\\\":\\\"b755ef8a8cec46301f6531ba60abeb40f95e02" \
+	"cb83a651e9951f34072bc57216\\\",\\\"account_uuid\\\":\\\"" acct "\\\"," \
+	"\\\"session_id\\\":\\\"" sess "\\\"}"
+
+static const struct user_case {
+	const char	*user_id;	/* as a JSON string literal's inside */
+	const char	*user;
+	const char	*what;
+} user_cases[] = {
+	{ CC_UID("3c1e8a2b-5d4f-4e6a-9b7c-0d1e2f3a4b5c",
+	    "f92e304e-90e8-4449-b410-7a4b0111a41c"),
+	    "cp_e3f6c306997ba90184142fdd900fdb6e",
+	    "Claude Code's JSON: the account" },
+	{ CC_UID("3c1e8a2b-5d4f-4e6a-9b7c-0d1e2f3a4b5c",
+	    "00000000-90e8-4449-b410-7a4b0111a41c"),
+	    "cp_e3f6c306997ba90184142fdd900fdb6e",
+	    "Claude Code's JSON: the same for another session" },
+	{ CC_UID("", "f92e304e-90e8-4449-b410-7a4b0111a41c"),
+	    "cp_e530e0f37f1b145e08947b353123f028",
+	    "Claude Code's JSON without an account: the device" },
+	{ "user_2f1c5e0a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90123456789ab"
+	    "_account_3c1e8a2b-5d4f-4e6a-9b7c-0d1e2f3a4b5c_session_OTHER",
+	    "cp_21fe9277c56559c5e9cc1d18dc57e33d",
+	    "older Claude Code: the session left out" },
+	{ "alice", "cp_2bd806c97f0e00af1a1fc3328fa763a9", "any string, hashed" },
+	{ "{\\\"session_id\\\":\\\"x\\\"}", "cp_32b09e495ac3a937b58972da60fc2fe9",
+	    "JSON naming no user: hashed whole" },
+};
+
+static void
+check_user_ids(void)
+{
+	static const struct opts o = { 0 };
+	struct route	 rt;
+	struct xlate_err err;
+	json_object	*in, *out, *u;
+	char		 body[1024];
+	const char	*got;
+	size_t		 i;
+
+	route_init(&rt, &o);
+	for (i = 0; i < sizeof(user_cases) / sizeof(user_cases[0]); i++) {
+		snprintf(body, sizeof(body), "{" M HI ",\"metadata\":{"
+		    "\"user_id\":\"%s\"}}", user_cases[i].user_id);
+		out = NULL;
+		if ((in = json_tokener_parse(body)) != NULL)
+			out = xlate_req(in, &rt.r, 0, "req_test", &err);
+		got = json_object_object_get_ex(out, "user", &u) ?
+		    json_object_get_string(u) : "(none)";
+		is_str(got, user_cases[i].user, "user: %s",
+		    user_cases[i].what);
+		ok(strlen(got) <= 64, "user: at most 64 characters");
+		json_object_put(out);
+		json_object_put(in);
+	}
 }
 
 /* count_tokens bodies: max_tokens optional, the rest checked alike */
@@ -453,6 +531,7 @@ main(void)
 		run_fixture(&fixtures[i]);
 	for (i = 0; i < NBAD; i++)
 		run_bad(&bad[i]);
+	check_user_ids();
 	check_count_tokens();
 	return tap_done();
 }

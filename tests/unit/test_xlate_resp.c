@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "jsonparse.h"
+#include "tokens.h"
 #include "util.h"
 #include "xlate.h"
 #include "tap.h"
@@ -175,7 +176,7 @@ test_fixtures(void)
 		in = load(name, ".in.json");
 		ok(in != NULL, "%s: input parses", name);
 		memset(&err, 0, sizeof(err));
-		got = xlate_resp(in, MODEL, &err);
+		got = xlate_resp(in, MODEL, NULL, &err);
 		if ((want = load(name, ".out.json")) != NULL) {
 			ok(got != NULL, "%s: translated", name);
 			if (got == NULL)
@@ -247,6 +248,48 @@ test_tool_id(void)
 }
 
 /* a few properties of the translated message that fixtures do not show */
+/* no usage from the upstream: estimated as streams estimate it */
+static void
+test_usage_estimate(void)
+{
+	struct xlate_err  err;
+	json_object	 *req, *in, *out, *u;
+	int64_t		  want_in;
+
+	req = json_tokener_parse("{\"model\":\"m\",\"max_tokens\":9,"
+	    "\"system\":\"You answer questions about the weather.\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Will it rain "
+	    "in Paris tomorrow afternoon?\"}]}");
+	want_in = tokens_estimate_request(req);
+	in = json_tokener_parse("{\"choices\":[{\"message\":{\"content\":"
+	    "\"Probably not.\",\"reasoning_content\":\"abc\",\"tool_calls\":"
+	    "[{\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":"
+	    "\"{\\\"x\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
+	out = xlate_resp(in, MODEL, req, &err);
+	u = json_object_object_get(out, "usage");
+	ok(want_in > 10, "the request has an estimate (%lld)", (long long)want_in);
+	is_int(json_object_get_int64(json_object_object_get(u, "input_tokens")),
+	    want_in, "no upstream usage: input_tokens is the request's estimate");
+	/* "Probably not." 13 + "abc" 3 + {"x":1} 7 bytes = 23 -> 6 */
+	is_int(json_object_get_int64(json_object_object_get(u,
+	    "output_tokens")), 6, "no upstream usage: output_tokens from "
+	    "the bytes written");
+	json_object_put(out);
+	json_object_put(in);
+
+	in = json_tokener_parse("{\"choices\":[{\"message\":{\"content\":"
+	    "\"x\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
+	    "7,\"completion_tokens\":2}}");
+	out = xlate_resp(in, MODEL, req, &err);
+	u = json_object_object_get(out, "usage");
+	ok(json_object_get_int64(json_object_object_get(u, "input_tokens")) ==
+	    7 && json_object_get_int64(json_object_object_get(u,
+	    "output_tokens")) == 2, "upstream usage wins over the estimate");
+	json_object_put(out);
+	json_object_put(in);
+	json_object_put(req);
+}
+
 static void
 test_resp_misc(void)
 {
@@ -258,14 +301,15 @@ test_resp_misc(void)
 	in = json_tokener_parse("{\"choices\":[{\"message\":{\"content\":"
 	    "\"x\",\"reasoning_content\":\"think\"},\"finish_reason\":"
 	    "\"stop\"}]}");
-	out = xlate_resp(in, MODEL, &err);
+	out = xlate_resp(in, MODEL, NULL, &err);
 	c = json_object_array_get_idx(json_object_object_get(out, "content"),
 	    0);
 	sig = json_object_get_string(json_object_object_get(c, "signature"));
-	ok(sig != NULL && strlen(sig) >= 16, "thinking signature is set");
+	ok(sig != NULL && strlen(sig) == 38 && strncmp(sig, "cpsig_", 6) == 0,
+	    "thinking signature: cpsig_ and 32 characters, as streams make it");
 	strlcpy(sig1, sig != NULL ? sig : "", sizeof(sig1));
 	json_object_put(out);
-	out = xlate_resp(in, NULL, &err);
+	out = xlate_resp(in, NULL, NULL, &err);
 	is_str(json_object_get_string(json_object_object_get(out, "model")), "",
 	    "no client model and none upstream -> empty model");
 	c = json_object_array_get_idx(json_object_object_get(out, "content"),
@@ -277,12 +321,12 @@ test_resp_misc(void)
 	json_object_put(in);
 
 	in = json_tokener_parse("[1,2]");
-	ok(xlate_resp(in, MODEL, &err) == NULL && err.status == 502,
+	ok(xlate_resp(in, MODEL, NULL, &err) == NULL && err.status == 502,
 	    "array body refused");
 	is_str(err.message, "upstream returned no choices",
 	    "array body: message");
 	json_object_put(in);
-	ok(xlate_resp(NULL, MODEL, &err) == NULL && err.status == 502,
+	ok(xlate_resp(NULL, MODEL, NULL, &err) == NULL && err.status == 502,
 	    "NULL body refused");
 }
 
@@ -691,6 +735,7 @@ main(void)
 	test_stop_reason();
 	test_tool_id();
 	test_resp_misc();
+	test_usage_estimate();
 	test_upstream_errors();
 	test_error_bounds();
 	return tap_done();
