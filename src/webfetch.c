@@ -24,6 +24,8 @@
  * UTF-8, a PDF passes as base64 (Anthropic's web fetch returns PDFs as
  * base64 documents), anything else is unsupported_content_type.
  *
+ * Every run is counted in the scoreboard's server-tool counters.
+ *
  * Promises: every outcome is one of Anthropic's web_fetch error codes or
  * a document; the document's text is valid UTF-8 without NUL.
  */
@@ -40,6 +42,7 @@
 
 #include "html_text.h"
 #include "ipclass.h"
+#include "scoreboard.h"
 #include "util.h"
 #include "webdomain.h"
 #include "webfetch.h"
@@ -407,8 +410,8 @@ no_answer(const struct webhttp_resp *resp, const struct guard *g,
 	return fail(info, WEBFETCH_URL_NOT_ACCESSIBLE, "%s", resp->error);
 }
 
-enum webfetch_error
-webfetch_run(const struct conf_web_fetch *cw, const struct webfetch_query *q,
+static enum webfetch_error
+fetch(const struct conf_web_fetch *cw, const struct webfetch_query *q,
     const struct webhttp_wait *wait, struct webfetch_doc *doc,
     struct webfetch_info *info)
 {
@@ -492,5 +495,19 @@ webfetch_run(const struct conf_web_fetch *cw, const struct webfetch_query *q,
 	}
 	free(url);
 	webfetch_doc_free(doc);
+	return e;
+}
+
+enum webfetch_error
+webfetch_run(const struct conf_web_fetch *cw, const struct webfetch_query *q,
+    const struct webhttp_wait *wait, struct webfetch_doc *doc,
+    struct webfetch_info *info)
+{
+	enum webfetch_error	 e;
+
+	e = fetch(cw, q, wait, doc, info);
+	/* a client that hung up got no result block: not a failure */
+	scoreboard_server_tool_done("web_fetch", "fetch",
+	    e != WEBFETCH_OK && e != WEBFETCH_ABORTED);
 	return e;
 }

@@ -17,6 +17,9 @@
  * too_many_requests; a timeout, a refused connection, any other status
  * and an answer that does not parse are unavailable.
  *
+ * Every run is counted in the scoreboard's server-tool counters, as a
+ * failure when it gives an error code.
+ *
  * Promises: no key reaches info or a log (the backends put keys in
  * headers only, and the headers are freed after the call); the results
  * are owned by out and freed by websearch_results_free, even on error.
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "jsonparse.h"
+#include "scoreboard.h"
 #include "util.h"
 #include "webdomain.h"
 #include "websearch.h"
@@ -263,10 +267,10 @@ fail(struct websearch_info *info, enum websearch_error e, const char *why)
 	return e;
 }
 
-enum websearch_error
-websearch_run(const struct conf_web_search *cw,
-    const struct websearch_query *q, const struct webhttp_wait *wait,
-    struct websearch_results *out, struct websearch_info *info)
+static enum websearch_error
+search(const struct conf_web_search *cw, const struct websearch_query *q,
+    const struct webhttp_wait *wait, struct websearch_results *out,
+    struct websearch_info *info)
 {
 	const struct websearch_backend *b;
 	struct websearch_http	 h;
@@ -334,5 +338,20 @@ websearch_run(const struct conf_web_search *cw,
 		e = WEBSEARCH_OK;
 	}
 	webhttp_resp_free(&resp);
+	return e;
+}
+
+enum websearch_error
+websearch_run(const struct conf_web_search *cw,
+    const struct websearch_query *q, const struct webhttp_wait *wait,
+    struct websearch_results *out, struct websearch_info *info)
+{
+	enum websearch_error	 e;
+
+	e = search(cw, q, wait, out, info);
+	/* a client that hung up got no result block: not a failure */
+	if (info->backend != NULL)
+		scoreboard_server_tool_done("web_search", info->backend,
+		    e != WEBSEARCH_OK && e != WEBSEARCH_ABORTED);
 	return e;
 }
