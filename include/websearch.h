@@ -102,6 +102,9 @@ enum websearch_error websearch_run(const struct conf_web_search *,
 		    const struct websearch_query *, const struct webhttp_wait *,
 		    struct websearch_results *out, struct websearch_info *);
 const char	*websearch_error_code(enum websearch_error);
+/* one start-up log line saying whether web search and web fetch are on
+ * (names the backend, never its URL or key) */
+void		 websearch_log_config(const struct conf *);
 void		 websearch_results_free(struct websearch_results *);
 
 /* for the backends */

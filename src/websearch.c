@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "jsonparse.h"
+#include "log.h"
 #include "scoreboard.h"
 #include "util.h"
 #include "webdomain.h"
@@ -152,6 +153,22 @@ websearch_http_free(struct websearch_http *h)
 	buf_free(&h->body);
 	curl_slist_free_all(h->headers);	/* its copies of the key */
 	h->headers = NULL;
+}
+
+void
+websearch_log_config(const struct conf *c)
+{
+	const char	*fetch;
+
+	fetch = !c->web_fetch.enabled ? "web fetch is off" :
+	    c->web_fetch.allow_private_addresses ? "web fetch is on, private "
+	    "addresses allowed" : "web fetch is on";
+	if (c->web_search.backend == NULL)
+		log_info("web search is off (no web_search backend "
+		    "configured); %s", fetch);
+	else
+		log_info("web search backend: %s; %s", c->web_search.backend,
+		    fetch);
 }
 
 json_object *

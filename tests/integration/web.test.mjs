@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import dns from 'node:dns/promises';
 import os from 'node:os';
 
-import { proxyBin, baseConfig, mkTmpDir } from './lib/proxy.mjs';
+import { proxyBin, baseConfig, mkTmpDir, startProxy, teardown } from './lib/proxy.mjs';
 import { closedPort } from './lib/fake-upstream.mjs';
 import { SLACK_MS } from './lib/hardening.mjs';
 
@@ -505,5 +505,35 @@ describe('web fetch', { timeout: 240000 }, () => {
 			const { out } = await runTool(ssrfConfig(), ['-p', String(site.port), 'fetch', `${site.url}/text`]);
 			assert.equal(out.ok, true, 'the allowed server itself is fetched');
 		});
+	});
+});
+
+describe('the start-up log', { timeout: 60000 }, () => {
+	test('says once that web search is off when no backend is configured', T, async () => {
+		const proxy = await startProxy({ workers: 2, config: baseConfig('http://127.0.0.1:9') });
+		try {
+			await proxy.waitForLog(/web search is off/, 5000);
+			assert.equal(proxy.stderr.match(/web search is off/g).length, 1, proxy.stderr);
+			assert.match(proxy.stderr, /web search is off \(no web_search backend configured\); web fetch is off/);
+		} finally {
+			await teardown(proxy);
+		}
+	});
+
+	test('names the backend, never its key', T, async () => {
+		const proxy = await startProxy({
+			workers: 1,
+			config: {
+				...baseConfig('http://127.0.0.1:9'),
+				web_search: { backend: 'tavily', api_key: TAVILY_KEY },
+				web_fetch: { enabled: true },
+			},
+		});
+		try {
+			await proxy.waitForLog(/web search backend: tavily; web fetch is on$/m, 5000);
+			assert.ok(!proxy.stderr.includes(TAVILY_KEY), 'the key is not logged');
+		} finally {
+			await teardown(proxy);
+		}
 	});
 });
