@@ -410,6 +410,71 @@ no_answer(const struct webhttp_resp *resp, const struct guard *g,
 	return fail(info, WEBFETCH_URL_NOT_ACCESSIBLE, "%s", resp->error);
 }
 
+/* a 3xx: its target becomes *url once checked like the first URL */
+static enum webfetch_error
+redirect(struct webhttp_resp *resp, const struct webfetch_query *q,
+    struct webfetch_info *info, char **url)
+{
+	if (++info->redirects > WEBFETCH_MAX_REDIRECTS)
+		return fail(info, WEBFETCH_URL_NOT_ACCESSIBLE,
+		    "more than %d redirects", WEBFETCH_MAX_REDIRECTS);
+	if (check_url(resp->redirect_url, q) != WEBFETCH_OK)
+		return fail(info, WEBFETCH_URL_NOT_ALLOWED,
+		    "redirect to a URL not allowed");
+	free(*url);
+	*url = resp->redirect_url;
+	resp->redirect_url = NULL;
+	return WEBFETCH_OK;
+}
+
+/* the last hop's answer: the document, or the HTTP error */
+static enum webfetch_error
+final_answer(const struct webhttp_resp *resp, struct webfetch_doc *doc,
+    struct webfetch_info *info)
+{
+	if (resp->status == 429)
+		return fail(info, WEBFETCH_TOO_MANY_REQUESTS, "HTTP 429");
+	if (resp->status / 100 != 2)
+		return fail(info, WEBFETCH_URL_NOT_ACCESSIBLE, "HTTP %ld",
+		    resp->status);
+	return make_doc(resp, doc, info);
+}
+
+/* hop after hop until an answer that is no redirect, within the time */
+static enum webfetch_error
+follow(const struct conf_web_fetch *cw, const struct webfetch_query *q,
+    struct webhttp_req *req, const struct guard *g, char **url,
+    struct webfetch_doc *doc, struct webfetch_info *info)
+{
+	struct webhttp_resp	 resp;
+	enum webfetch_error	 e;
+	uint64_t		 start = util_now_ms(), spent;
+	uint64_t		 limit = (uint64_t)cw->timeout_seconds * 1000;
+
+	for (;;) {
+		if ((spent = util_now_ms() - start) >= limit)
+			return fail(info, WEBFETCH_URL_NOT_ACCESSIBLE,
+			    "no answer in %d s", cw->timeout_seconds);
+		req->url = *url;
+		req->timeout_ms = (long)(limit - spent);
+		if (webhttp_perform(req, &resp) == -1)
+			e = no_answer(&resp, g, cw, info);
+		else {
+			info->status = resp.status;
+			if (resp.status / 100 == 3 && resp.redirect_url != NULL) {
+				e = redirect(&resp, q, info, url);
+				webhttp_resp_free(&resp);
+				if (e == WEBFETCH_OK)
+					continue;
+				return e;
+			}
+			e = final_answer(&resp, doc, info);
+		}
+		webhttp_resp_free(&resp);
+		return e;
+	}
+}
+
 static enum webfetch_error
 fetch(const struct conf_web_fetch *cw, const struct webfetch_query *q,
     const struct webhttp_wait *wait, struct webfetch_doc *doc,
@@ -418,9 +483,8 @@ fetch(const struct conf_web_fetch *cw, const struct webfetch_query *q,
 	struct guard		 g = { q, IPCLASS_PUBLIC };
 	struct curl_slist	*headers;
 	struct webhttp_req	 req;
-	struct webhttp_resp	 resp;
 	enum webfetch_error	 e;
-	uint64_t		 start = util_now_ms(), spent;
+	uint64_t		 start = util_now_ms();
 	char			*url = NULL;
 
 	memset(doc, 0, sizeof(*doc));
@@ -430,6 +494,7 @@ fetch(const struct conf_web_fetch *cw, const struct webfetch_query *q,
 	if ((doc->url = strdup(q->url)) == NULL || (url = strdup(q->url)) ==
 	    NULL || (headers = curl_slist_append(NULL, accept_types)) == NULL) {
 		free(url);
+		webfetch_doc_free(doc);
 		return fail(info, WEBFETCH_UNAVAILABLE, "out of memory");
 	}
 	memset(&req, 0, sizeof(req));
@@ -442,51 +507,7 @@ fetch(const struct conf_web_fetch *cw, const struct webfetch_query *q,
 		req.addr_arg = &g;
 	}
 	req.wait = wait;
-	for (;;) {
-		spent = util_now_ms() - start;
-		if (spent >= (uint64_t)cw->timeout_seconds * 1000) {
-			e = fail(info, WEBFETCH_URL_NOT_ACCESSIBLE,
-			    "no answer in %d s", cw->timeout_seconds);
-			break;
-		}
-		req.url = url;
-		req.timeout_ms = (long)((uint64_t)cw->timeout_seconds * 1000 -
-		    spent);
-		if (webhttp_perform(&req, &resp) == -1) {
-			e = no_answer(&resp, &g, cw, info);
-			webhttp_resp_free(&resp);
-			break;
-		}
-		info->status = resp.status;
-		if (resp.status / 100 == 3 && resp.redirect_url != NULL) {
-			if (++info->redirects > WEBFETCH_MAX_REDIRECTS)
-				e = fail(info, WEBFETCH_URL_NOT_ACCESSIBLE,
-				    "more than %d redirects",
-				    WEBFETCH_MAX_REDIRECTS);
-			else if ((e = check_url(resp.redirect_url, q)) !=
-			    WEBFETCH_OK)
-				e = fail(info, WEBFETCH_URL_NOT_ALLOWED,
-				    "redirect to a URL not allowed");
-			if (e != WEBFETCH_OK) {
-				webhttp_resp_free(&resp);
-				break;
-			}
-			free(url);
-			url = resp.redirect_url;	/* the next hop's */
-			resp.redirect_url = NULL;
-			webhttp_resp_free(&resp);
-			continue;
-		}
-		if (resp.status == 429)
-			e = fail(info, WEBFETCH_TOO_MANY_REQUESTS, "HTTP 429");
-		else if (resp.status / 100 != 2)
-			e = fail(info, WEBFETCH_URL_NOT_ACCESSIBLE, "HTTP %ld",
-			    resp.status);
-		else
-			e = make_doc(&resp, doc, info);
-		webhttp_resp_free(&resp);
-		break;
-	}
+	e = follow(cw, q, &req, &g, &url, doc, info);
 	curl_slist_free_all(headers);
 	info->ms = util_now_ms() - start;
 	if (e == WEBFETCH_OK) {
