@@ -32,6 +32,33 @@ struct conf_provider {
 	int	  strip_attribution;	/* drop Claude Code's billing header */
 };
 
+/* the web_search object: the backend of Anthropic's web_search server
+ * tool; backend NULL = web search off */
+struct conf_web_search {
+	char	 *backend;		/* "tavily", "searxng", "brave" */
+	char	 *base_url;		/* no trailing '/' */
+	char	 *api_key;		/* "" = none; a secret to mask */
+	int	  max_results;
+	int	  timeout_seconds;	/* one backend call */
+};
+
+/* the web_fetch object: the proxy's fetcher for web_fetch */
+struct conf_web_fetch {
+	int	  enabled;
+	int	  allow_private_addresses;
+	int	  timeout_seconds;	/* one fetch, redirects included */
+	int64_t	  max_bytes;
+};
+
+/* the search backends the configuration accepts */
+struct conf_search_backend {
+	const char	*name;
+	const char	*default_base_url;	/* NULL = must be configured */
+	int		 needs_key;
+};
+extern const struct conf_search_backend	 conf_search_backends[];
+extern const size_t			 conf_nsearch_backends;
+
 struct conf {
 	char	 *ak;			/* inbound key; NULL or "" = no auth */
 	char	 *host;			/* listen address (derived if unset) */
@@ -53,6 +80,8 @@ struct conf {
 	int	  log_stream_text_preview_chars;
 	struct conf_provider *providers;
 	size_t	  nproviders;
+	struct conf_web_search web_search;
+	struct conf_web_fetch web_fetch;
 	time_t	  loaded_at;		/* models' "created" */
 };
 

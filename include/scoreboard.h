@@ -19,11 +19,14 @@ enum sb_endpoint { SB_EP_ROOT, SB_EP_MODELS, SB_EP_MESSAGES,
 	SB_EP_COUNT_TOKENS, SB_EP_METRICS, SB_EP_OTHER, SB_NENDPOINTS };
 
 #define SB_NCODES	20	/* the statuses we answer, plus "other" */
+#define SB_NSERVER_TOOLS 4	/* web_search per backend, web_fetch */
 #define SB_NBUCKETS	13	/* upstream latency histogram */
 
 extern const int	 sb_codes[SB_NCODES];		/* 0 = other */
 extern const char *const sb_endpoint_names[SB_NENDPOINTS];
 extern const double	 sb_bucket_seconds[SB_NBUCKETS];	/* last = +Inf */
+/* { tool, backend } of each server-tool counter */
+extern const char *const sb_server_tools[SB_NSERVER_TOOLS][2];
 
 struct sb_provider {
 	char		 name[64];
@@ -37,6 +40,8 @@ struct sb_counters {
 	uint64_t	 latency_count;
 	uint64_t	 latency_ms_sum;
 	struct sb_provider providers[SB_MAX_PROVIDERS];
+	uint64_t	 server_tool_calls[SB_NSERVER_TOOLS];
+	uint64_t	 server_tool_failures[SB_NSERVER_TOOLS];
 };
 
 struct sb_slot {
@@ -63,6 +68,10 @@ void	 scoreboard_set_state(int state);
 void	 scoreboard_set_streaming(int);
 void	 scoreboard_request_done(enum sb_endpoint, int status);
 void	 scoreboard_upstream_done(const char *provider, long ms, int failed);
+/* a server-tool call ran ("web_search", "tavily"; "web_fetch", "fetch");
+ * failed = its result was an error block */
+void	 scoreboard_server_tool_done(const char *tool, const char *backend,
+	    int failed);
 
 /* readers */
 uint64_t scoreboard_requests(void);	/* served, all workers ever */

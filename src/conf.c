@@ -13,7 +13,7 @@
  * derived (host, provider name, chat_url, display_name, remote_id). A last
  * pass checks the model table as a whole (duplicate ids, colliding aliases).
  *
- * Secrets: "ak" and "api_key" may hold "env:NAME" (the value of environment
+ * Secrets: "ak" and every "api_key" may hold "env:NAME" (the value of environment
  * variable NAME) or "file:/abs/path" (the file's contents without trailing
  * newlines). They are resolved at parse time, so a reload re-reads them.
  *
@@ -146,8 +146,52 @@ const struct conf_key conf_keys[] = {
 	    "cap on max_tokens sent upstream, 0..2147483647 (0 = no cap)" },
 	{ "providers[].models[].reasoning", CONF_BOOL, "false", 1,
 	    "the model accepts reasoning_effort (from thinking / output_config)" },
+
+	/* the web tools (Anthropic's web_search and web_fetch server tools,
+	 * run by the proxy) */
+	{ "web_search", CONF_OBJECT, "absent: web search off", 1,
+	    "the search backend that runs the web_search server tool; "
+	    "without it the tool is dropped from requests" },
+	{ "web_search.backend", CONF_STRING, NULL, 1,
+	    "\"tavily\", \"searxng\" (a SearXNG instance's JSON API) or "
+	    "\"brave\" (Brave Search API)" },
+	{ "web_search.base_url", CONF_STRING, "the backend's public API", 1,
+	    "http:// or https:// URL of the backend: https://api.tavily.com "
+	    "for tavily, https://api.search.brave.com for brave; required for "
+	    "searxng" },
+	{ "web_search.api_key", CONF_STRING, "\"\"", 1,
+	    "the backend's key (tavily: Authorization: Bearer; brave: "
+	    "X-Subscription-Token; searxng: Authorization: Bearer if set); "
+	    "required for tavily and brave; \"env:NAME\" or \"file:/path\" "
+	    "as for providers[].api_key" },
+	{ "web_search.max_results", CONF_INT, "5", 1,
+	    "results per search when the tool asks for no other number, "
+	    "1..20" },
+	{ "web_search.timeout_seconds", CONF_INT, "10", 1,
+	    "time for one backend call, 1..300" },
+	{ "web_fetch", CONF_OBJECT, "absent: web fetch off", 1,
+	    "the proxy's fetcher that runs the web_fetch server tool" },
+	{ "web_fetch.enabled", CONF_BOOL, "false", 1,
+	    "run web_fetch (otherwise the tool is dropped from requests)" },
+	{ "web_fetch.max_bytes", CONF_INT, "10485760", 1,
+	    "bytes of one page read, 1024..104857600; a longer text is cut "
+	    "there, a longer PDF refused (content_too_large)" },
+	{ "web_fetch.timeout_seconds", CONF_INT, "30", 1,
+	    "time for one fetch, redirects included, 1..300" },
+	{ "web_fetch.allow_private_addresses", CONF_BOOL, "false", 1,
+	    "let the fetcher connect to loopback, private, link-local and "
+	    "other non-public addresses" },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+/* websearch.c has an implementation for each (test_websearch checks) */
+const struct conf_search_backend conf_search_backends[] = {
+	{ "tavily", "https://api.tavily.com", 1 },
+	{ "searxng", NULL, 0 },
+	{ "brave", "https://api.search.brave.com", 1 },
+};
+const size_t conf_nsearch_backends = sizeof(conf_search_backends) /
+    sizeof(conf_search_backends[0]);
 
 struct conf_ctx {
 	char		*err;
@@ -690,6 +734,105 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	return 0;
 }
 
+/* a backend URL: http(s)://host[:port][/path], no query or fragment;
+ * kept without a trailing '/' */
+static int
+conf_web_url(struct conf_ctx *cx, const char *kw, const char *url,
+    char **out)
+{
+	const char	*auth, *s;
+	size_t		 len;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		auth = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		auth = url + 8;
+	else
+		return conf_err(cx, kw, "not an http(s) URL");
+	for (s = url; *s; s++)
+		if (iscntrl((unsigned char)*s) || *s == ' ')
+			return conf_err(cx, kw, "not an http(s) URL");
+	if (strpbrk(url, "?#") != NULL)
+		return conf_err(cx, kw, "query or fragment not allowed");
+	if (*auth == '\0' || *auth == '/' || *auth == ':')
+		return conf_err(cx, kw, "not an http(s) URL");
+	len = strlen(url);
+	while (len > (size_t)(auth - url) && url[len - 1] == '/')
+		len--;
+	if ((*out = strndup(url, len)) == NULL)
+		return conf_err(cx, kw, "%s", strerror(errno));
+	return 0;
+}
+
+static int
+conf_web_search(struct conf_ctx *cx, json_object *root,
+    struct conf_web_search *w)
+{
+	const struct conf_search_backend *b = NULL;
+	json_object	*obj;
+	const char	*s;
+	size_t		 i;
+
+	obj = conf_get(root, conf_key_must("web_search", CONF_OBJECT));
+	if (obj == NULL)
+		return 0;			/* web search off */
+	if (conf_str(cx, obj, "web_search", "web_search.backend", 0, &s) ==
+	    -1)
+		return -1;
+	for (i = 0; i < conf_nsearch_backends; i++)
+		if (strcmp(conf_search_backends[i].name, s) == 0)
+			b = &conf_search_backends[i];
+	if (b == NULL)
+		return conf_err(cx, "web_search.backend", "unknown backend "
+		    "\"%s\" (tavily, searxng or brave)", s);
+	if (conf_strdup(cx, "web_search.backend", s, &w->backend) == -1 ||
+	    conf_str(cx, obj, "web_search", "web_search.base_url", 0, &s) ==
+	    -1)
+		return -1;
+	if (s == NULL && (s = b->default_base_url) == NULL)
+		return conf_err(cx, "web_search.base_url", "missing (backend "
+		    "%s has no public default)", b->name);
+	if (conf_web_url(cx, "web_search.base_url", s, &w->base_url) == -1 ||
+	    conf_secret(cx, obj, "web_search", "web_search.api_key",
+	    &w->api_key) == -1)
+		return -1;
+	if (b->needs_key && w->api_key[0] == '\0')
+		return conf_err(cx, "web_search.api_key", "missing (backend "
+		    "%s needs a key)", b->name);
+	if (conf_int32(cx, obj, "web_search", "web_search.max_results", 1, 20,
+	    &w->max_results) == -1 ||
+	    conf_int32(cx, obj, "web_search", "web_search.timeout_seconds", 1,
+	    300, &w->timeout_seconds) == -1)
+		return -1;
+	return 0;
+}
+
+/* the defaults apply whether the object is there or not */
+static int
+conf_web_fetch(struct conf_ctx *cx, json_object *root,
+    struct conf_web_fetch *w)
+{
+	json_object	*obj, *none = NULL;
+	long long	 n;
+	int		 rv = -1;
+
+	obj = conf_get(root, conf_key_must("web_fetch", CONF_OBJECT));
+	if (obj == NULL && (obj = none = json_object_new_object()) == NULL)
+		return conf_err(cx, "web_fetch", "%s", strerror(errno));
+	conf_bool(obj, "web_fetch.enabled", &w->enabled);
+	conf_bool(obj, "web_fetch.allow_private_addresses",
+	    &w->allow_private_addresses);
+	if (conf_int32(cx, obj, "web_fetch", "web_fetch.timeout_seconds", 1,
+	    300, &w->timeout_seconds) == 0 &&
+	    conf_int(cx, obj, "web_fetch", "web_fetch.max_bytes", 1024,
+	    104857600, &n) == 0) {
+		w->max_bytes = n;
+		rv = 0;
+	}
+	json_object_put(none);
+	return rv;
+}
+
 static int
 conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 {
@@ -769,6 +912,9 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 		    &c->providers[i]) == -1)
 			return -1;
 	}
+	if (conf_web_search(cx, root, &c->web_search) == -1 ||
+	    conf_web_fetch(cx, root, &c->web_fetch) == -1)
+		return -1;
 	return 0;
 }
 
@@ -1037,6 +1183,12 @@ conf_free(struct conf *c)
 		free(p->chat_url);
 	}
 	free(c->providers);
+	free(c->web_search.backend);
+	free(c->web_search.base_url);
+	if (c->web_search.api_key != NULL)
+		explicit_bzero(c->web_search.api_key,
+		    strlen(c->web_search.api_key));
+	free(c->web_search.api_key);
 	if (c->ak != NULL)
 		explicit_bzero(c->ak, strlen(c->ak));
 	free(c->ak);

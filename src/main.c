@@ -34,6 +34,7 @@
 #include "privdrop.h"
 #include "scoreboard.h"
 #include "sig.h"
+#include "websearch.h"
 
 extern char **environ;
 
@@ -306,6 +307,7 @@ main(int argc, char *argv[])
 	    PACKAGE_VERSION, bound, conf->ak && conf->ak[0] ?
 	    "inbound key required" : "no inbound key", conf_workers(conf),
 	    s.user ? ", user " : "", s.user ? s.user : "");
+	websearch_log_config(conf);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
 	if (scoreboard_init() == -1)

@@ -99,6 +99,29 @@ render_providers(struct buf *b, const struct sb_counters *c)
 	}
 }
 
+static void
+render_server_tools(struct buf *b, const struct sb_counters *c)
+{
+	size_t	 k;
+
+	buf_puts(b, "# HELP claude_proxy_server_tool_calls_total Server-tool "
+	    "calls run by the proxy (web search, web fetch), by tool and "
+	    "backend.\n# TYPE claude_proxy_server_tool_calls_total counter\n");
+	for (k = 0; k < SB_NSERVER_TOOLS; k++)
+		buf_printf(b, "claude_proxy_server_tool_calls_total{tool=\"%s\","
+		    "backend=\"%s\"} %llu\n", sb_server_tools[k][0],
+		    sb_server_tools[k][1],
+		    (unsigned long long)c->server_tool_calls[k]);
+	buf_puts(b, "# HELP claude_proxy_server_tool_failures_total Server-"
+	    "tool calls whose result was an error, by tool and backend.\n"
+	    "# TYPE claude_proxy_server_tool_failures_total counter\n");
+	for (k = 0; k < SB_NSERVER_TOOLS; k++)
+		buf_printf(b, "claude_proxy_server_tool_failures_total{tool=\""
+		    "%s\",backend=\"%s\"} %llu\n", sb_server_tools[k][0],
+		    sb_server_tools[k][1],
+		    (unsigned long long)c->server_tool_failures[k]);
+}
+
 int
 metrics_render(struct buf *b)
 {
@@ -109,6 +132,7 @@ metrics_render(struct buf *b)
 	render_requests(b, &c);
 	render_latency(b, &c);
 	render_providers(b, &c);
+	render_server_tools(b, &c);
 	buf_printf(b, "# HELP claude_proxy_active_streams Streams being "
 	    "relayed now.\n# TYPE claude_proxy_active_streams gauge\n"
 	    "claude_proxy_active_streams %d\n", streams);

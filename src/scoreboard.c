@@ -21,6 +21,10 @@ const int sb_codes[SB_NCODES] = { 200, 400, 401, 403, 404, 405, 408, 413,
 	417, 429, 431, 500, 501, 502, 503, 504, 505, 529, 100, 0 };
 const char *const sb_endpoint_names[SB_NENDPOINTS] = { "/", "/v1/models",
 	"/v1/messages", "/v1/messages/count_tokens", "/metrics", "other" };
+const char *const sb_server_tools[SB_NSERVER_TOOLS][2] = {
+	{ "web_search", "tavily" }, { "web_search", "searxng" },
+	{ "web_search", "brave" }, { "web_fetch", "fetch" },
+};
 const double sb_bucket_seconds[SB_NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1,
 	2.5, 5, 10, 30, 60, 120, 300, -1 };
 
@@ -92,6 +96,11 @@ fold(struct sb_counters *to, const struct sb_counters *from)
 	for (k = 0; k < SB_NBUCKETS; k++)
 		to->latency[k] += LOAD(&from->latency[k]);
 	to->latency_count += LOAD(&from->latency_count);
+	for (k = 0; k < SB_NSERVER_TOOLS; k++) {
+		to->server_tool_calls[k] += LOAD(&from->server_tool_calls[k]);
+		to->server_tool_failures[k] +=
+		    LOAD(&from->server_tool_failures[k]);
+	}
 	to->latency_ms_sum += LOAD(&from->latency_ms_sum);
 	for (p = 0; p < SB_MAX_PROVIDERS; p++) {
 		const struct sb_provider *fp = &from->providers[p];
@@ -231,6 +240,24 @@ scoreboard_upstream_done(const char *provider, long ms, int failed)
 			return;
 		}
 	}
+}
+
+void
+scoreboard_server_tool_done(const char *tool, const char *backend,
+    int failed)
+{
+	size_t	 k;
+
+	if (mine == NULL || tool == NULL || backend == NULL)
+		return;
+	for (k = 0; k < SB_NSERVER_TOOLS; k++)
+		if (strcmp(sb_server_tools[k][0], tool) == 0 &&
+		    strcmp(sb_server_tools[k][1], backend) == 0) {
+			ADD(&mine->c.server_tool_calls[k], 1);
+			if (failed)
+				ADD(&mine->c.server_tool_failures[k], 1);
+			return;
+		}
 }
 
 uint64_t

@@ -18,8 +18,6 @@
  * aborts the transfer at once. The API key goes only into the Authorization
  * header; curl's verbose mode stays off so it never reaches a log.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +29,18 @@
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
+#include "xfer.h"
 
 #define UPSTREAM_MAX_BODY	(64 * 1024 * 1024)
-#define UPSTREAM_TICK_MS	250
-#define UPSTREAM_MAX_SOCKS	8	/* libcurl uses at most 5 per handle */
 
 struct transfer {
 	const struct upstream_call	*call;
 	struct upstream_result		*res;
 	uint64_t			 last_data_ms;
-	uint64_t			 last_tick_ms;
-	uint64_t			 idle_ms;	/* 0 = no idle limit */
 };
 
 static CURL	*easy;
-static CURLM	*multi;		/* owns the connection cache */
+static struct xfer loop;	/* its multi handle owns the connection cache */
 static char	 errbuf[CURL_ERROR_SIZE];	/* the handle's, set once */
 
 /* what the handle holds now: options that differ between requests are set
@@ -56,17 +51,6 @@ static int	 set_stream = -1;	/* total timeout and Accept-Encoding */
 /* the proxy environment, read once: libcurl would read it on every
  * request; NULL = none */
 static char	*proxy_http, *proxy_https, *proxy_except;
-
-/* libcurl's sockets and timer (CURLMOPT_SOCKETFUNCTION, _TIMERFUNCTION):
- * waiting on them ourselves tells libcurl which socket is ready, so it
- * does not poll it again before reading */
-static struct {
-	curl_socket_t	 fd;
-	short		 events;
-} socks[UPSTREAM_MAX_SOCKS];
-static int	 nsocks;
-static int	 timer_armed;
-static uint64_t	 timer_at;	/* CLOCK_MONOTONIC ms */
 
 /* request headers per provider and mode, built once per worker: the
  * configuration does not change in a worker's life (a reload starts new
@@ -80,43 +64,6 @@ static struct {
 
 static size_t	on_header(char *, size_t, size_t, void *);
 static size_t	on_body(char *, size_t, size_t, void *);
-
-static int
-on_socket(CURL *e, curl_socket_t fd, int what, void *clientp, void *sockp)
-{
-	int	 i;
-
-	(void)e;
-	(void)clientp;
-	(void)sockp;
-	for (i = 0; i < nsocks && socks[i].fd != fd; i++)
-		;
-	if (what == CURL_POLL_REMOVE) {
-		if (i < nsocks)
-			socks[i] = socks[--nsocks];
-		return 0;
-	}
-	if (i == nsocks) {
-		if (nsocks == UPSTREAM_MAX_SOCKS)
-			return -1;
-		nsocks++;
-	}
-	socks[i].fd = fd;
-	socks[i].events = ((what & CURL_POLL_IN) ? POLLIN : 0) |
-	    ((what & CURL_POLL_OUT) ? POLLOUT : 0);
-	return 0;
-}
-
-static int
-on_timer(CURLM *m, long ms, void *clientp)
-{
-	(void)m;
-	(void)clientp;
-	timer_armed = ms >= 0;
-	if (timer_armed)
-		timer_at = util_now_ms() + (uint64_t)ms;
-	return 0;
-}
 
 /* the first of two environment variables that is set and not empty, as
  * libcurl reads them; a copy, or NULL */
@@ -174,24 +121,16 @@ set_invariants(void)
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 #undef SET
-	if (rc != CURLE_OK)
-		return -1;
-	if (curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket) !=
-	    CURLM_OK ||
-	    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer) !=
-	    CURLM_OK)
-		return -1;
-	return 0;
+	return rc == CURLE_OK ? 0 : -1;
 }
 
 int
 upstream_init(void)
 {
-	if (easy != NULL && multi != NULL)
+	if (easy != NULL && loop.multi != NULL)
 		return 0;
 	upstream_cleanup();
-	if ((easy = curl_easy_init()) == NULL ||
-	    (multi = curl_multi_init()) == NULL ||
+	if ((easy = curl_easy_init()) == NULL || xfer_init(&loop) == -1 ||
 	    read_proxy_env() == -1 || set_invariants() == -1) {
 		upstream_cleanup();
 		return -1;
@@ -204,14 +143,10 @@ upstream_cleanup(void)
 {
 	if (easy != NULL)
 		curl_easy_cleanup(easy);
-	if (multi != NULL)
-		curl_multi_cleanup(multi);
+	xfer_cleanup(&loop);
 	easy = NULL;
-	multi = NULL;
 	set_provider = NULL;
 	set_stream = -1;
-	nsocks = 0;
-	timer_armed = 0;
 	free(proxy_http);
 	free(proxy_https);
 	free(proxy_except);
@@ -297,140 +232,48 @@ on_body(char *p, size_t size, size_t n, void *arg)
 /* a stream's caller may count only real events as activity, so an
  * upstream that sends nothing but keep-alive comments still times out */
 static uint64_t
-last_activity(const struct transfer *t)
+last_activity(void *arg)
 {
+	const struct transfer *t = arg;
+
 	if (t->call->activity_ms != NULL)
 		return *t->call->activity_ms;
 	return t->last_data_ms;
 }
 
-/* how long the loop may sleep: until the next tick, or libcurl's timer */
 static int
-wait_ms(const struct transfer *t, uint64_t now)
+tick_of(void *arg)
 {
-	uint64_t	 until = t->last_tick_ms + UPSTREAM_TICK_MS;
+	const struct transfer *t = arg;
 
-	if (timer_armed && timer_at < until)
-		until = timer_at;
-	return until <= now ? 0 : (int)(until - now);
-}
-
-/* libcurl's due timers; it reports its next one (if any) again, since a
- * timeout action makes it forget what it last told us */
-static int
-run_timers(void)
-{
-	int	 running;
-
-	timer_armed = 0;
-	return curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0,
-	    &running) == CURLM_OK ? 0 : -1;
-}
-
-/* hand each ready socket to libcurl, or else its timer once it is due;
- * -1 when libcurl fails */
-static int
-dispatch(const struct pollfd *pfd, int n)
-{
-	int	 i, mask, running, acted = 0;
-
-	for (i = 0; i < n; i++) {
-		if (pfd[i].revents == 0)
-			continue;
-		mask = 0;
-		if (pfd[i].revents & (POLLIN | POLLHUP))
-			mask |= CURL_CSELECT_IN;
-		if (pfd[i].revents & POLLOUT)
-			mask |= CURL_CSELECT_OUT;
-		if (pfd[i].revents & (POLLERR | POLLNVAL))
-			mask |= CURL_CSELECT_ERR;
-		acted = 1;
-		if (curl_multi_socket_action(multi, pfd[i].fd, mask,
-		    &running) != CURLM_OK)
-			return -1;
-	}
-	/* a socket action has run the due timers already */
-	if (!acted && timer_armed && util_now_ms() >= timer_at)
-		return run_timers();
-	return 0;
+	return t->call->on_tick != NULL ? t->call->on_tick(t->call->arg) : 0;
 }
 
 /*
- * Drive the transfer with the multi socket interface so that the wait can
- * also watch the client's socket: a client that hangs up is noticed at
- * once, not at libcurl's next progress call, and the transfer is removed
- * (its upstream connection closed). The loop also runs the caller's tick
- * and enforces the stream idle timeout. The poll() here is the only wait:
- * libcurl learns which of its sockets is ready instead of polling them
- * again itself.
+ * The wait also watches the client's socket (xfer), so a client that
+ * hangs up aborts the transfer at once; streams end after
+ * stream_idle_timeout seconds without activity.
  */
 static CURLcode
 run_transfer(struct transfer *t)
 {
-	const struct upstream_call *call = t->call;
-	struct pollfd		 pfd[UPSTREAM_MAX_SOCKS + 1];
-	CURLMsg			*msg;
-	CURLcode		 rc = CURLE_OK;
-	uint64_t		 now;
-	int			 left, i, n, watch, woke = 0;
+	struct xfer_wait	 w;
+	enum xfer_end		 end;
+	CURLcode		 rc;
 
-	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
-		return CURLE_FAILED_INIT;
-	watch = call->watch_fd >= 0;
-	/* start at once: connect or reuse, send, read what is there */
-	if (run_timers() == -1) {
-		curl_multi_remove_handle(multi, easy);
-		return CURLE_FAILED_INIT;
+	memset(&w, 0, sizeof(w));
+	w.watch_fd = t->call->watch_fd;
+	w.on_tick = tick_of;
+	if (t->call->stream) {
+		w.idle_ms = (uint64_t)conf_stream_idle_seconds(conf) * 1000;
+		w.last_activity = last_activity;
 	}
-	for (;;) {
-		if ((msg = curl_multi_info_read(multi, &left)) != NULL &&
-		    msg->msg == CURLMSG_DONE) {
-			rc = msg->data.result;
-			break;
-		}
-		now = util_now_ms();
-		if (t->idle_ms > 0 && now - last_activity(t) >= t->idle_ms) {
-			t->res->timed_out = 1;
-			rc = CURLE_OPERATION_TIMEDOUT;
-			break;
-		}
-		if (woke || now - t->last_tick_ms >= UPSTREAM_TICK_MS) {
-			t->last_tick_ms = now;
-			if (call->on_tick != NULL &&
-			    call->on_tick(call->arg) == -1) {
-				t->res->aborted = 1;
-				rc = CURLE_ABORTED_BY_CALLBACK;
-				break;
-			}
-			/* readable but still there: pipelined bytes; stop
-			 * watching, the tick still checks every 250 ms */
-			if (woke)
-				watch = 0;
-		}
-		for (n = 0; n < nsocks; n++) {
-			pfd[n].fd = socks[n].fd;
-			pfd[n].events = socks[n].events;
-		}
-		pfd[n].fd = watch ? call->watch_fd : -1;	/* -1: ignored */
-		pfd[n].events = POLLIN;
-		for (i = 0; i <= n; i++)
-			pfd[i].revents = 0;
-		/* a signal ends the wait early, as it did curl_multi_poll's */
-		if (poll(pfd, n + 1, wait_ms(t, now)) == -1) {
-			if (errno != EINTR) {
-				rc = CURLE_FAILED_INIT;
-				break;
-			}
-			for (i = 0; i <= n; i++)
-				pfd[i].revents = 0;
-		}
-		woke = pfd[n].revents != 0;
-		if (dispatch(pfd, n) == -1) {
-			rc = CURLE_FAILED_INIT;
-			break;
-		}
-	}
-	curl_multi_remove_handle(multi, easy);
+	w.arg = t;
+	rc = xfer_run(&loop, easy, &w, &end);
+	if (end == XFER_IDLE)
+		t->res->timed_out = 1;
+	else if (end == XFER_ABORTED)
+		t->res->aborted = 1;
 	return rc;
 }
 
@@ -562,11 +405,9 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 	memset(&t, 0, sizeof(t));
 	t.call = call;
 	t.res = res;
-	t.last_data_ms = t.last_tick_ms = start;
-	if (call->stream)
-		t.idle_ms = (uint64_t)conf_stream_idle_seconds(conf) * 1000;
+	t.last_data_ms = start;
 
-	if ((easy == NULL || multi == NULL) && upstream_init() == -1) {
+	if ((easy == NULL || loop.multi == NULL) && upstream_init() == -1) {
 		res->failed = 1;
 		snprintf(res->error, sizeof(res->error), "libcurl unavailable");
 		return -1;

@@ -503,6 +503,8 @@ sample(const struct conf_key *k)
 
 	switch (k->type) {
 	case CONF_STRING:
+		if (strcmp(k->path, "web_search.backend") == 0)
+			return json_object_new_string("searxng");
 		if (strstr(k->path, "base_url"))
 			return json_object_new_string("http://h:1/v1");
 		return json_object_new_string("sample");
@@ -545,7 +547,8 @@ static void
 test_table(void)
 {
 	static const char base[] = "{'providers':[{'base_url':'http://x',"
-	    "'api_key':'','models':[{'id':'a'}]}]}";
+	    "'api_key':'','models':[{'id':'a'}]}],'web_search':{"
+	    "'backend':'searxng','base_url':'http://h:1'},'web_fetch':{}}";
 	const struct conf_key *k;
 	json_object	*root;
 	struct conf	*c;
@@ -600,7 +603,7 @@ test_table(void)
 		is_str(err, want, "required %s: error", k->path);
 		json_object_put(root);
 	}
-	is_int(nreq, 5, "five required keys");
+	is_int(nreq, 6, "six required keys");
 	k = NULL;
 	for (i = 0; i < conf_nkeys; i++)
 		if (strcmp(conf_keys[i].path, "port") == 0)
@@ -763,6 +766,111 @@ test_load(void)
 	rmdir(tmpl);
 }
 
+/* the web tools: off unless configured, backends checked, keys resolved
+ * like every secret */
+static void
+test_web(void)
+{
+	static const struct bad web_bad[] = {
+		{ WITH("'web_search':{}"), "web_search.backend: missing" },
+		{ WITH("'web_search':{'backend':'google'}"),
+		    "web_search.backend: unknown backend \"google\" "
+		    "(tavily, searxng or brave)" },
+		{ WITH("'web_search':{'backend':'searxng'}"),
+		    "web_search.base_url: missing (backend searxng has no "
+		    "public default)" },
+		{ WITH("'web_search':{'backend':'tavily'}"),
+		    "web_search.api_key: missing (backend tavily needs a key)" },
+		{ WITH("'web_search':{'backend':'brave','api_key':''}"),
+		    "web_search.api_key: missing (backend brave needs a key)" },
+		{ WITH("'web_search':{'backend':'searxng','base_url':'ftp://h'}"),
+		    "web_search.base_url: not an http(s) URL" },
+		{ WITH("'web_search':{'backend':'searxng','base_url':'http://'}"),
+		    "web_search.base_url: not an http(s) URL" },
+		{ WITH("'web_search':{'backend':'searxng',"
+		    "'base_url':'http://h/?format=json'}"),
+		    "web_search.base_url: query or fragment not allowed" },
+		{ WITH("'web_search':{'backend':'searxng','base_url':'http://h',"
+		    "'max_results':21}"),
+		    "web_search.max_results: 21 out of range 1..20" },
+		{ WITH("'web_search':{'backend':'searxng','base_url':'http://h',"
+		    "'timeout_seconds':0}"),
+		    "web_search.timeout_seconds: 0 out of range 1..300" },
+		{ WITH("'web_search':{'backend':'tavily','api_key':'env:NO_SUCH_"
+		    "VAR_CP'}"), "web_search.api_key: environment variable "
+		    "NO_SUCH_VAR_CP is not set" },
+		{ WITH("'web_search':{'backend':'searxng','base_url':'http://h',"
+		    "'colour':1}"), "web_search.colour: unknown key" },
+		{ WITH("'web_search':'tavily'"), "web_search: expected object" },
+		{ WITH("'web_fetch':{'max_bytes':1023}"),
+		    "web_fetch.max_bytes: 1023 out of range 1024..104857600" },
+		{ WITH("'web_fetch':{'timeout_seconds':301}"),
+		    "web_fetch.timeout_seconds: 301 out of range 1..300" },
+		{ WITH("'web_fetch':{'enabled':1}"),
+		    "web_fetch.enabled: expected boolean" },
+	};
+	struct conf	*c;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(web_bad) / sizeof(web_bad[0]); i++) {
+		c = parse(web_bad[i].json, err, sizeof(err));
+		ok(c == NULL, "web config %zu refused", i);
+		is_str(err, web_bad[i].err, "web config %zu: error", i);
+		conf_free(c);
+	}
+
+	c = parse(WITH("'port':1"), err, sizeof(err));
+	ok(c != NULL && c->web_search.backend == NULL &&
+	    !c->web_fetch.enabled, "no web objects: both tools off");
+	if (c != NULL) {
+		is_int(c->web_fetch.max_bytes, 10485760, "fetch max_bytes");
+		is_int(c->web_fetch.timeout_seconds, 30, "fetch timeout");
+		is_int(c->web_fetch.allow_private_addresses, 0,
+		    "private addresses refused");
+	}
+	conf_free(c);
+
+	c = parse(WITH("'web_search':{'backend':'tavily','api_key':'tvly-k'},"
+	    "'web_fetch':{'timeout_seconds':5}"), err, sizeof(err));
+	ok(c != NULL, "tavily with its defaults (%s)", err);
+	if (c != NULL) {
+		is_str(c->web_search.backend, "tavily", "backend");
+		is_str(c->web_search.base_url, "https://api.tavily.com",
+		    "tavily's public API by default");
+		is_str(c->web_search.api_key, "tvly-k", "key");
+		is_int(c->web_search.max_results, 5, "max_results default");
+		is_int(c->web_search.timeout_seconds, 10, "timeout default");
+		is_int(c->web_fetch.enabled, 0,
+		    "a web_fetch object alone does not enable fetching");
+	}
+	conf_free(c);
+
+	c = parse(WITH("'web_search':{'backend':'brave','api_key':'b'}"), err,
+	    sizeof(err));
+	ok(c != NULL && strcmp(c->web_search.base_url,
+	    "https://api.search.brave.com") == 0, "brave's public API");
+	conf_free(c);
+
+	setenv("CP_TEST_SEARCH_KEY", "from-env", 1);
+	c = parse(WITH("'web_search':{'backend':'searxng','base_url':"
+	    "'http://127.0.0.1:8080/searx//','api_key':'env:CP_TEST_SEARCH_KEY',"
+	    "'max_results':20,'timeout_seconds':300},'web_fetch':{'enabled':"
+	    "true,'allow_private_addresses':true,'max_bytes':1024}"), err,
+	    sizeof(err));
+	ok(c != NULL, "searxng on loopback, every key set (%s)", err);
+	if (c != NULL) {
+		is_str(c->web_search.base_url, "http://127.0.0.1:8080/searx",
+		    "trailing slashes dropped");
+		is_str(c->web_search.api_key, "from-env", "env: key");
+		is_int(c->web_search.max_results, 20, "max_results");
+		ok(c->web_fetch.enabled && c->web_fetch.allow_private_addresses
+		    && c->web_fetch.max_bytes == 1024, "fetch settings");
+	}
+	conf_free(c);
+	unsetenv("CP_TEST_SEARCH_KEY");
+}
+
 int
 main(void)
 {
@@ -790,6 +898,7 @@ main(void)
 	test_urls();
 	test_secrets();
 	test_table();
+	test_web();
 	test_original();
 	test_example();
 	test_load();

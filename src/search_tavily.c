@@ -1,0 +1,106 @@
+/*
+ * search_tavily.c: the Tavily Search API as a web_search backend.
+ *
+ * Request: POST {base_url}/search, "Authorization: Bearer <api_key>",
+ * JSON {"query", "max_results", "search_depth": "basic", "topic":
+ * "general", "include_domains", "exclude_domains"}; the filters' domains
+ * (their paths dropped) go to Tavily so it can search inside them, and
+ * websearch.c filters again. user_location is not sent: Tavily's
+ * "country" wants an English country name, not the ISO code Anthropic's
+ * tool carries.
+ * Answer used: results[].url, .title, .content, .published_date
+ * (page_age); other members (score, raw_content, answer, images) are
+ * ignored.
+ */
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "websearch.h"
+
+static json_object *
+domains(const char *const *list, size_t n)
+{
+	json_object	*a = json_object_new_array(), *s;
+	size_t		 i;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		s = json_object_new_string_len(list[i],
+		    (int)strcspn(list[i], "/"));
+		if (s == NULL || json_object_array_add(a, s) != 0) {
+			json_object_put(s);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static int
+tavily_request(const struct conf_web_search *cw,
+    const struct websearch_query *q, int count, struct websearch_http *h)
+{
+	json_object	*o, *inc = NULL, *exc = NULL;
+	const char	*text;
+	int		 rv = -1;
+
+	if ((o = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_add(o, "query", json_object_new_string(q->query));
+	json_object_object_add(o, "max_results", json_object_new_int(count));
+	json_object_object_add(o, "search_depth",
+	    json_object_new_string("basic"));
+	json_object_object_add(o, "topic", json_object_new_string("general"));
+	if (q->nallowed > 0 && (inc = domains(q->allowed, q->nallowed)) != NULL)
+		json_object_object_add(o, "include_domains", inc);
+	if (q->nblocked > 0 && (exc = domains(q->blocked, q->nblocked)) != NULL)
+		json_object_object_add(o, "exclude_domains", exc);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL && (q->nallowed == 0 || inc != NULL) &&
+	    (q->nblocked == 0 || exc != NULL) &&
+	    buf_puts(&h->body, text) == 0 &&
+	    buf_printf(&h->url, "%s/search", cw->base_url) == 0 &&
+	    websearch_header(&h->headers, "Content-Type", "",
+	    "application/json") == 0 &&
+	    websearch_header(&h->headers, "Accept", "", "application/json") ==
+	    0 && websearch_header(&h->headers, "Authorization", "Bearer ",
+	    cw->api_key) == 0)
+		rv = 0;
+	json_object_put(o);
+	return rv;
+}
+
+static int
+tavily_parse(const char *text, size_t len, struct websearch_results *out)
+{
+	json_object	*root, *results, *r;
+	const char	*url;
+	size_t		 i, n;
+	int		 rv = -1;
+
+	if ((root = websearch_json(text, len)) == NULL)
+		return -1;
+	if (!json_object_object_get_ex(root, "results", &results) ||
+	    !json_object_is_type(results, json_type_array))
+		goto done;
+	n = json_object_array_length(results);
+	for (i = 0; i < n; i++) {
+		r = json_object_array_get_idx(results, i);
+		if ((url = websearch_json_string(r, "url")) == NULL)
+			continue;
+		if (websearch_results_add(out, url,
+		    websearch_json_string(r, "title"),
+		    websearch_json_string(r, "published_date"),
+		    websearch_json_string(r, "content")) == -1)
+			goto done;
+	}
+	rv = 0;
+done:
+	json_object_put(root);
+	return rv;
+}
+
+const struct websearch_backend search_tavily = {
+	"tavily", 20, tavily_request, tavily_parse
+};
