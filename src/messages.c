@@ -88,7 +88,6 @@ parse_body(struct http_conn *c, struct http_request *req)
 	};
 	struct jsonparse_err	 err;
 	json_object		*o;
-	size_t			 end;
 
 	if (req->body.len == 0) {
 		http_resp_error(c, req, 400, NULL, NULL,
@@ -98,7 +97,7 @@ parse_body(struct http_conn *c, struct http_request *req)
 	/* strict RFC 8259 and UTF-8 (no overlong forms, no surrogates:
 	 * upstreams reject them); the values xlate_req only passes on
 	 * stay text */
-	o = jsonparse(req->body.data, req->body.len, &opts, &end, &err);
+	o = jsonparse_whole(req->body.data, req->body.len, &opts, &err);
 	if (err.what != NULL) {
 		if (strcmp(err.what, "out of memory") == 0)
 			http_resp_error(c, req, 500, NULL, NULL,
@@ -110,15 +109,6 @@ parse_body(struct http_conn *c, struct http_request *req)
 			http_resp_error(c, req, 400, NULL, NULL,
 			    "invalid JSON body at byte %zu: %s", err.offset,
 			    err.what);
-		return NULL;
-	}
-	while (end < req->body.len && strchr(" \t\r\n", req->body.data[end]) &&
-	    req->body.data[end] != '\0')
-		end++;
-	if (end != req->body.len) {
-		http_resp_error(c, req, 400, NULL, NULL,
-		    "invalid JSON body: trailing data at byte %zu", end);
-		json_object_put(o);
 		return NULL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {

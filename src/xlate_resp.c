@@ -338,9 +338,7 @@ args_parse(const char *name, const char *s, size_t len, json_object **out,
 	char			 what[96];
 	size_t			 i, end;
 
-	for (i = 0; i < len && isspace((unsigned char)s[i]); i++)
-		;
-	if (i == len) {
+	if (jsonparse_skip_ws(s, len, 0) == len) {
 		*out = json_object_new_object();
 		return *out == NULL ? -1 : 0;
 	}
@@ -348,12 +346,8 @@ args_parse(const char *name, const char *s, size_t len, json_object **out,
 		return args_error(name, "too long", s, len, err);
 	/* the fast strict parser first; what it refuses goes to json-c,
 	 * whose leniency (and error messages) models have come to rely on */
-	v = jsonparse(s, len, &args_opts, &end, &perr);
-	for (i = end; perr.what == NULL && i < len &&
-	    isspace((unsigned char)s[i]); i++)
-		;
-	if (perr.what == NULL && i == len &&
-	    json_object_is_type(v, json_type_object)) {
+	v = jsonparse_whole(s, len, &args_opts, &perr);
+	if (perr.what == NULL && json_object_is_type(v, json_type_object)) {
 		*out = v;
 		return 0;
 	}
@@ -374,9 +368,7 @@ args_parse(const char *name, const char *s, size_t len, json_object **out,
 		    json_tokener_error_desc(jerr), end);
 		return args_error(name, what, s, len, err);
 	}
-	for (i = end; i < len && isspace((unsigned char)s[i]); i++)
-		;
-	if (i < len) {
+	if ((i = jsonparse_skip_ws(s, len, end)) < len) {
 		json_object_put(v);
 		snprintf(what, sizeof(what), "unexpected text after the JSON "
 		    "value at offset %zu", i);
@@ -751,33 +743,22 @@ struct upstream_text {
 
 static void	 ut_from_json(struct upstream_text *, json_object *, int);
 
-/* a JSON text in body[0..len), or NULL (also when the text goes on) */
+/* a JSON object, array or string that is all of body[0..len), or NULL;
+ * lenient on raw control bytes, as some servers send them */
 static json_object *
 json_whole(const char *body, size_t len)
 {
-	struct json_tokener	*tok;
+	static const struct jsonparse_opts opts = { ARGS_DEPTH, 1, NULL };
+	struct jsonparse_err	 perr;
 	json_object		*v;
 	size_t			 i;
 
-	for (i = 0; i < len && isspace((unsigned char)body[i]); i++)
-		;
+	i = jsonparse_skip_ws(body, len, 0);
 	if (i == len || len > ERRBODY_JSON_MAX ||
 	    (body[i] != '{' && body[i] != '[' && body[i] != '"'))
 		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	v = json_tokener_parse_ex(tok, body, (int)len);
-	i = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (v == NULL)
-		return NULL;
-	for (; i < len && isspace((unsigned char)body[i]); i++)
-		;
-	if (i < len) {
-		json_object_put(v);
-		return NULL;
-	}
-	return v;
+	v = jsonparse_whole(body, len, &opts, &perr);
+	return perr.what == NULL ? v : NULL;
 }
 
 static void
