@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "errmap.h"
 #include "http_resp.h"
 #include "jsonparse.h"
 #include "log.h"
@@ -234,7 +235,7 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 	if (res->failed)
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s failed: %s", p->name, res->error);
-	xlate_upstream_error(res->status, res->body.data, res->body.len,
+	errmap_http(res->status, res->body.data, res->body.len,
 	    p->name, &err);
 	if (res->retry_after[0] != '\0')
 		snprintf(extra, sizeof(extra), "Retry-After: %s\r\n",

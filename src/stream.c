@@ -56,6 +56,7 @@
 #include "buf.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "secret.h"
 #include "stream.h"
 #include "util.h"
 #include "xlate.h"
@@ -785,7 +786,7 @@ chunk_error(struct stream *s, int err)
 		int		 rv;
 
 		if (msg != NULL)
-			xlate_redact(&clean, msg, strlen(msg));
+			secret_mask(&clean, msg, strlen(msg));
 		rv = stream_fail(s, atype, "upstream error: %s",
 		    clean.data != NULL ? clean.data : "(no message)");
 		buf_free(&clean);
@@ -800,7 +801,7 @@ chunk_garbage(struct stream *s, const char *data, size_t len)
 
 	util_log_excerpt(&ex, data, len, 80);
 	if (ex.data != NULL)
-		xlate_redact(&clean, ex.data, ex.len);
+		secret_mask(&clean, ex.data, ex.len);
 	stream_fail(s, "api_error", "upstream sent an unreadable stream "
 	    "chunk: %s", clean.data != NULL ? clean.data : "");
 	buf_free(&ex);

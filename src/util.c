@@ -200,3 +200,60 @@ util_utf8_check(const char *p, size_t len)
 	}
 	return len;
 }
+
+/* the length of s[0..len) without a trailing incomplete UTF-8 sequence */
+size_t
+util_utf8_cut(const char *s, size_t len)
+{
+	size_t		 i = len, need;
+	unsigned char	 c;
+
+	while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || (c = (unsigned char)s[i - 1]) < 0xc0)
+		return len;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	return len - (i - 1) >= need ? len : i - 1;
+}
+
+/*
+ * One line of someone else's text for a message: whitespace runs become one
+ * space, other control characters vanish, HTML tags are skipped, at most max
+ * bytes (cut on a UTF-8 boundary, "..." marks the cut).
+ */
+void
+util_excerpt(struct buf *out, const char *s, size_t len, int html, size_t max)
+{
+	size_t		 i, start = out->len;
+	int		 space = 0, intag = 0, cut = 0;
+	unsigned char	 c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (html && (c == '<' || intag)) {
+			intag = c != '>';
+			space = 1;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = 1;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (out->len - start + space + 1 > max) {
+			cut = 1;
+			break;
+		}
+		if (space && out->len > start)
+			buf_putc(out, ' ');
+		space = 0;
+		buf_putc(out, (char)c);
+	}
+	if (cut && out->data != NULL) {
+		out->len = start + util_utf8_cut(out->data + start,
+		    out->len - start);
+		out->data[out->len] = '\0';
+		buf_puts(out, "...");
+	}
+}

@@ -9,7 +9,7 @@
  * with every option on, streaming) and checked with xlate_req_check and
  * tokens_estimate_request. It is parsed again as messages.c parses an
  * upstream's answer (jsonparse, raw control bytes allowed) for
- * xlate_resp, and handed as raw bytes to xlate_upstream_error.
+ * xlate_resp, and handed as raw bytes to errmap_http.
  * Checks beyond "no crash, no leak": every output tree serialises; a
  * failure fills xlate_err with a status, a type and a message; an
  * answer's token counts are not negative; xlate_req and xlate_req_check
@@ -29,6 +29,7 @@
 #include "jsonparse.h"
 #include "models.h"
 #include "tokens.h"
+#include "errmap.h"
 #include "xlate.h"
 
 #define JSON_MAX_DEPTH	64	/* as src/messages.c */
@@ -386,9 +387,9 @@ upstream_error_side(const char *p, size_t len, uint64_t seed)
 	struct xlate_err	 err;
 
 	memset(&err, 0, sizeof(err));
-	xlate_upstream_error(statuses[seed % (sizeof(statuses) /
+	errmap_http(statuses[seed % (sizeof(statuses) /
 	    sizeof(statuses[0]))], p, len, "fuzzprov", &err);
-	check_err(&err, "xlate_upstream_error");
+	check_err(&err, "errmap_http");
 	FUZZ_CHECK(strpbrk(err.message, "\r\n") == NULL,
 	    "multi-line message: %s", err.message);
 	if (utf8_valid((const unsigned char *)p, len))
