@@ -968,6 +968,7 @@ stream_error(struct stream *s, const char *type, const char *message,
     const char *request_id)
 {
 	struct buf	*o = &s->out;
+	struct buf	 masked = BUF_INITIALIZER;
 
 	if (s->client_gone)
 		return -1;
@@ -978,18 +979,23 @@ stream_error(struct stream *s, const char *type, const char *message,
 		request_id = s->request_id;
 	if (block_close_valid(s) == -1)
 		buf_reset(o);
+	/* the last net before a client: a message may quote an upstream */
+	secret_mask(&masked, message, message != NULL ? strlen(message) : 0);
 	if (ev_begin(s, "error") == -1 ||
 	    buf_puts(o, "{\"type\":\"error\",\"error\":{\"type\":") == -1 ||
 	    json_cstr(o, type) == -1 ||
 	    buf_puts(o, ",\"message\":") == -1 ||
-	    json_cstr(o, message) == -1 ||
+	    json_str(o, masked.data != NULL ? masked.data : "", masked.len) ==
+	    -1 ||
 	    buf_puts(o, "},\"request_id\":") == -1 ||
 	    json_cstr(o, request_id) == -1 ||
 	    buf_putc(o, '}') == -1 ||
 	    ev_end(s) == -1) {
+		buf_free(&masked);
 		buf_reset(o);
 		return -1;
 	}
+	buf_free(&masked);
 	return stream_flush(s);
 }
 
