@@ -40,5 +40,10 @@ size_t	 secret_mask_stream(struct buf *out, const char *s, size_t len);
  * util_log_excerpt's escaping and cut at max characters */
 void	 secret_log_excerpt(struct buf *out, const char *s, size_t len,
 	    size_t max);
+/* the same for a query string, with the values of key-like parameters
+ * (ak, key, api_key, x-api-key, token, access_token, ...: any case, '-'
+ * and '_' ignored) replaced by *** and their names kept */
+void	 secret_log_query(struct buf *out, const char *q, size_t len,
+	    size_t max);
 
 #endif

@@ -19,6 +19,8 @@ int	 util_strncaseeq(const char *p, size_t len, const char *s);
  * characters of s are shown (0 = nothing), "...(N more)" marks the cut */
 void	 util_log_excerpt(struct buf *out, const char *s, size_t len,
 	    size_t max);
+/* the bytes of s that util_log_excerpt would show for max */
+size_t	 util_log_excerpt_span(const char *s, size_t len, size_t max);
 
 /* length of the valid UTF-8 prefix (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF); == len when all of it is valid */

@@ -24,6 +24,7 @@
 #include "messages.h"
 #include "models.h"
 #include "scoreboard.h"
+#include "secret.h"
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
@@ -153,50 +154,18 @@ resolve_model(struct exchange *ex)
 	return 0;
 }
 
-/* overwrite every configured key found in p[0..len) with '*' */
-static void
-mask_keys(char *p, size_t len)
-{
-	const char	*key;
-	char		*hit;
-	size_t		 i, klen;
-
-	for (i = 0; i <= conf->nproviders; i++) {
-		key = i < conf->nproviders ? conf->providers[i].api_key :
-		    conf->ak;
-		if (key == NULL || (klen = strlen(key)) < 4)
-			continue;
-		while ((hit = memmem(p, len, key, klen)) != NULL)
-			memset(hit, '*', klen);
-	}
-}
-
 /* a bounded excerpt of a body for the log; a client may paste the proxy's
- * own configuration, so configured keys are masked before anything is cut */
+ * own configuration, an upstream may echo its key: secret masks both */
 static void
 log_body(const struct http_request *req, const char *what, const char *p,
     size_t len)
 {
 	struct buf	 b = BUF_INITIALIZER;
-	size_t		 max, take;
-	char		*copy;
 
 	if (conf->log_body_max_chars <= 0 || len == 0)
 		return;
-	max = (size_t)conf->log_body_max_chars;
-	/* an excerpt shows at most max characters, each at most 4 bytes,
-	 * plus the keys' length so one straddling the cut is still masked */
-	take = max * 4 + 65536 < len ? max * 4 + 65536 : len;
-	if ((copy = malloc(take)) == NULL)
-		return;
-	memcpy(copy, p, take);
-	mask_keys(copy, take);
-	util_log_excerpt(&b, copy, take, max);
-	if (take < len)
-		buf_printf(&b, " (%zu bytes in all)", len);
+	secret_log_excerpt(&b, p, len, (size_t)conf->log_body_max_chars);
 	log_info("%s %s: %s", req->request_id, what, b.data ? b.data : "");
-	explicit_bzero(copy, take);
-	free(copy);
 	buf_free(&b);
 }
 
@@ -350,14 +319,25 @@ relay_tick(void *arg)
 	return 0;
 }
 
+/* the upstream's words in it (finish reason, text) pass through the same
+ * log excerpt as the bodies do */
 static void
 relay_summary(struct relay *r, const char *ending)
 {
+	struct buf	 finish = BUF_INITIALIZER, preview = BUF_INITIALIZER;
+
+	if (r->st.finish_reason != NULL)
+		secret_log_excerpt(&finish, r->st.finish_reason,
+		    strlen(r->st.finish_reason), 64);
+	secret_log_excerpt(&preview, r->st.preview.data != NULL ?
+	    r->st.preview.data : "", r->st.preview.len, r->st.preview_max);
 	log_info("%s stream: chunks=%zu text_chars=%zu tool_calls=%zu "
 	    "finish=%s upstream_end=%s preview=\"%s\"", r->ex->req->request_id,
 	    r->st.chunks, r->st.text_chars, r->st.ntool_calls,
-	    r->st.finish_reason ? r->st.finish_reason : "-", ending,
-	    r->st.preview.data ? r->st.preview.data : "");
+	    finish.data ? finish.data : "-", ending,
+	    preview.data ? preview.data : "");
+	buf_free(&finish);
+	buf_free(&preview);
 }
 
 /* ends the stream once the response has begun */

@@ -37,6 +37,7 @@
 #include "util.h"
 
 #define SECRET_B64_RUN	200	/* as util_log_excerpt: a payload, not prose */
+#define LOG_MARGIN	256	/* a random run across a log cut is still seen */
 #define MATCH_NONE	0
 #define MATCH_FULL	1
 #define MATCH_PARTIAL	2	/* the text ended while it still matched */
@@ -340,10 +341,42 @@ secret_mask_stream(struct buf *out, const char *s, size_t len)
  * and in URLs (?key=).
  */
 
+/* byte classes, one table lookup each: the net runs over whole log
+ * excerpts, and ctype calls were most of its cost */
+#define C_ALPHA	0x01
+#define C_DIGIT	0x02
+#define C_TOKEN	0x04	/* alnum and _ - . * */
+#define C_B64	0x08	/* alnum and + / = */
+#define C_MARK	0x10	/* a marker's first letter, either case */
+#define C_ALNUM	(C_ALPHA | C_DIGIT)
+
+static unsigned char	 cls[256];
+
+static void
+cls_build(void)
+{
+	int	 c;
+
+	for (c = 0; c < 256; c++) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			cls[c] |= C_ALPHA | C_TOKEN | C_B64;
+		if (c >= '0' && c <= '9')
+			cls[c] |= C_DIGIT | C_TOKEN | C_B64;
+		if (c == '_' || c == '-' || c == '.' || c == '*')
+			cls[c] |= C_TOKEN;
+		if (c == '+' || c == '/' || c == '=')
+			cls[c] |= C_B64;
+		if (strchr("abktABKT", c) != NULL && c != 0)
+			cls[c] |= C_MARK;
+	}
+}
+
+#define IS(c, what)	(cls[(unsigned char)(c)] & (what))
+
 static int
 is_tokenc(int c)
 {
-	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == '*';
+	return IS(c, C_TOKEN);
 }
 
 /* a run of token characters at s[i], without a trailing sentence dot */
@@ -370,11 +403,11 @@ looks_random(const char *s, size_t n)
 	if (n < 32)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (isalpha((unsigned char)s[i]))
+		if (IS(s[i], C_ALPHA))
 			alpha = 1;
-		else if (isdigit((unsigned char)s[i]))
+		else if (IS(s[i], C_DIGIT))
 			digit = 1;
-		if (isalnum((unsigned char)s[i])) {
+		if (IS(s[i], C_ALNUM)) {
 			if (++part > longest)
 				longest = part;
 		} else
@@ -392,12 +425,15 @@ secret_at(const char *s, size_t len, size_t i, size_t *keep)
 	static const char *const prefixes[] = { "sk-", "sk_", "AIza", "gsk_",
 	    "xai-", "nvapi-", "hf_", "pplx-", "ghp_", "github_pat_", "glpat-" };
 	size_t	 k, m, j, n;
-	int	 boundary = i == 0 || !isalnum((unsigned char)s[i - 1]);
+	int	 boundary = i == 0 || !IS(s[i - 1], C_ALNUM);
 	int	 c = tolower((unsigned char)s[i]);
 
 	/* every marker starts with one of these: most bytes stop here */
-	for (k = 0; (c == 'a' || c == 'b' || c == 'k' || c == 't') &&
+	for (k = 0; IS(s[i], C_MARK) &&
 	    k < sizeof(markers) / sizeof(markers[0]); k++) {
+		if (markers[k][0] != c || i + 1 == len ||
+		    markers[k][1] != tolower((unsigned char)s[i + 1]))
+			continue;
 		m = strlen(markers[k]);
 		if (i + m > len || strncasecmp(s + i, markers[k], m) != 0)
 			continue;
@@ -416,6 +452,8 @@ secret_at(const char *s, size_t len, size_t i, size_t *keep)
 		return 0;
 	n = token_run(s, len, i);
 	for (k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+		if (prefixes[k][0] != s[i])
+			continue;
 		m = strlen(prefixes[k]);
 		if (n >= m + 8 && strncmp(s + i, prefixes[k], m) == 0) {
 			*keep = m;
@@ -426,11 +464,6 @@ secret_at(const char *s, size_t len, size_t i, size_t *keep)
 	return looks_random(s + i, n) ? n : 0;
 }
 
-static int
-is_b64(unsigned char c)
-{
-	return isalnum(c) || c == '+' || c == '/' || c == '=';
-}
 
 /* the heuristic pass; a long base64 run is a payload (an image), never a
  * key: it is left whole, so a log can still elide it as one */
@@ -439,10 +472,16 @@ mask_heuristic(struct buf *out, const char *s, size_t len)
 {
 	size_t	 i = 0, from = 0, n, keep, b64_end = 0;
 
+	if (cls['a'] == 0)
+		cls_build();
 	while (i < len) {
-		if (i >= b64_end && is_b64((unsigned char)s[i])) {
-			for (n = 1; i + n < len && is_b64((unsigned char)s[i + n]);
-			    n++)
+		/* inside a word only a marker (key=, token=) can begin */
+		if (i > 0 && IS(s[i - 1], C_ALNUM) && !IS(s[i], C_MARK)) {
+			i++;
+			continue;
+		}
+		if (i >= b64_end && IS(s[i], C_B64)) {
+			for (n = 1; i + n < len && IS(s[i + n], C_B64); n++)
 				;
 			b64_end = i + n;
 			if (n >= SECRET_B64_RUN) {
@@ -491,13 +530,84 @@ secret_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 
 	if (max == 0 || len == 0)
 		return;
-	/* an excerpt shows at most max characters of up to 4 bytes; the
-	 * margin lets a secret that straddles the cut be seen whole */
-	take = max * 4 + 65536 < len ? max * 4 + 65536 : len;
+	/* mask only what can be shown (masking costs more than showing),
+	 * plus room for a secret, in its longest form, or a random run that
+	 * straddles the cut to be seen whole; at most what was always
+	 * examined, so a huge image costs no more than before */
+	take = util_log_excerpt_span(s, len, max) + secret_longest() * 6 +
+	    LOG_MARGIN;
+	if (take > max * 4 + 65536)
+		take = max * 4 + 65536;
+	if (take > len)
+		take = len;
 	secret_mask(&masked, s, take);
 	if (masked.data != NULL)
 		util_log_excerpt(out, masked.data, masked.len, max);
 	if (take < len)
 		buf_printf(out, " (%zu bytes in all)", len);
 	buf_free(&masked);
+}
+
+/* ---------------------------------------------------------------------
+ * Query strings in the access line.
+ */
+
+/* does this parameter name a credential? Case-insensitive, '-', '_' and
+ * their percent forms ignored: ak, key, api_key, x-api-key, access_token,
+ * client_secret, password, sig... */
+static int
+keylike_param(const char *name, size_t len)
+{
+	static const char *const whole[] = { "ak", "auth", "authorization",
+	    "sig", "signature", "code", "credential", "credentials" };
+	static const char *const tails[] = { "key", "token", "secret",
+	    "password", "passwd", "pwd" };
+	char	 n[64];
+	size_t	 i, k = 0, m;
+	int	 c;
+
+	for (i = 0; i < len && k < sizeof(n) - 1; i++) {
+		c = (unsigned char)name[i];
+		if (c == '%' && i + 2 < len && hexnum(name + i + 1, 2) >= 0) {
+			c = (int)hexnum(name + i + 1, 2);
+			i += 2;
+		}
+		if (c == '-' || c == '_' || c == '.')
+			continue;
+		n[k++] = (char)tolower(c);
+	}
+	n[k] = '\0';
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+		if (strcmp(n, whole[i]) == 0)
+			return 1;
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		m = strlen(tails[i]);
+		if (k >= m && strcmp(n + k - m, tails[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+secret_log_query(struct buf *out, const char *q, size_t len, size_t max)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	const char	*eq;
+	size_t		 i = 0, end;
+
+	while (i <= len) {
+		for (end = i; end < len && q[end] != '&' && q[end] != ';'; end++)
+			;
+		eq = memchr(q + i, '=', end - i);
+		if (eq != NULL && keylike_param(q + i, (size_t)(eq - q) - i)) {
+			buf_append(&b, q + i, (size_t)(eq - q) + 1 - i);
+			buf_puts(&b, "***");
+		} else
+			buf_append(&b, q + i, end - i);
+		if (end < len)
+			buf_putc(&b, q[end]);
+		i = end + 1;
+	}
+	secret_log_excerpt(out, b.data != NULL ? b.data : "", b.len, max);
+	buf_free(&b);
 }

@@ -313,15 +313,23 @@ tool_id_set(struct stream_tool *t, const char *id)
 	xlate_tool_id(t->id, sizeof(t->id), id);
 }
 
+/* the characters the preview keeps: what the log shows, and room for a
+ * secret that straddles the cut, so the log's masking sees it whole */
+static size_t
+preview_keep(const struct stream *s)
+{
+	return s->preview_max == 0 ? 0 :
+	    s->preview_max + secret_longest() * 6;
+}
+
 static void
 preview_add(struct stream *s, const char *p, size_t len)
 {
-	size_t	 have, i;
+	size_t	 have, i, keep = preview_keep(s);
 
 	have = utf8_chars(s->preview.data, s->preview.len);
 	for (i = 0; i < len; i++) {
-		if (((unsigned char)p[i] & 0xc0) != 0x80 &&
-		    have++ >= s->preview_max)
+		if (((unsigned char)p[i] & 0xc0) != 0x80 && have++ >= keep)
 			break;
 	}
 	if (i > 0)
@@ -405,7 +413,7 @@ block_text(struct stream *s, int kind, const char *p, size_t len)
 			return -1;
 		n = utf8_chars(p, len);
 		s->text_chars += n;
-		if (s->preview.len < s->preview_max * 4)
+		if (s->preview.len < preview_keep(s) * 4)
 			preview_add(s, p, len);
 	} else if (ev_delta(s, "thinking_delta", "thinking", p, len) == -1)
 		return -1;

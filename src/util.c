@@ -107,14 +107,17 @@ util_strncaseeq(const char *p, size_t len, const char *s)
 	return strlen(s) == len && strncasecmp(p, s, len) == 0;
 }
 
+/* without isalnum(): a locale lookup per byte was most of a log excerpt */
 static int
 is_b64(unsigned char c)
 {
-	return isalnum(c) || c == '+' || c == '/' || c == '=';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
 }
 
-void
-util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
+/* util_log_excerpt's walk; out NULL only counts: the bytes of s shown */
+static size_t
+log_excerpt_walk(struct buf *out, const char *s, size_t len, size_t max)
 {
 	size_t	 i, shown = 0, run;
 
@@ -124,7 +127,8 @@ util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 		    run++)
 			;
 		if (run >= 200) {
-			buf_printf(out, "<base64 %zu bytes>", run);
+			if (out != NULL)
+				buf_printf(out, "<base64 %zu bytes>", run);
 			i += run;
 			shown += 16;
 			continue;
@@ -132,12 +136,16 @@ util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 		if (run > 0) {
 			if (run > max - shown)
 				run = max - shown;
-			buf_append(out, s + i, run);
+			if (out != NULL)
+				buf_append(out, s + i, run);
 			i += run;
 			shown += run;
 			continue;
 		}
 		unsigned char c = (unsigned char)s[i++];
+		shown++;
+		if (out == NULL)
+			continue;
 		if (c == '\n')
 			buf_puts(out, "\\n");
 		else if (c == '\r')
@@ -148,10 +156,23 @@ util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 			buf_printf(out, "\\x%02x", c);
 		else
 			buf_putc(out, (char)c);
-		shown++;
 	}
+	return i;
+}
+
+void
+util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
+{
+	size_t	 i = log_excerpt_walk(out, s, len, max);
+
 	if (i < len)
 		buf_printf(out, "...(%zu more bytes)", len - i);
+}
+
+size_t
+util_log_excerpt_span(const char *s, size_t len, size_t max)
+{
+	return log_excerpt_walk(NULL, s, len, max);
 }
 
 size_t

@@ -97,3 +97,80 @@ describe('configured secrets never reach a client', { timeout: 120000 }, () => {
 		assertNoSecret(r.raw, 'the stream');
 	});
 });
+
+describe('configured secrets never reach a log line', { timeout: 120000 }, () => {
+	let fake, proxy;
+	const auth = { 'x-api-key': AK };
+	before(async () => {
+		fake = await startFakeUpstream();
+		const cfg = baseConfig(fake.url, { ak: AK, log_body_max_chars: 4096, log_stream_text_preview_chars: 64 });
+		cfg.providers[0].api_key = PASS;
+		proxy = await startProxy({ config: cfg, verbose: true });
+	});
+	after(() => teardown(proxy, fake));
+	beforeEach(() => fake.reset());
+
+	async function logged(marker) {
+		await proxy.get(`/${marker}`);
+		await proxy.waitForLog(new RegExp(marker), 5000);
+		return proxy.stderr;
+	}
+
+	test('bodies: the key JSON-escaped in an answer, the ak in a request', T, async () => {
+		const from = proxy.stderr.length;
+		fake.json({ id: 'x', object: 'chat.completion', model: 'm', choices: [{ index: 0,
+			message: { role: 'assistant', content: `the key is ${PASS}` }, finish_reason: 'stop' }] });
+		const r = await proxy.post('/v1/messages', msgBody({ messages: [{ role: 'user', content: `my ak is ${AK}` }] }), auth);
+		assert.equal(r.status, 200, r.text);
+		const log = (await logged('zz-bodies-marker')).slice(from);
+		assert.match(log, /upstream response: .*the key is \*\*\*/, 'the answer body was not logged');
+		assert.match(log, /request: .*my ak is \*\*\*/, 'the request body was not logged');
+		assertNoSecret(log, 'the body log');
+	});
+
+	test('the stream summary preview masks the key, cut or not', T, async () => {
+		const from = proxy.stderr.length;
+		// 60 characters, then the key across the 64-character preview cut
+		const text = `${'x'.repeat(60)}${PASS} and more`;
+		fake.stream([chunk({ role: 'assistant', content: text.slice(0, 70) }), chunk({ content: text.slice(70) }),
+			chunk({}, { finish: 'stop' })]);
+		const r = await proxy.stream(msgBody(), auth);
+		assert.equal(r.status, 200);
+		const log = (await logged('zz-preview-marker')).slice(from);
+		assert.match(log, /stream: .*preview="x{60}\*\*\*/, `no masked preview in:\n${log}`);
+		assertNoSecret(log, 'the stream summary');
+		assert.ok(!log.includes('correct horse'), 'the key\'s beginning was logged');
+	});
+
+	test('the access line masks key-like query values, keeps the names', T, async () => {
+		const from = proxy.stderr.length;
+		const q = 'ak=qwerty-1&KEY=zz9&limit=2&api_key=p1&x-api-key=p2&apikey=p3&token=p4&access_token=p5&after_id=glm';
+		const r = await proxy.get(`/v1/models?${q}`, auth);
+		assert.equal(r.status, 200, r.text);
+		const log = (await logged('zz-query-marker')).slice(from);
+		const line = log.split('\n').find((l) => l.includes('"GET /v1/models?'));
+		assert.ok(line, `no access line in:\n${log}`);
+		assert.ok(line.includes('?ak=***&KEY=***&limit=2&api_key=***&x-api-key=***&apikey=***&token=***&access_token=***&after_id=glm'),
+			line);
+		for (const v of ['qwerty', 'zz9', 'p1', 'p2', 'p3', 'p4', 'p5']) assert.ok(!line.includes(`=${v}`), line);
+	});
+
+	test('a key sent as the model is masked in the 404 and the access line', T, async () => {
+		const from = proxy.stderr.length;
+		const r = await proxy.post('/v1/messages', msgBody({ model: PASS }), auth);
+		assert.equal(r.status, 404, r.text);
+		assert.match(errorEnvelope(r).error.message, /^model: \*\*\* not found/);
+		assertNoSecret(r.text, 'the 404');
+		const log = (await logged('zz-model-marker')).slice(from);
+		assert.match(log, /"POST \/v1\/messages" 404 model=\*\*\* /);
+		assertNoSecret(log, 'the access line');
+	});
+
+	test('the ak in a query string and the path is masked too', T, async () => {
+		const from = proxy.stderr.length;
+		await proxy.get(`/v1/models/${encodeURIComponent(AK)}?q=${encodeURIComponent(AK)}`, auth);
+		const log = (await logged('zz-path-marker')).slice(from);
+		assert.match(log, /"GET \/v1\/models\/\*\*\*\?q=\*\*\*" 404/);
+		assertNoSecret(log, 'the access line');
+	});
+});

@@ -209,6 +209,34 @@ test_log_excerpt(void)
 	secret_clear();
 }
 
+static void
+test_query(void)
+{
+	static const struct mask_case cases[] = {
+		{ "beta=true", "beta=true" },
+		{ "ak=abc&limit=2", "ak=***&limit=2" },
+		{ "API_KEY=a;X-Api-Key=b&apikey=c&access_token=d&Token=",
+		  "API_KEY=***;X-Api-Key=***&apikey=***&access_token=***&"
+		  "Token=***" },
+		{ "api%5Fkey=a&client_secret=b&password=c&sig=d",
+		  "api%5Fkey=***&client_secret=***&password=***&sig=***" },
+		/* a name alone, or a value that merely looks like a name */
+		{ "key&q=key&keys=x", "key&q=key&keys=x" },
+		{ "q=a%0Ab", "q=a%0Ab" },
+		{ "", "" },
+	};
+	struct buf	 b = BUF_INITIALIZER;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		secret_log_query(&b, cases[i].in, strlen(cases[i].in), 200);
+		is_str(b.data != NULL ? b.data : "", cases[i].want,
+		    "query case %zu", i);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -216,5 +244,6 @@ main(void)
 	test_exact();
 	test_stream();
 	test_log_excerpt();
+	test_query();
 	return tap_done();
 }
