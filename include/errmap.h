@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "xlate.h"
 
 /*
@@ -24,5 +25,8 @@ void	 errmap_http(long upstream_status, const char *body, size_t len,
 /* an error inside a 2xx answer ({"error":...} instead of choices, or
  * OpenRouter's choices[0].error): -1 with err filled, 0 if there is none */
 int	 errmap_answer(json_object *resp, struct xlate_err *);
+/* for the log: "HTTP 401: the upstream's own words", masked, one line */
+void	 errmap_reason(long upstream_status, const char *body, size_t len,
+	    struct buf *out);
 
 #endif

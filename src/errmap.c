@@ -14,7 +14,8 @@
  * Promises: messages are bounded (struct xlate_err), single-line,
  * UTF-8-safe, and pass through secret_mask before they are cut, so no
  * configured secret, nor anything that looks like a credential, is quoted
- * back, not even in part. errmap_reason() gives the same words for the log.
+ * back, not even in part. errmap_reason() gives the upstream's words, as
+ * masked and bounded, for the log.
  * Nothing here keeps state but the compiled patterns.
  *
  * Failure: none; out of memory gives a shorter message.
@@ -690,4 +691,29 @@ errmap_answer(json_object *resp, struct xlate_err *err)
 	error_map(&ut, code >= 400 && code <= 599 ? code : 0, NULL, 1, err);
 	ut_free(&ut);
 	return -1;
+}
+
+void
+errmap_reason(long upstream_status, const char *body, size_t len,
+    struct buf *out)
+{
+	struct upstream_text	 ut;
+	struct buf		 clean = BUF_INITIALIZER;
+	size_t			 i;
+
+	ut_init(&ut);
+	ut_from_body(&ut, body, len);
+	for (i = 0; i < ut.msg.len; i++)
+		if ((unsigned char)ut.msg.data[i] < 0x20 ||
+		    ut.msg.data[i] == 0x7f)
+			ut.msg.data[i] = ' ';
+	secret_mask(&clean, bstr(&ut.msg), ut.msg.len);
+	buf_printf(out, "HTTP %ld", upstream_status);
+	if (clean.len > 0) {
+		buf_puts(out, ": ");
+		util_excerpt(out, bstr(&clean), clean.len, ut.html,
+		    EXCERPT_MAX);
+	}
+	buf_free(&clean);
+	ut_free(&ut);
 }

@@ -8,7 +8,10 @@
  * error envelope (over HTTP before the stream starts, as event: error after);
  * a provider that fails before the client got a byte is followed by the
  * next one serving the model; a client that hangs up aborts the upstream
- * transfer; a stream always ends with message_stop or an error event.
+ * transfer (and is logged as 499); a stream always ends with message_stop
+ * or an error event. Every failed upstream attempt is one warning line with
+ * the request id and the reason; every log line with a client's or an
+ * upstream's text goes through secret_log_excerpt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@
 
 #define JSON_MAX_DEPTH	64
 #define MAX_ROUTES	8
+#define REASON_LOG_MAX	400	/* characters of a failure's reason logged */
 
 
 struct exchange {
@@ -188,6 +192,37 @@ worth_retrying(const struct upstream_result *res)
 	return res->status == 429 || res->status >= 500;
 }
 
+/* one warning line per failed upstream attempt: the client learns why in
+ * its error, the operator here; the reason is masked like any upstream
+ * text in a log line */
+static void
+log_failure(const struct exchange *ex, const struct conf_provider *p,
+    const char *reason, int next)
+{
+	struct buf	 b = BUF_INITIALIZER;
+
+	secret_log_excerpt(&b, reason, strlen(reason), REASON_LOG_MAX);
+	log_warnx("%s provider %s failed: %s%s", ex->req->request_id, p->name,
+	    b.data != NULL ? b.data : "", next ? "; trying the next one" : "");
+	buf_free(&b);
+}
+
+/* the same for a transfer: libcurl's words, or the status and the
+ * upstream's own words */
+static void
+log_result_failure(const struct exchange *ex, const struct conf_provider *p,
+    const struct upstream_result *res, int next)
+{
+	struct buf	 why = BUF_INITIALIZER;
+
+	if (res->failed)
+		buf_puts(&why, res->error);
+	else
+		errmap_reason(res->status, res->body.data, res->body.len, &why);
+	log_failure(ex, p, why.data != NULL ? why.data : "", next);
+	buf_free(&why);
+}
+
 /* answer the client with an upstream failure that happened before any
  * byte was sent to it */
 static int
@@ -196,6 +231,8 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 {
 	struct xlate_err	 err;
 	char			 extra[64] = "";
+
+	log_result_failure(ex, p, res, 0);
 
 	if (res->failed && res->timed_out)
 		return http_resp_error(ex->conn, ex->req, 504, NULL, NULL,
@@ -231,15 +268,19 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 	 * send them inside strings; trailing bytes are ignored */
 	up = jsonparse(res->body.data, res->body.len, &upstream_opts, &end,
 	    &perr);
-	if (up == NULL)
+	if (up == NULL) {
+		log_failure(ex, p, "returned a body that is not JSON", 0);
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s returned a body that is not JSON",
 		    p->name);
+	}
 	out = xlate_resp(up, ex->model, &err);
 	json_object_put(up);
-	if (out == NULL)
+	if (out == NULL) {
+		log_failure(ex, p, err.message, 0);
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,
 		    NULL, "%s", err.message);
+	}
 	r = http_resp_json(ex->conn, ex->req, 200, out);
 	json_object_put(out);
 	return r;
@@ -345,7 +386,7 @@ static int
 relay_end(struct relay *r, const struct upstream_result *res)
 {
 	const char	*rid = r->ex->req->request_id;
-	char		 msg[512];
+	char		 msg[512], why[384] = "";
 	const char	*ending = "ok";
 
 	if (!res->failed && !r->bad_upstream &&
@@ -359,29 +400,37 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	if (r->bad_upstream) {
 		ending = "garbage";
 		if (r->st.error[0] != '\0')
-			snprintf(msg, sizeof(msg), "upstream provider %s: %s",
-			    r->provider->name, r->st.error);
+			snprintf(why, sizeof(why), "%s", r->st.error);
 		else
-			snprintf(msg, sizeof(msg), "upstream provider %s sent "
-			    "an invalid stream", r->provider->name);
+			snprintf(why, sizeof(why), "sent an invalid stream");
+		snprintf(msg, sizeof(msg), "upstream provider %s%s%s",
+		    r->provider->name, r->st.error[0] != '\0' ? ": " : " ",
+		    why);
 		stream_error(&r->st, r->st.error_type[0] ? r->st.error_type :
 		    "api_error", msg, rid);
 	} else if (res->timed_out) {
 		ending = "idle-timeout";
-		snprintf(msg, sizeof(msg), "upstream provider %s sent nothing "
-		    "for %d seconds", r->provider->name,
+		snprintf(why, sizeof(why), "sent nothing for %d seconds",
 		    conf_stream_idle_seconds(conf));
+		snprintf(msg, sizeof(msg), "upstream provider %s %s",
+		    r->provider->name, why);
 		stream_error(&r->st, "timeout_error", msg, rid);
 	} else if (res->failed) {
 		ending = "broken";
-		snprintf(msg, sizeof(msg), "upstream provider %s: stream "
-		    "broken: %s", r->provider->name, res->error);
+		snprintf(why, sizeof(why), "stream broken: %s", res->error);
+		snprintf(msg, sizeof(msg), "upstream provider %s: %s",
+		    r->provider->name, why);
 		stream_error(&r->st, "api_error", msg, rid);
 	} else {
-		if (r->st.finish_reason == NULL)
+		if (r->st.finish_reason == NULL) {
 			ending = "no-finish-reason";
+			snprintf(why, sizeof(why), "the stream ended without "
+			    "a finish_reason");
+		}
 		stream_finish(&r->st);
 	}
+	if (why[0] != '\0')
+		log_failure(r->ex, r->provider, why, 0);
 	relay_summary(r, ending);
 	if (r->client_gone || http_resp_stream_end(r->ex->conn) == -1)
 		return -1;
@@ -436,14 +485,15 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	} else if (r.client_gone || (res.aborted && !r.bad_upstream)) {
 		rv = -1;
 	} else if (!last && worth_retrying(&res)) {
-		log_warnx("%s provider %s failed (%s%ld), trying the next one",
-		    ex->req->request_id, route->provider->name,
-		    res.failed ? res.error : "status ", res.status);
+		log_result_failure(ex, route->provider, &res, 1);
 		rv = 1;
 	} else if (res.failed || res.status / 100 != 2) {
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
 	} else {
 		/* 2xx, but nothing usable reached the state machine */
+		log_failure(ex, route->provider, r.st.error[0] != '\0' ?
+		    r.st.error : r.bad_upstream ? "sent an invalid stream" :
+		    "sent an empty stream", 0);
 		rv = http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s sent %s", route->provider->name,
 		    r.bad_upstream ? "an invalid stream" : "an empty stream")
@@ -479,9 +529,7 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	if (res.aborted)
 		rv = -1;
 	else if (!last && worth_retrying(&res)) {
-		log_warnx("%s provider %s failed (%s%ld), trying the next one",
-		    ex->req->request_id, route->provider->name,
-		    res.failed ? res.error : "status ", res.status);
+		log_result_failure(ex, route->provider, &res, 1);
 		rv = 1;
 	} else if (res.failed || res.status / 100 != 2)
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
@@ -533,6 +581,10 @@ messages_handle(struct http_conn *c, struct http_request *req)
 	}
 done:
 	json_object_put(ex.body);
+	/* the client left (or stopped reading) before its answer was
+	 * complete: 499 in the access line and /metrics, as nginx logs it */
+	if (rv == -1)
+		req->status = 499;
 	return rv == -1 ? -1 : 0;
 }
 

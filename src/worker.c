@@ -56,13 +56,20 @@ peer_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	snprintf(out, outsz, "%s:%d", host, port);
 }
 
-/* one line per request; the client's words in it (path, query, model)
- * pass through secret's log excerpt: masked, escaped, bounded */
+/*
+ * One line per request; the client's words in it (path, query, model)
+ * pass through secret's log excerpt: masked, escaped, bounded. It settles
+ * the status first, for this line and the scoreboard after it: a request
+ * that got no answer at all lost its client, 499 as nginx logs it.
+ */
 static void
-access_log(const struct http_conn *c, const struct http_request *req)
+access_log(const struct http_conn *c, struct http_request *req)
 {
 	struct buf	 path = BUF_INITIALIZER, query = BUF_INITIALIZER;
 	struct buf	 model = BUF_INITIALIZER;
+
+	if (req->status == 0)
+		req->status = 499;
 
 	secret_log_excerpt(&path, req->path != NULL ? req->path : "",
 	    req->path_len, ACCESS_PATH_MAX);

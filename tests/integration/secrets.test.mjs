@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startFakeUpstream, chunk } from './lib/fake-upstream.mjs';
+import { startFakeUpstream, chunk, completion, gate } from './lib/fake-upstream.mjs';
 import {
-	startProxy, baseConfig, mkTmpDir, msgBody, errorEnvelope, teardown,
+	startProxy, baseConfig, mkTmpDir, msgBody, errorEnvelope, teardown, RawConn,
 } from './lib/proxy.mjs';
+import { openStream } from './lib/hardening.mjs';
 
 const T = { timeout: 20000 };
 
@@ -172,5 +173,105 @@ describe('configured secrets never reach a log line', { timeout: 120000 }, () =>
 		const log = (await logged('zz-path-marker')).slice(from);
 		assert.match(log, /"GET \/v1\/models\/\*\*\*\?q=\*\*\*" 404/);
 		assertNoSecret(log, 'the access line');
+	});
+});
+
+// Item 19: the operator learns why an upstream failed, not only the client.
+describe('upstream failures are logged with their reason', { timeout: 120000 }, () => {
+	let fake, proxy;
+	before(async () => {
+		fake = await startFakeUpstream();
+		const cfg = baseConfig(fake.url, { upstream_timeout_seconds: 1, log_body_max_chars: 0 });
+		cfg.providers[0].api_key = PASS;
+		cfg.providers.unshift({ name: 'slow', base_url: `${fake.url}/slow/v1`, api_key: 'k-slow-0000',
+			models: [{ id: 'glm', remote_id: 'slow-glm' }] });
+		cfg.providers.push({ name: 'nodns', base_url: 'http://nonexistent.invalid', api_key: 'k-nodns-000',
+			models: [{ id: 'm-dns' }] });
+		proxy = await startProxy({ config: cfg });
+	});
+	after(() => teardown(proxy, fake));
+	beforeEach(() => fake.reset());
+
+	const rid = (r) => r.headers.get('request-id');
+
+	test('a host that does not resolve: one warning with the request id and curl\'s words', T, async () => {
+		const r = await proxy.post('/v1/messages', msgBody({ model: 'm-dns' }));
+		assert.equal(r.status, 502, r.text);
+		await proxy.waitForLog(new RegExp(`${rid(r)} provider nodns failed: Could not resolve host: nonexistent\\.invalid$`, 'm'));
+	});
+
+	test('a 401: the status and the upstream\'s words, the key masked', T, async () => {
+		fake.setResponder((rec) => rec.url.startsWith('/slow/') ? { status: 500, body: { error: { message: 'slow is down' } } }
+			: { status: 401, body: { error: { message: `Incorrect API key provided: ${PASS}.` } } });
+		const r = await proxy.post('/v1/messages', msgBody());
+		assert.equal(r.status, 502, r.text);
+		const m = await proxy.waitForLog(new RegExp(`^.*${rid(r)} provider fake failed: HTTP 401: .*$`, 'm'));
+		assert.match(m[0], /HTTP 401: Incorrect API key provided: \*\*\*\.$/);
+		await proxy.waitForLog(new RegExp(`${rid(r)} provider slow failed: HTTP 500: slow is down; trying the next one$`, 'm'));
+		assertNoSecret(proxy.stderr, 'the log');
+	});
+
+	test('a timeout before falling back reads "timed out", nothing glued to it', T, async () => {
+		fake.setResponder((rec) => rec.url.startsWith('/slow/') ? { hang: true } : { status: 200, body: completion({ content: 'late' }) });
+		const r = await proxy.post('/v1/messages', msgBody());
+		assert.equal(r.status, 200, r.text);
+		await proxy.waitForLog(new RegExp(`${rid(r)} provider slow failed: timed out; trying the next one$`, 'm'));
+		assert.ok(!/timed out\d/.test(proxy.stderr), 'a number glued to the reason');
+	});
+
+	test('garbage in a stream after it began: the chunk, masked, in the warning', T, async () => {
+		fake.setResponder((rec) => rec.url.startsWith('/slow/') ? { status: 500, body: 'down' }
+			: { stream: true, chunks: [chunk({ role: 'assistant', content: 'Hi' }), `data: {not json ${PASS}\n\n`], end: 'eof' });
+		const r = await proxy.stream(msgBody());
+		assert.equal(r.status, 200);
+		assert.ok(r.events.some((e) => e.event === 'error'), r.raw);
+		const m = await proxy.waitForLog(new RegExp(`^.*${rid(r)} provider fake failed: .*$`, 'm'));
+		assert.match(m[0], /unreadable stream chunk: \{not json \*\*\*/);
+		assertNoSecret(proxy.stderr, 'the log');
+	});
+});
+
+// Item 19: a client that left is 499 (as nginx logs it), never 0.
+describe('a client that leaves before its answer is complete is 499', { timeout: 120000 }, () => {
+	let fake, proxy;
+	before(async () => {
+		fake = await startFakeUpstream();
+		proxy = await startProxy({ config: baseConfig(fake.url, { log_body_max_chars: 0 }) });
+	});
+	after(() => teardown(proxy, fake));
+	beforeEach(() => fake.reset());
+
+	async function metric499() {
+		const r = await proxy.get('/metrics');
+		const m = /claude_proxy_requests_total\{endpoint="\/v1\/messages",status="499"\} (\d+)/.exec(r.text);
+		assert.ok(!/status="0"/.test(r.text), r.text);
+		return m ? Number(m[1]) : 0;
+	}
+
+	test('left while the upstream was thinking: 499 in the access line and /metrics', T, async () => {
+		const before = await metric499();
+		const h = fake.enqueue({ hang: true });
+		const c = await RawConn.open(proxy.port);
+		const body = JSON.stringify(msgBody());
+		await c.write(`POST /v1/messages?zz-left-early HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`
+			+ `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+		await h.request;
+		c.destroy();
+		await proxy.waitForLog(/"POST \/v1\/messages\?zz-left-early" 499 model=glm /);
+		assert.equal(await metric499(), before + 1);
+	});
+
+	test('left in the middle of a stream: 499', T, async () => {
+		const before = await metric499();
+		const g = gate();
+		fake.stream([chunk({ role: 'assistant', content: 'first words' }), g, chunk({ content: 'never read' })], { end: 'hang' });
+		const o = await openStream(proxy.port, msgBody());
+		assert.equal(o.status, 200);
+		await o.s.until((e) => e.event === 'content_block_delta', 5000);
+		o.req.destroy();
+		const m = await proxy.waitForLog(new RegExp(`^.*${o.headers.get('request-id')} "POST /v1/messages" (\\d+) .*$`, 'm'));
+		assert.equal(m[1], '499', m[0]);
+		assert.equal(await metric499(), before + 1);
+		g.open();
 	});
 });

@@ -371,15 +371,18 @@ describe('fallback between the providers of one model', { timeout: 120000 }, () 
 	}
 
 	test('first refuses the connection -> second serves; the access log names second', T, async () => {
+		const from = proxy.stderr.length;
 		await plainServedBySecond(null, 'chain-refused');
 		assert.deepEqual(paths(), [SECOND]);
+		// the reason, then the fallback, with nothing glued to the reason
+		await proxy.waitForLog(/req_\w+ provider deadfirst failed: [^;\n]*[Cc]onnect[^;\n]*[a-z]; trying the next one$/m, 5000, from);
 	});
 
 	test('first answers 500 -> second serves; the access log names second', T, async () => {
 		const from = proxy.stderr.length;
 		await plainServedBySecond({ status: 500, body: { error: { message: 'internal' } } });
 		assert.deepEqual(paths(), [FIRST, SECOND]);
-		await proxy.waitForLog(/provider first failed \(status 500\), trying the next one/, 5000, from);
+		await proxy.waitForLog(/req_\w+ provider first failed: HTTP 500: internal; trying the next one$/m, 5000, from);
 	});
 
 	test('first answers 429 -> second serves', T, async () => {

@@ -407,9 +407,30 @@ test_error_bounds(void)
 	buf_free(&big);
 }
 
+/* the log's reason: the status and the upstream's words, masked, one line */
+static void
+test_reason(void)
+{
+	struct buf	 b = BUF_INITIALIZER;
+	const char	*body = "{\"error\":{\"message\":\"bad\\nkey sk-abcdefghijkl"
+	    "mnop\"}}";
+
+	errmap_reason(401, body, strlen(body), &b);
+	is_str(b.data, "HTTP 401: bad key sk-***", "reason: words, masked");
+	buf_reset(&b);
+	errmap_reason(502, "<html><body><h1>502 Bad Gateway</h1></body></html>",
+	    50, &b);
+	is_str(b.data, "HTTP 502: 502 Bad Gateway", "reason: HTML tags skipped");
+	buf_reset(&b);
+	errmap_reason(500, NULL, 0, &b);
+	is_str(b.data, "HTTP 500", "reason: no body");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
+	test_reason();
 	test_upstream_errors();
 	test_error_bounds();
 	return tap_done();
