@@ -78,6 +78,7 @@
 
 static int	stream_flush(struct stream *);
 static int	block_close(struct stream *);
+static int	text_masked(struct stream *, const char *, size_t, int);
 
 /* ---- errors and output ------------------------------------------------ */
 
@@ -358,6 +359,9 @@ block_close(struct stream *s)
 	char			 sig[40];
 	struct stream_tool	*t;
 
+	/* what waited to be told from a secret's beginning goes first */
+	if (s->held.len > 0 && text_masked(s, "", 0, 1) == -1)
+		return -1;
 	switch (s->open_kind) {
 	case KIND_NONE:
 		return 0;
@@ -398,27 +402,70 @@ block_close_valid(struct stream *s)
 	return block_close(s);
 }
 
-/* text or thinking: append to the open block of that kind, or open one */
+/* one delta of the open text or thinking block */
 static int
-block_text(struct stream *s, int kind, const char *p, size_t len)
+text_delta(struct stream *s, const char *p, size_t len)
 {
-	size_t	 n;
-
 	if (len == 0)
 		return 0;
-	if (s->open_kind != kind && block_open(s, kind, NULL) == -1)
-		return -1;
-	if (kind == KIND_TEXT) {
+	if (s->open_kind == KIND_TEXT) {
 		if (ev_delta(s, "text_delta", "text", p, len) == -1)
 			return -1;
-		n = utf8_chars(p, len);
-		s->text_chars += n;
+		s->text_chars += utf8_chars(p, len);
 		if (s->preview.len < preview_keep(s) * 4)
 			preview_add(s, p, len);
 	} else if (ev_delta(s, "thinking_delta", "thinking", p, len) == -1)
 		return -1;
 	s->out_chars += len;
 	return 0;
+}
+
+/*
+ * Text for the open text or thinking block, every configured secret in it
+ * masked (an upstream may echo one into the answer: gateways that report
+ * their errors as text). A key may be split across chunks: a tail that may
+ * begin one waits in held for the next piece, or for the block's end
+ * (final); nothing else is delayed. Both buffers keep their memory, so a
+ * chunk costs no allocation.
+ */
+static int
+text_masked(struct stream *s, const char *p, size_t len, int final)
+{
+	const char	*t = p;
+	size_t		 tlen = len, n;
+
+	if (secret_longest() == 0 && s->held.len == 0)
+		return text_delta(s, p, len);
+	if (s->held.len > 0) {
+		if (buf_append(&s->held, p, len) == -1)
+			return stream_oom(s);
+		t = s->held.data;
+		tlen = s->held.len;
+	}
+	buf_reset(&s->masked);
+	if (final) {
+		secret_mask_exact(&s->masked, t, tlen);
+		n = tlen;
+	} else
+		n = secret_mask_stream(&s->masked, t, tlen);
+	if (s->masked.data == NULL && n > 0)
+		return stream_oom(s);
+	if (t == s->held.data)
+		buf_consume(&s->held, n);
+	else if (n < len && buf_append(&s->held, p + n, len - n) == -1)
+		return stream_oom(s);
+	return text_delta(s, s->masked.data, s->masked.len);
+}
+
+/* text or thinking: append to the open block of that kind, or open one */
+static int
+block_text(struct stream *s, int kind, const char *p, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (s->open_kind != kind && block_open(s, kind, NULL) == -1)
+		return -1;
+	return text_masked(s, p, len, 0);
 }
 
 /* ---- tool calls ------------------------------------------------------- */
@@ -1036,6 +1083,8 @@ stream_free(struct stream *s)
 	free(s->stop_sequence);
 	buf_free(&s->preview);
 	buf_free(&s->out);
+	buf_free(&s->held);
+	buf_free(&s->masked);
 	jsonscan_free(&s->js);
 	s->finish_reason = s->stop_sequence = NULL;
 	s->ntools = 0;

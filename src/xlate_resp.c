@@ -12,6 +12,7 @@
  * stop_reason "max_tokens", as Anthropic's own would, so the client can ask
  * again with more room instead of retrying a 502 that will not change.
  *
+ * Configured secrets in the text and thinking are masked (secret_mask_exact).
  * An answer that carries an error instead of choices is errmap's to word.
  *
  * Failure: xlate_resp() returns NULL and fills the xlate_err (502 for a bad
@@ -32,6 +33,7 @@
 #include "buf.h"
 #include "jsonparse.h"
 #include "log.h"
+#include "secret.h"
 #include "errmap.h"
 #include "util.h"
 #include "xlate.h"
@@ -247,12 +249,15 @@ static int
 args_error(const char *name, const char *what, const char *args, size_t len,
     struct xlate_err *err)
 {
-	struct buf	 ex = BUF_INITIALIZER;
+	struct buf	 ex = BUF_INITIALIZER, clean = BUF_INITIALIZER;
 
-	util_excerpt(&ex, args, len, 0, ARGS_EXCERPT_MAX);
+	/* masked before the cut: no key is quoted in part */
+	secret_mask(&clean, args, len);
+	util_excerpt(&ex, bstr(&clean), clean.len, 0, ARGS_EXCERPT_MAX);
 	err_set(err, 502, "api_error", "upstream returned invalid JSON "
 	    "arguments for tool call \"%s\": %s (arguments: %s)",
 	    name, what, bstr(&ex));
+	buf_free(&clean);
 	buf_free(&ex);
 	return -1;
 }
@@ -342,6 +347,18 @@ tool_input(json_object *fn, const char *name, json_object **out,
 	    strlen(json_object_to_json_string(args)), err);
 }
 
+/* the name is the upstream's: masked and escaped like any of its text */
+static void
+log_dropped_call(const char *name, const char *why)
+{
+	struct buf	 n = BUF_INITIALIZER;
+
+	secret_log_excerpt(&n, name, strlen(name), 64);
+	log_warnx("dropping tool call \"%s\" cut off at max_tokens: %s",
+	    bstr(&n), why);
+	buf_free(&n);
+}
+
 /* one function call -> a tool_use block: 1 added, 0 dropped, -1 error */
 static int
 tool_block(json_object *content, const char *id, json_object *fn,
@@ -363,8 +380,7 @@ tool_block(json_object *content, const char *id, json_object *fn,
 		}
 		if (!truncated)
 			return -1;
-		log_warnx("dropping tool call \"%s\" cut off at max_tokens: %s",
-		    name, err->message);
+		log_dropped_call(name, err->message);
 		return 0;
 	}
 	tool_id_unique(tid, sizeof(tid), id, content);
@@ -411,6 +427,25 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 	return added;
 }
 
+/* a string of answer text with every configured secret masked: an
+ * upstream may echo one into the answer (gateways that report their own
+ * errors as text). Only the exact match: a model's words may hold commit
+ * hashes and example keys the heuristics would take for credentials. */
+static json_object *
+answer_string(const char *s, size_t len)
+{
+	struct buf	 m = BUF_INITIALIZER;
+	json_object	*o;
+
+	secret_mask_exact(&m, s, len);
+	if (m.data == NULL && len > 0)
+		return NULL;
+	o = json_object_new_string_len(m.data != NULL ? m.data : "",
+	    (int)m.len);
+	buf_free(&m);
+	return o;
+}
+
 static int
 resp_thinking(json_object *msg, json_object *content)
 {
@@ -426,7 +461,7 @@ resp_thinking(json_object *msg, json_object *content)
 	 * opaque, and xlate_req ignores it on the way in. */
 	util_random_id(sig, sizeof(sig), "cp", 32);
 	if ((b = block_new("thinking")) == NULL ||
-	    jset(b, "thinking", json_object_new_string(r)) == -1 ||
+	    jset(b, "thinking", answer_string(r, strlen(r))) == -1 ||
 	    jset(b, "signature", json_object_new_string(sig)) == -1) {
 		json_object_put(b);
 		return -1;
@@ -485,8 +520,7 @@ resp_text(json_object *choice, json_object *msg, json_object *content,
 	}
 	if (text.len > 0) {
 		if ((b = block_new("text")) == NULL ||
-		    jset(b, "text", json_object_new_string_len(text.data,
-		    (int)text.len)) == -1) {
+		    jset(b, "text", answer_string(text.data, text.len)) == -1) {
 			json_object_put(b);
 			rc = -1;
 		} else

@@ -85,6 +85,37 @@ describe('configured secrets never reach a client', { timeout: 120000 }, () => {
 		assertNoSecret(r.text, 'the answer');
 	});
 
+	test('a key echoed into a plain answer\'s text and thinking is masked', T, async () => {
+		fake.json(completion({ content: `Error 401: invalid key ${PASS} (client ${AK})`, reasoning: `the key ${FILEKEY}` }));
+		const r = await proxy.post('/v1/messages', msgBody(), auth);
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json.content.find((b) => b.type === 'text').text, 'Error 401: invalid key *** (client ***)');
+		assert.equal(r.json.content.find((b) => b.type === 'thinking').thinking, 'the key ***');
+		assertNoSecret(r.text, 'the answer');
+	});
+
+	test('a key split across stream chunks is masked; the text before it is not held', T, async () => {
+		const g = gate();
+		fake.stream([
+			chunk({ role: 'assistant', content: 'invalid key corr' }), g,
+			chunk({ content: PASS.slice(4, 20) }), chunk({ content: `${PASS.slice(20)}, retry` }),
+			chunk({ reasoning_content: `thinking of ${AK}` }),
+			chunk({}, { finish: 'stop' }),
+		]);
+		const o = await openStream(proxy.port, msgBody(), { headers: auth });
+		assert.equal(o.status, 200);
+		// before the gate opens: "invalid key " is out, "corr" waits
+		const d = await o.s.until((e) => e.event === 'content_block_delta', 5000);
+		assert.equal(d.data.delta.text, 'invalid key ');
+		g.open();
+		const events = [d, ...await o.s.rest(10000)];
+		const text = events.filter((e) => e.data?.delta?.type === 'text_delta').map((e) => e.data.delta.text).join('');
+		const thinking = events.filter((e) => e.data?.delta?.type === 'thinking_delta').map((e) => e.data.delta.thinking).join('');
+		assert.equal(text, 'invalid key ***, retry');
+		assert.equal(thinking, 'thinking of ***');
+		assertNoSecret(o.s.raw, 'the stream');
+	});
+
 	test('an SSE error event after the stream began is masked', T, async () => {
 		fake.stream([
 			chunk({ role: 'assistant', content: 'Hel' }),
