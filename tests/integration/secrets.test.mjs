@@ -13,7 +13,7 @@ import path from 'node:path';
 
 import { startFakeUpstream, chunk, completion, gate } from './lib/fake-upstream.mjs';
 import {
-	startProxy, baseConfig, mkTmpDir, msgBody, errorEnvelope, teardown, RawConn,
+	startProxy, baseConfig, mkTmpDir, msgBody, errorEnvelope, teardown, RawConn, pollUntil,
 } from './lib/proxy.mjs';
 import { openStream } from './lib/hardening.mjs';
 
@@ -32,12 +32,12 @@ function assertNoSecret(text, what) {
 }
 
 describe('configured secrets never reach a client', { timeout: 120000 }, () => {
-	let fake, proxy, dir;
+	let fake, proxy, dir, keyFile;
 	const auth = { 'x-api-key': AK };
 	before(async () => {
 		fake = await startFakeUpstream();
 		dir = mkTmpDir('cp-secrets-');
-		const keyFile = path.join(dir, 'key');
+		keyFile = path.join(dir, 'key');
 		fs.writeFileSync(keyFile, FILEKEY + '\n', { mode: 0o600 });
 		const cfg = baseConfig(fake.url, { ak: AK });
 		cfg.providers[0].api_key = PASS;
@@ -76,6 +76,29 @@ describe('configured secrets never reach a client', { timeout: 120000 }, () => {
 		assert.equal(r.status, 429, r.text);
 		assert.match(errorEnvelope(r).error.message, /key \*\*\* \(client \*\*\*\) is over its quota/);
 		assertNoSecret(r.text, 'the 429');
+	});
+
+	/** SIGHUP, then wait until the old generation has gone: an idle old
+	 * worker may still take a connection just after the reload line. */
+	async function reload() {
+		const old = proxy.workers();
+		const from = proxy.stderr.length;
+		proxy.signal('SIGHUP');
+		await proxy.waitForLog(/configuration reloaded/, 10000, from);
+		await pollUntil(() => !proxy.workers().some((w) => old.includes(w)), { timeoutMs: 10000, what: 'the old workers to exit' });
+	}
+
+	test('after a reload the new file: key is known (and masked) too', T, async () => {
+		const NEWKEY = 'rotated unguessable key 2';
+		fs.writeFileSync(keyFile, NEWKEY + '\n', { mode: 0o600 });
+		await reload();
+		fake.json({ error: { message: `key ${NEWKEY} is over its quota` } }, { status: 429 });
+		const r = await proxy.post('/v1/messages', msgBody({ model: 'filed-model' }), auth);
+		assert.equal(r.status, 429, r.text);
+		assert.match(errorEnvelope(r).error.message, /key \*\*\* is over its quota/);
+		assert.ok(!r.text.includes('rotated'), r.text);
+		fs.writeFileSync(keyFile, FILEKEY + '\n', { mode: 0o600 });
+		await reload();
 	});
 
 	test('an error inside a 2xx answer is masked', T, async () => {
