@@ -3,8 +3,10 @@
  *
  * One set of secrets per process: every provider's api_key and the inbound
  * ak, loaded from the configuration in force by the master (at start and
- * at each reload, before it forks the workers that inherit it). A new kind
- * of configured key is registered in secret_load, the same way.
+ * at each reload, before it forks the workers that inherit it). It is
+ * state derived from the process-wide configuration pointer and follows
+ * it, nothing more. A new kind of configured key is registered in
+ * secret_load, the same way.
  *
  * Exact match first. A secret is found verbatim and in the forms an
  * upstream or a client may echo it in: escaped inside a JSON string (\",
@@ -350,26 +352,18 @@ secret_mask_stream(struct buf *out, const char *s, size_t len)
 #define C_MARK	0x10	/* a marker's first letter, either case */
 #define C_ALNUM	(C_ALPHA | C_DIGIT)
 
-static unsigned char	 cls[256];
+#define C_L	(C_ALPHA | C_TOKEN | C_B64)
+#define C_LM	(C_L | C_MARK)
 
-static void
-cls_build(void)
-{
-	int	 c;
-
-	for (c = 0; c < 256; c++) {
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-			cls[c] |= C_ALPHA | C_TOKEN | C_B64;
-		if (c >= '0' && c <= '9')
-			cls[c] |= C_DIGIT | C_TOKEN | C_B64;
-		if (c == '_' || c == '-' || c == '.' || c == '*')
-			cls[c] |= C_TOKEN;
-		if (c == '+' || c == '/' || c == '=')
-			cls[c] |= C_B64;
-		if (strchr("abktABKT", c) != NULL && c != 0)
-			cls[c] |= C_MARK;
-	}
-}
+static const unsigned char cls[256] = {
+	['0' ... '9'] = C_DIGIT | C_TOKEN | C_B64,
+	['A'] = C_LM, ['B'] = C_LM, ['C' ... 'J'] = C_L, ['K'] = C_LM,
+	['L' ... 'S'] = C_L, ['T'] = C_LM, ['U' ... 'Z'] = C_L,
+	['a'] = C_LM, ['b'] = C_LM, ['c' ... 'j'] = C_L, ['k'] = C_LM,
+	['l' ... 's'] = C_L, ['t'] = C_LM, ['u' ... 'z'] = C_L,
+	['_'] = C_TOKEN, ['-'] = C_TOKEN, ['.'] = C_TOKEN, ['*'] = C_TOKEN,
+	['+'] = C_B64, ['/'] = C_B64, ['='] = C_B64,
+};
 
 #define IS(c, what)	(cls[(unsigned char)(c)] & (what))
 
@@ -472,8 +466,6 @@ mask_heuristic(struct buf *out, const char *s, size_t len)
 {
 	size_t	 i = 0, from = 0, n, keep, b64_end = 0;
 
-	if (cls['a'] == 0)
-		cls_build();
 	while (i < len) {
 		/* inside a word only a marker (key=, token=) can begin */
 		if (i > 0 && IS(s[i - 1], C_ALNUM) && !IS(s[i], C_MARK)) {
