@@ -62,6 +62,7 @@
 #include "xlate.h"
 
 #define STREAM_JSON_DEPTH	64	/* nesting allowed in a chunk */
+#define PREVIEW_MARGIN		256	/* characters kept past the preview */
 
 #define KIND_NONE	0
 #define KIND_TEXT	1
@@ -314,13 +315,13 @@ tool_id_set(struct stream_tool *t, const char *id)
 	xlate_tool_id(t->id, sizeof(t->id), id);
 }
 
-/* the characters the preview keeps: what the log shows, and room for a
- * secret that straddles the cut, so the log's masking sees it whole */
+/* the characters the preview keeps: what the log shows, and room past
+ * the cut so the log's heuristic net sees a credential-looking run whole
+ * (configured secrets are masked before any text reaches the preview) */
 static size_t
 preview_keep(const struct stream *s)
 {
-	return s->preview_max == 0 ? 0 :
-	    s->preview_max + secret_longest() * 6;
+	return s->preview_max == 0 ? 0 : s->preview_max + PREVIEW_MARGIN;
 }
 
 static void

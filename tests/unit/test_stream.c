@@ -796,10 +796,22 @@ test_errors(void)
 	run_free(&r);
 }
 
+static size_t
+utf8_count(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
 static void
 test_ping_and_counters(void)
 {
 	struct run	 r;
+	size_t		 i;
 
 	run_init(&r, 0);
 	stream_ping(&r.st);
@@ -820,11 +832,18 @@ test_ping_and_counters(void)
 	    "\"output_tokens\":5,") != NULL, "usage from the usage chunk");
 	run_free(&r);
 
+	/* the log line cuts at preview_max; the stream keeps 256 more
+	 * characters so the log's masking sees a run across the cut whole */
 	run_init(&r, 0);
 	r.st.preview_max = 4;
 	feed(&r, CHUNK("{\"content\":\"h\\u00e9ll\"}", "null"));
 	feed(&r, CHUNK("{\"content\":\"o\"}", "null"));
-	is_str(r.st.preview.data, "h\xc3\xa9ll", "preview: 4 characters");
+	is_str(r.st.preview.data, "h\xc3\xa9llo", "preview: all of a short text");
+	for (i = 0; i < 10; i++)
+		feed(&r, CHUNK("{\"content\":\"\\u00e9123456789012345678901234"
+		    "567890123456789\"}", "null"));
+	is_int(utf8_count(r.st.preview.data), 4 + 256,
+	    "preview: 4 characters and 256 for the log's masking");
 	run_free(&r);
 }
 
