@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "log.h"
 #include "secret.h"
 #include "util.h"
 
@@ -131,6 +132,12 @@ secret_load(const struct conf *c)
 	set = fresh;
 	nset = n;
 	starts_build();
+	/* a provider's short key is a local server's placeholder ("EMPTY");
+	 * a short ak is a real secret the operator should hear about */
+	if (c->ak != NULL && *c->ak != '\0' && strlen(c->ak) < SECRET_MIN_LEN)
+		log_warnx("ak is shorter than %d characters: it cannot be told "
+		    "from ordinary words and is not masked in logs and "
+		    "messages; use a longer key", SECRET_MIN_LEN);
 	return 0;
 }
 

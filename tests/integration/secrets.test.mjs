@@ -333,3 +333,23 @@ describe('a client that leaves before its answer is complete is 499', { timeout:
 		g.open();
 	});
 });
+
+// Under 8 bytes a key cannot be told from words: not masked, said at start.
+describe('a key shorter than 8 bytes', { timeout: 60000 }, () => {
+	let fake, proxy;
+	before(async () => {
+		fake = await startFakeUpstream();
+		const cfg = baseConfig(fake.url, { ak: 'abc1234' });
+		cfg.providers[0].api_key = 'EMPTY';
+		proxy = await startProxy({ config: cfg });
+	});
+	after(() => teardown(proxy, fake));
+
+	test('a short ak is warned about at start; short keys are words, not masked', T, async () => {
+		assert.match(proxy.stderr, /ak is shorter than 8 characters: .*not masked/);
+		fake.json({ error: { message: 'EMPTY is not a valid key' } }, { status: 400 });
+		const r = await proxy.post('/v1/messages', msgBody(), { 'x-api-key': 'abc1234' });
+		assert.equal(r.status, 400, r.text);
+		assert.match(errorEnvelope(r).error.message, /: EMPTY is not a valid key$/);
+	});
+});
