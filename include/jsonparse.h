@@ -37,6 +37,16 @@ struct jsonparse_opts {
 json_object	*jsonparse(const char *text, size_t len,
 		    const struct jsonparse_opts *, size_t *end,
 		    struct jsonparse_err *err);
+/*
+ * One whole JSON text: jsonparse, then nothing but whitespace (space, tab,
+ * LF, CR, as RFC 8259 says). Anything else after the value is an error
+ * "unexpected characters after the top-level value" at its first byte.
+ * As with jsonparse, NULL is also the text "null": err->what tells.
+ */
+json_object	*jsonparse_whole(const char *text, size_t len,
+		    const struct jsonparse_opts *, struct jsonparse_err *err);
+/* the first byte at or after i that is not JSON whitespace; len if none */
+size_t		 jsonparse_skip_ws(const char *text, size_t len, size_t i);
 int		 jsonparse_is_opaque(json_object *);
 
 #endif

@@ -18,7 +18,7 @@ enum sb_state { SB_EMPTY = 0, SB_STARTING, SB_IDLE, SB_BUSY };
 enum sb_endpoint { SB_EP_ROOT, SB_EP_MODELS, SB_EP_MESSAGES,
 	SB_EP_COUNT_TOKENS, SB_EP_METRICS, SB_EP_OTHER, SB_NENDPOINTS };
 
-#define SB_NCODES	20	/* the statuses we answer, plus "other" */
+#define SB_NCODES	21	/* the statuses we answer, 499, and "other" */
 #define SB_NSERVER_TOOLS 4	/* web_search per backend, web_fetch */
 #define SB_NBUCKETS	13	/* upstream latency histogram */
 

@@ -60,6 +60,10 @@ struct stream {
 	size_t		 preview_max;
 
 	struct buf	 out;		/* scratch for one event */
+	/* text and thinking of the open block, masked of configured
+	 * secrets: held = a tail that may begin one, masked = scratch */
+	struct buf	 held;
+	struct buf	 masked;
 	struct jsonscan	 js;		/* reused for every chunk */
 	size_t		 out_chars;	/* text, thinking, arguments emitted */
 

@@ -38,7 +38,7 @@ struct upstream_result {
 	int		 aborted;	/* on_data/on_tick asked to stop */
 	int		 too_large;
 	char		 error[256];	/* transport failure, no secrets */
-	char		 retry_after[32];
+	char		 retry_after[32];	/* valid, or "" */
 	uint64_t	 ms;
 };
 
@@ -47,5 +47,7 @@ void	 upstream_cleanup(void);
 /* 0 when an HTTP answer came (any status), -1 on transport failure */
 int	 upstream_perform(const struct upstream_call *, struct upstream_result *);
 void	 upstream_result_free(struct upstream_result *);
+/* v[0..len) is delta-seconds or an HTTP-date (RFC 9110), nothing else */
+int	 upstream_retry_after_valid(const char *v, size_t len);
 
 #endif

@@ -19,9 +19,19 @@ int	 util_strncaseeq(const char *p, size_t len, const char *s);
  * characters of s are shown (0 = nothing), "...(N more)" marks the cut */
 void	 util_log_excerpt(struct buf *out, const char *s, size_t len,
 	    size_t max);
+/* the bytes of s that util_log_excerpt would show for max */
+size_t	 util_log_excerpt_span(const char *s, size_t len, size_t max);
 
 /* length of the valid UTF-8 prefix (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF); == len when all of it is valid */
 size_t	 util_utf8_check(const char *, size_t);
+/* the length of s[0..len) without a trailing incomplete UTF-8 sequence */
+size_t	 util_utf8_cut(const char *, size_t);
+/* one line of someone else's text for a message to a client: whitespace
+ * runs become one space, other control characters vanish, HTML tags are
+ * skipped when html is set, at most max bytes (cut on a UTF-8 boundary,
+ * "..." marks the cut) */
+void	 util_excerpt(struct buf *out, const char *s, size_t len, int html,
+	    size_t max);
 
 #endif

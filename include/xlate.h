@@ -1,7 +1,7 @@
 /*
  * xlate: Anthropic Messages <-> OpenAI Chat Completions, non-streaming.
  * xlate_req.c builds the upstream request, xlate_resp.c translates the
- * upstream's answer and its errors. Both work on json-c trees.
+ * upstream's answer (errmap.c words its errors). Both work on json-c trees.
  */
 #ifndef CP_XLATE_H
 #define CP_XLATE_H
@@ -53,18 +53,6 @@ const char *xlate_stop_reason(const char *finish_reason);
 /* tool call ids: keep [A-Za-z0-9_-], others -> '_'; empty -> "toolu_" + random */
 void	 xlate_tool_id(char *out, size_t outsz, const char *id);
 
-/*
- * An upstream non-2xx answer -> the client's status, error type and message:
- * 400 invalid_request_error, 401/403 from the upstream = the proxy's own key
- * was refused (reported as 502 api_error naming the provider, never as the
- * client's bad key), 404 -> 502 naming the provider (wrong remote_id or
- * base_url), 413, 429 rate_limit_error, 5xx
- * api_error/overloaded_error; context-length errors rewritten to Anthropic's
- * exact text (400 invalid_request_error).
- */
-void	 xlate_upstream_error(long upstream_status, const char *body,
-	    size_t len, const char *provider_name, struct xlate_err *);
-
 /* a token count from an upstream's JSON: -1 if absent, negative or not a
  * number; capped at XLATE_COUNT_MAX (inf and huge values included) */
 #define XLATE_COUNT_MAX	((int64_t)1000000000000000)
@@ -74,8 +62,8 @@ int64_t	 xlate_json_count(json_object *, const char *key);
 int64_t	 xlate_count_int(int64_t);
 int64_t	 xlate_count_double(double);
 
-/* append s with anything that looks like a credential (Bearer tokens,
- * sk-... keys, key=... parameters, long random strings) replaced by *** */
-void	 xlate_redact(struct buf *out, const char *s, size_t len);
+/* fill err; the message is cut on a UTF-8 boundary to fit */
+void	 xlate_err_set(struct xlate_err *, int status, const char *type,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -44,6 +44,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "jsonparse.h"
 #include "log.h"
 
 #define CONF_PATHMAX	256
@@ -1003,9 +1004,9 @@ static json_object *
 conf_json(struct conf_ctx *cx, const char *name, const char *text,
     size_t len)
 {
-	json_tokener	*tok;
+	static const struct jsonparse_opts opts = { 32, 0, NULL };
+	struct jsonparse_err	 perr;
 	json_object	*root;
-	enum json_tokener_error jerr;
 	const char	*msg, *nul;
 	size_t		 end, i, line;
 
@@ -1013,35 +1014,13 @@ conf_json(struct conf_ctx *cx, const char *name, const char *text,
 		conf_err(cx, name, "larger than %d bytes", CONF_FILEMAX);
 		return NULL;
 	}
-	if ((tok = json_tokener_new()) == NULL) {
-		conf_err(cx, name, "%s", strerror(errno));
-		return NULL;
-	}
-	/* trailing characters are reported below, with a clearer message */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-
-	msg = NULL;
+	/* strict RFC 8259, UTF-8 checked, only whitespace after the value */
+	root = jsonparse_whole(text, len, &opts, &perr);
+	msg = perr.eof ? "unexpected end of input" : perr.what;
+	end = perr.eof ? len : perr.offset;
 	if ((nul = memchr(text, '\0', len)) != NULL) {
 		end = nul - text;
 		msg = "NUL byte";
-	} else if (root == NULL && jerr == json_tokener_continue) {
-		end = len;
-		msg = "unexpected end of input";
-	} else if (root == NULL)
-		msg = json_tokener_error_desc(jerr);
-	else {
-		for (i = end; i < len; i++)
-			if (!isspace((unsigned char)text[i]))
-				break;
-		if (i < len) {
-			end = i;
-			msg = "unexpected characters after the top-level value";
-		}
 	}
 	if (msg != NULL) {
 		json_object_put(root);

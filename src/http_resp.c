@@ -16,6 +16,9 @@
  * are counted in conn->bytes_out by http_conn_write. http_resp_json does
  * not take ownership of the object it is given.
  *
+ * Every error message passes through secret_mask: no configured secret,
+ * nor anything that looks like a credential, reaches a client in one.
+ *
  * How it fails: -1 when memory runs out or the write fails or times out
  * (then conn->broken is set and the connection must be closed).
  */
@@ -30,6 +33,7 @@
 #include "buf.h"
 #include "http_conn.h"
 #include "http_resp.h"
+#include "secret.h"
 
 #define JSON_FLAGS \
 	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -215,6 +219,7 @@ http_resp_error_json(const char *type, const char *message,
     const char *request_id)
 {
 	json_object	*env, *err;
+	struct buf	 masked = BUF_INITIALIZER;
 
 	if ((env = json_object_new_object()) == NULL)
 		return NULL;
@@ -225,8 +230,12 @@ http_resp_error_json(const char *type, const char *message,
 	json_object_object_add(env, "type", json_object_new_string("error"));
 	json_object_object_add(err, "type",
 	    json_object_new_string(type != NULL ? type : "api_error"));
-	json_object_object_add(err, "message",
-	    json_object_new_string(message != NULL ? message : ""));
+	/* the last net before a client: a message may quote an upstream */
+	if (message != NULL)
+		secret_mask(&masked, message, strlen(message));
+	json_object_object_add(err, "message", json_object_new_string_len(
+	    masked.data != NULL ? masked.data : "", (int)masked.len));
+	buf_free(&masked);
 	json_object_object_add(env, "error", err);
 	json_object_object_add(env, "request_id", request_id != NULL ?
 	    json_object_new_string(request_id) : NULL);

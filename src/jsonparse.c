@@ -21,7 +21,9 @@
  * key is cut at an escaped NUL (json-c keys are C strings).
  *
  * Errors give the byte offset and a short reason; an error is never a
- * partial tree. Recursion is bounded by max_depth.
+ * partial tree. Recursion is bounded by max_depth. jsonparse_whole is the
+ * one place that decides what may follow a whole JSON text: RFC 8259's
+ * four whitespace bytes, nothing else.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -542,5 +544,34 @@ jsonparse(const char *text, size_t len, const struct jsonparse_opts *o,
 	*end = p.lx.i;
 	buf_free(&p.scratch);
 	buf_free(&p.raw);
+	return v;
+}
+
+size_t
+jsonparse_skip_ws(const char *text, size_t len, size_t i)
+{
+	while (i < len && (text[i] == ' ' || text[i] == '\t' ||
+	    text[i] == '\n' || text[i] == '\r'))
+		i++;
+	return i;
+}
+
+json_object *
+jsonparse_whole(const char *text, size_t len, const struct jsonparse_opts *o,
+    struct jsonparse_err *err)
+{
+	json_object	*v;
+	size_t		 end;
+
+	/* NULL is also JSON's null: err->what tells them apart */
+	v = jsonparse(text, len, o, &end, err);
+	if (err->what != NULL)
+		return NULL;
+	if ((end = jsonparse_skip_ws(text, len, end)) < len) {
+		json_object_put(v);
+		err->offset = end;
+		err->what = "unexpected characters after the top-level value";
+		return NULL;
+	}
 	return v;
 }

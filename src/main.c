@@ -33,6 +33,7 @@
 #include "notify.h"
 #include "privdrop.h"
 #include "scoreboard.h"
+#include "secret.h"
 #include "sig.h"
 #include "websearch.h"
 
@@ -263,6 +264,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	conf = c;
+	if (secret_load(conf) == -1)
+		die("out of memory");
 	s.master.config_path = absolute_path(s.master.config_path);
 
 	if (s.user != NULL) {

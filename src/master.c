@@ -31,6 +31,7 @@
 #include "master.h"
 #include "notify.h"
 #include "scoreboard.h"
+#include "secret.h"
 #include "sig.h"
 #include "util.h"
 #include "worker.h"
@@ -324,6 +325,13 @@ reload(void)
 		free(fresh->host);
 		fresh->host = h;
 		fresh->port = conf->port;
+	}
+	/* the workers forked from here on inherit the new set */
+	if (secret_load(fresh) == -1) {
+		log_warnx("reload failed: out of memory");
+		notify_send("READY=1");
+		conf_free(fresh);
+		return;
 	}
 	conf_free(conf);
 	conf = fresh;

@@ -8,7 +8,10 @@
  * error envelope (over HTTP before the stream starts, as event: error after);
  * a provider that fails before the client got a byte is followed by the
  * next one serving the model; a client that hangs up aborts the upstream
- * transfer; a stream always ends with message_stop or an error event.
+ * transfer (and is logged as 499); a stream always ends with message_stop
+ * or an error event. Every failed upstream attempt is one warning line with
+ * the request id and the reason; every log line with a client's or an
+ * upstream's text goes through secret_log_excerpt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +20,14 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "errmap.h"
 #include "http_resp.h"
 #include "jsonparse.h"
 #include "log.h"
 #include "messages.h"
 #include "models.h"
 #include "scoreboard.h"
+#include "secret.h"
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
@@ -32,6 +37,7 @@
 
 #define JSON_MAX_DEPTH	64
 #define MAX_ROUTES	8
+#define REASON_LOG_MAX	400	/* characters of a failure's reason logged */
 
 
 struct exchange {
@@ -88,7 +94,6 @@ parse_body(struct http_conn *c, struct http_request *req)
 	};
 	struct jsonparse_err	 err;
 	json_object		*o;
-	size_t			 end;
 
 	if (req->body.len == 0) {
 		http_resp_error(c, req, 400, NULL, NULL,
@@ -98,7 +103,7 @@ parse_body(struct http_conn *c, struct http_request *req)
 	/* strict RFC 8259 and UTF-8 (no overlong forms, no surrogates:
 	 * upstreams reject them); the values xlate_req only passes on
 	 * stay text */
-	o = jsonparse(req->body.data, req->body.len, &opts, &end, &err);
+	o = jsonparse_whole(req->body.data, req->body.len, &opts, &err);
 	if (err.what != NULL) {
 		if (strcmp(err.what, "out of memory") == 0)
 			http_resp_error(c, req, 500, NULL, NULL,
@@ -110,15 +115,6 @@ parse_body(struct http_conn *c, struct http_request *req)
 			http_resp_error(c, req, 400, NULL, NULL,
 			    "invalid JSON body at byte %zu: %s", err.offset,
 			    err.what);
-		return NULL;
-	}
-	while (end < req->body.len && strchr(" \t\r\n", req->body.data[end]) &&
-	    req->body.data[end] != '\0')
-		end++;
-	if (end != req->body.len) {
-		http_resp_error(c, req, 400, NULL, NULL,
-		    "invalid JSON body: trailing data at byte %zu", end);
-		json_object_put(o);
 		return NULL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
@@ -162,50 +158,18 @@ resolve_model(struct exchange *ex)
 	return 0;
 }
 
-/* overwrite every configured key found in p[0..len) with '*' */
-static void
-mask_keys(char *p, size_t len)
-{
-	const char	*key;
-	char		*hit;
-	size_t		 i, klen;
-
-	for (i = 0; i <= conf->nproviders; i++) {
-		key = i < conf->nproviders ? conf->providers[i].api_key :
-		    conf->ak;
-		if (key == NULL || (klen = strlen(key)) < 4)
-			continue;
-		while ((hit = memmem(p, len, key, klen)) != NULL)
-			memset(hit, '*', klen);
-	}
-}
-
 /* a bounded excerpt of a body for the log; a client may paste the proxy's
- * own configuration, so configured keys are masked before anything is cut */
+ * own configuration, an upstream may echo its key: secret masks both */
 static void
 log_body(const struct http_request *req, const char *what, const char *p,
     size_t len)
 {
 	struct buf	 b = BUF_INITIALIZER;
-	size_t		 max, take;
-	char		*copy;
 
 	if (conf->log_body_max_chars <= 0 || len == 0)
 		return;
-	max = (size_t)conf->log_body_max_chars;
-	/* an excerpt shows at most max characters, each at most 4 bytes,
-	 * plus the keys' length so one straddling the cut is still masked */
-	take = max * 4 + 65536 < len ? max * 4 + 65536 : len;
-	if ((copy = malloc(take)) == NULL)
-		return;
-	memcpy(copy, p, take);
-	mask_keys(copy, take);
-	util_log_excerpt(&b, copy, take, max);
-	if (take < len)
-		buf_printf(&b, " (%zu bytes in all)", len);
+	secret_log_excerpt(&b, p, len, (size_t)conf->log_body_max_chars);
 	log_info("%s %s: %s", req->request_id, what, b.data ? b.data : "");
-	explicit_bzero(copy, take);
-	free(copy);
 	buf_free(&b);
 }
 
@@ -228,6 +192,37 @@ worth_retrying(const struct upstream_result *res)
 	return res->status == 429 || res->status >= 500;
 }
 
+/* one warning line per failed upstream attempt: the client learns why in
+ * its error, the operator here; the reason is masked like any upstream
+ * text in a log line */
+static void
+log_failure(const struct exchange *ex, const struct conf_provider *p,
+    const char *reason, int next)
+{
+	struct buf	 b = BUF_INITIALIZER;
+
+	secret_log_excerpt(&b, reason, strlen(reason), REASON_LOG_MAX);
+	log_warnx("%s provider %s failed: %s%s", ex->req->request_id, p->name,
+	    b.data != NULL ? b.data : "", next ? "; trying the next one" : "");
+	buf_free(&b);
+}
+
+/* the same for a transfer: libcurl's words, or the status and the
+ * upstream's own words */
+static void
+log_result_failure(const struct exchange *ex, const struct conf_provider *p,
+    const struct upstream_result *res, int next)
+{
+	struct buf	 why = BUF_INITIALIZER;
+
+	if (res->failed)
+		buf_puts(&why, res->error);
+	else
+		errmap_reason(res->status, res->body.data, res->body.len, &why);
+	log_failure(ex, p, why.data != NULL ? why.data : "", next);
+	buf_free(&why);
+}
+
 /* answer the client with an upstream failure that happened before any
  * byte was sent to it */
 static int
@@ -237,6 +232,8 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 	struct xlate_err	 err;
 	char			 extra[64] = "";
 
+	log_result_failure(ex, p, res, 0);
+
 	if (res->failed && res->timed_out)
 		return http_resp_error(ex->conn, ex->req, 504, NULL, NULL,
 		    "upstream provider %s did not answer in time (%s)",
@@ -244,7 +241,7 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 	if (res->failed)
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s failed: %s", p->name, res->error);
-	xlate_upstream_error(res->status, res->body.data, res->body.len,
+	errmap_http(res->status, res->body.data, res->body.len,
 	    p->name, &err);
 	if (res->retry_after[0] != '\0')
 		snprintf(extra, sizeof(extra), "Retry-After: %s\r\n",
@@ -271,15 +268,19 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 	 * send them inside strings; trailing bytes are ignored */
 	up = jsonparse(res->body.data, res->body.len, &upstream_opts, &end,
 	    &perr);
-	if (up == NULL)
+	if (up == NULL) {
+		log_failure(ex, p, "returned a body that is not JSON", 0);
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s returned a body that is not JSON",
 		    p->name);
+	}
 	out = xlate_resp(up, ex->model, ex->body, &err);
 	json_object_put(up);
-	if (out == NULL)
+	if (out == NULL) {
+		log_failure(ex, p, err.message, 0);
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,
 		    NULL, "%s", err.message);
+	}
 	r = http_resp_json(ex->conn, ex->req, 200, out);
 	json_object_put(out);
 	return r;
@@ -359,14 +360,25 @@ relay_tick(void *arg)
 	return 0;
 }
 
+/* the upstream's words in it (finish reason, text) pass through the same
+ * log excerpt as the bodies do */
 static void
 relay_summary(struct relay *r, const char *ending)
 {
+	struct buf	 finish = BUF_INITIALIZER, preview = BUF_INITIALIZER;
+
+	if (r->st.finish_reason != NULL)
+		secret_log_excerpt(&finish, r->st.finish_reason,
+		    strlen(r->st.finish_reason), 64);
+	secret_log_excerpt(&preview, r->st.preview.data != NULL ?
+	    r->st.preview.data : "", r->st.preview.len, r->st.preview_max);
 	log_info("%s stream: chunks=%zu text_chars=%zu tool_calls=%zu "
 	    "finish=%s upstream_end=%s preview=\"%s\"", r->ex->req->request_id,
 	    r->st.chunks, r->st.text_chars, r->st.ntool_calls,
-	    r->st.finish_reason ? r->st.finish_reason : "-", ending,
-	    r->st.preview.data ? r->st.preview.data : "");
+	    finish.data ? finish.data : "-", ending,
+	    preview.data ? preview.data : "");
+	buf_free(&finish);
+	buf_free(&preview);
 }
 
 /* ends the stream once the response has begun */
@@ -374,7 +386,7 @@ static int
 relay_end(struct relay *r, const struct upstream_result *res)
 {
 	const char	*rid = r->ex->req->request_id;
-	char		 msg[512];
+	char		 msg[512], why[384] = "";
 	const char	*ending = "ok";
 
 	if (!res->failed && !r->bad_upstream &&
@@ -388,29 +400,37 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	if (r->bad_upstream) {
 		ending = "garbage";
 		if (r->st.error[0] != '\0')
-			snprintf(msg, sizeof(msg), "upstream provider %s: %s",
-			    r->provider->name, r->st.error);
+			snprintf(why, sizeof(why), "%s", r->st.error);
 		else
-			snprintf(msg, sizeof(msg), "upstream provider %s sent "
-			    "an invalid stream", r->provider->name);
+			snprintf(why, sizeof(why), "sent an invalid stream");
+		snprintf(msg, sizeof(msg), "upstream provider %s%s%s",
+		    r->provider->name, r->st.error[0] != '\0' ? ": " : " ",
+		    why);
 		stream_error(&r->st, r->st.error_type[0] ? r->st.error_type :
 		    "api_error", msg, rid);
 	} else if (res->timed_out) {
 		ending = "idle-timeout";
-		snprintf(msg, sizeof(msg), "upstream provider %s sent nothing "
-		    "for %d seconds", r->provider->name,
+		snprintf(why, sizeof(why), "sent nothing for %d seconds",
 		    conf_stream_idle_seconds(conf));
+		snprintf(msg, sizeof(msg), "upstream provider %s %s",
+		    r->provider->name, why);
 		stream_error(&r->st, "timeout_error", msg, rid);
 	} else if (res->failed) {
 		ending = "broken";
-		snprintf(msg, sizeof(msg), "upstream provider %s: stream "
-		    "broken: %s", r->provider->name, res->error);
+		snprintf(why, sizeof(why), "stream broken: %s", res->error);
+		snprintf(msg, sizeof(msg), "upstream provider %s: %s",
+		    r->provider->name, why);
 		stream_error(&r->st, "api_error", msg, rid);
 	} else {
-		if (r->st.finish_reason == NULL)
+		if (r->st.finish_reason == NULL) {
 			ending = "no-finish-reason";
+			snprintf(why, sizeof(why), "the stream ended without "
+			    "a finish_reason");
+		}
 		stream_finish(&r->st);
 	}
+	if (why[0] != '\0')
+		log_failure(r->ex, r->provider, why, 0);
 	relay_summary(r, ending);
 	if (r->client_gone || http_resp_stream_end(r->ex->conn) == -1)
 		return -1;
@@ -465,14 +485,15 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	} else if (r.client_gone || (res.aborted && !r.bad_upstream)) {
 		rv = -1;
 	} else if (!last && worth_retrying(&res)) {
-		log_warnx("%s provider %s failed (%s%ld), trying the next one",
-		    ex->req->request_id, route->provider->name,
-		    res.failed ? res.error : "status ", res.status);
+		log_result_failure(ex, route->provider, &res, 1);
 		rv = 1;
 	} else if (res.failed || res.status / 100 != 2) {
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
 	} else {
 		/* 2xx, but nothing usable reached the state machine */
+		log_failure(ex, route->provider, r.st.error[0] != '\0' ?
+		    r.st.error : r.bad_upstream ? "sent an invalid stream" :
+		    "sent an empty stream", 0);
 		rv = http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s sent %s", route->provider->name,
 		    r.bad_upstream ? "an invalid stream" : "an empty stream")
@@ -508,9 +529,7 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	if (res.aborted)
 		rv = -1;
 	else if (!last && worth_retrying(&res)) {
-		log_warnx("%s provider %s failed (%s%ld), trying the next one",
-		    ex->req->request_id, route->provider->name,
-		    res.failed ? res.error : "status ", res.status);
+		log_result_failure(ex, route->provider, &res, 1);
 		rv = 1;
 	} else if (res.failed || res.status / 100 != 2)
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
@@ -578,6 +597,10 @@ messages_handle(struct http_conn *c, struct http_request *req)
 	}
 done:
 	json_object_put(ex.body);
+	/* the client left (or stopped reading) before its answer was
+	 * complete: 499 in the access line and /metrics, as nginx logs it */
+	if (rv == -1)
+		req->status = 499;
 	return rv == -1 ? -1 : 0;
 }
 

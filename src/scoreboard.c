@@ -18,7 +18,7 @@
 #include "util.h"
 
 const int sb_codes[SB_NCODES] = { 200, 400, 401, 403, 404, 405, 408, 413,
-	417, 429, 431, 500, 501, 502, 503, 504, 505, 529, 100, 0 };
+	417, 429, 431, 499, 500, 501, 502, 503, 504, 505, 529, 100, 0 };
 const char *const sb_endpoint_names[SB_NENDPOINTS] = { "/", "/v1/models",
 	"/v1/messages", "/v1/messages/count_tokens", "/metrics", "other" };
 const char *const sb_server_tools[SB_NSERVER_TOOLS][2] = {

@@ -16,7 +16,9 @@
  * would cut a long generation. While it waits it also watches the client's
  * socket and runs the caller's tick every 250 ms, so a client that hung up
  * aborts the transfer at once. The API key goes only into the Authorization
- * header; curl's verbose mode stays off so it never reaches a log.
+ * header; curl's verbose mode stays off so it never reaches a log. Of the
+ * upstream's head only the status and a Retry-After that is valid as RFC
+ * 9110 writes it are kept; nothing else of it reaches the client's head.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +166,76 @@ upstream_result_free(struct upstream_result *r)
 	buf_free(&r->body);
 }
 
+static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri",
+	"Sat", "Sun" };
+static const char *const day_names_long[] = { "Monday", "Tuesday",
+	"Wednesday", "Thursday", "Friday", "Saturday", "Sunday" };
+static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* the length of the name from list at v[0..len), 0 if none */
+static size_t
+date_name(const char *v, size_t len, const char *const *list, size_t n)
+{
+	size_t	 k, m;
+
+	for (k = 0; k < n; k++) {
+		m = strlen(list[k]);
+		if (len >= m && memcmp(v, list[k], m) == 0)
+			return m;
+	}
+	return 0;
+}
+
+/* does v[0..len) have the shape? 'D' a digit, 'd' a digit or a space
+ * (asctime's day), '@' a day name, '&' a long day name, '#' a month */
+static int
+date_shape(const char *v, size_t len, const char *shape)
+{
+	size_t	 i = 0, m;
+
+	for (; *shape != '\0'; shape++) {
+		m = 1;
+		if (*shape == '@')
+			m = date_name(v + i, len - i, day_names, 7);
+		else if (*shape == '&')
+			m = date_name(v + i, len - i, day_names_long, 7);
+		else if (*shape == '#')
+			m = date_name(v + i, len - i, month_names, 12);
+		else if (i == len)
+			return 0;
+		else if (*shape == 'D' ? v[i] < '0' || v[i] > '9' :
+		    *shape == 'd' ? v[i] != ' ' && (v[i] < '0' || v[i] > '9') :
+		    v[i] != *shape)
+			return 0;
+		if (m == 0)
+			return 0;
+		i += m;
+	}
+	return i == len;
+}
+
+/*
+ * Retry-After as RFC 9110 has it: delta-seconds (1*DIGIT) or an
+ * HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms).
+ * The value goes into our own response head, so anything else, a bare CR
+ * that would start a header of the upstream's choosing included, is
+ * dropped rather than repaired.
+ */
+int
+upstream_retry_after_valid(const char *v, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+		;
+	if (i > 0 && i == len)
+		return 1;
+	return date_shape(v, len, "@, DD # DDDD DD:DD:DD GMT") ||
+	    date_shape(v, len, "&, DD-#-DD DD:DD:DD GMT") ||
+	    date_shape(v, len, "@ # dD DD:DD:DD DDDD");
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -193,9 +265,12 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			vlen--;
 		}
 		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-		    v[vlen - 1] == ' '))
+		    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 			vlen--;
-		if (vlen < sizeof(t->res->retry_after)) {
+		/* a later Retry-After replaces an earlier one, even a bad one */
+		t->res->retry_after[0] = '\0';
+		if (vlen < sizeof(t->res->retry_after) &&
+		    upstream_retry_after_valid(v, vlen)) {
 			memcpy(t->res->retry_after, v, vlen);
 			t->res->retry_after[vlen] = '\0';
 		}

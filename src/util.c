@@ -107,14 +107,17 @@ util_strncaseeq(const char *p, size_t len, const char *s)
 	return strlen(s) == len && strncasecmp(p, s, len) == 0;
 }
 
+/* without isalnum(): a locale lookup per byte was most of a log excerpt */
 static int
 is_b64(unsigned char c)
 {
-	return isalnum(c) || c == '+' || c == '/' || c == '=';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
 }
 
-void
-util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
+/* util_log_excerpt's walk; out NULL only counts: the bytes of s shown */
+static size_t
+log_excerpt_walk(struct buf *out, const char *s, size_t len, size_t max)
 {
 	size_t	 i, shown = 0, run;
 
@@ -124,7 +127,8 @@ util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 		    run++)
 			;
 		if (run >= 200) {
-			buf_printf(out, "<base64 %zu bytes>", run);
+			if (out != NULL)
+				buf_printf(out, "<base64 %zu bytes>", run);
 			i += run;
 			shown += 16;
 			continue;
@@ -132,12 +136,16 @@ util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 		if (run > 0) {
 			if (run > max - shown)
 				run = max - shown;
-			buf_append(out, s + i, run);
+			if (out != NULL)
+				buf_append(out, s + i, run);
 			i += run;
 			shown += run;
 			continue;
 		}
 		unsigned char c = (unsigned char)s[i++];
+		shown++;
+		if (out == NULL)
+			continue;
 		if (c == '\n')
 			buf_puts(out, "\\n");
 		else if (c == '\r')
@@ -148,10 +156,23 @@ util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
 			buf_printf(out, "\\x%02x", c);
 		else
 			buf_putc(out, (char)c);
-		shown++;
 	}
+	return i;
+}
+
+void
+util_log_excerpt(struct buf *out, const char *s, size_t len, size_t max)
+{
+	size_t	 i = log_excerpt_walk(out, s, len, max);
+
 	if (i < len)
 		buf_printf(out, "...(%zu more bytes)", len - i);
+}
+
+size_t
+util_log_excerpt_span(const char *s, size_t len, size_t max)
+{
+	return log_excerpt_walk(NULL, s, len, max);
 }
 
 size_t
@@ -199,4 +220,61 @@ util_utf8_check(const char *p, size_t len)
 		i += n;
 	}
 	return len;
+}
+
+/* the length of s[0..len) without a trailing incomplete UTF-8 sequence */
+size_t
+util_utf8_cut(const char *s, size_t len)
+{
+	size_t		 i = len, need;
+	unsigned char	 c;
+
+	while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || (c = (unsigned char)s[i - 1]) < 0xc0)
+		return len;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	return len - (i - 1) >= need ? len : i - 1;
+}
+
+/*
+ * One line of someone else's text for a message: whitespace runs become one
+ * space, other control characters vanish, HTML tags are skipped, at most max
+ * bytes (cut on a UTF-8 boundary, "..." marks the cut).
+ */
+void
+util_excerpt(struct buf *out, const char *s, size_t len, int html, size_t max)
+{
+	size_t		 i, start = out->len;
+	int		 space = 0, intag = 0, cut = 0;
+	unsigned char	 c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (html && (c == '<' || intag)) {
+			intag = c != '>';
+			space = 1;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = 1;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (out->len - start + space + 1 > max) {
+			cut = 1;
+			break;
+		}
+		if (space && out->len > start)
+			buf_putc(out, ' ');
+		space = 0;
+		buf_putc(out, (char)c);
+	}
+	if (cut && out->data != NULL) {
+		out->len = start + util_utf8_cut(out->data + start,
+		    out->len - start);
+		out->data[out->len] = '\0';
+		buf_puts(out, "...");
+	}
 }

@@ -30,10 +30,13 @@
 #include "log.h"
 #include "router.h"
 #include "scoreboard.h"
+#include "secret.h"
 #include "sig.h"
 #include "upstream.h"
 #include "util.h"
 #include "worker.h"
+
+#define ACCESS_PATH_MAX	1024	/* characters of path and query logged */
 
 static void
 peer_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
@@ -53,18 +56,41 @@ peer_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	snprintf(out, outsz, "%s:%d", host, port);
 }
 
+/*
+ * One line per request; the client's words in it (path, query, model)
+ * pass through secret's log excerpt: masked, escaped, bounded. It settles
+ * the status first, for this line and the scoreboard after it: a request
+ * that got no answer at all lost its client, 499 as nginx logs it.
+ */
 static void
-access_log(const struct http_conn *c, const struct http_request *req)
+access_log(const struct http_conn *c, struct http_request *req)
 {
-	log_info("%s %s \"%.*s %.*s%s%.*s\" %d model=%s provider=%s "
+	struct buf	 path = BUF_INITIALIZER, query = BUF_INITIALIZER;
+	struct buf	 model = BUF_INITIALIZER;
+
+	if (req->status == 0)
+		req->status = 499;
+
+	secret_log_excerpt(&path, req->path != NULL ? req->path : "",
+	    req->path_len, ACCESS_PATH_MAX);
+	if (req->query != NULL) {
+		buf_putc(&query, '?');
+		secret_log_query(&query, req->query, req->query_len,
+		    ACCESS_PATH_MAX);
+	}
+	secret_log_excerpt(&model, req->log_model, strlen(req->log_model),
+	    sizeof(req->log_model));
+	log_info("%s %s \"%.*s %s%s\" %d model=%s provider=%s "
 	    "upstream_ms=%ld bytes=%llu ms=%llu", c->peer, req->request_id,
-	    (int)req->method_len, req->method, (int)req->path_len, req->path,
-	    req->query ? "?" : "", req->query ? (int)req->query_len : 0,
-	    req->query ? req->query : "", req->status,
-	    req->log_model[0] ? req->log_model : "-",
+	    (int)req->method_len, req->method, path.data ? path.data : "",
+	    query.data ? query.data : "", req->status,
+	    model.data ? model.data : "-",
 	    req->log_provider[0] ? req->log_provider : "-",
 	    req->log_upstream_ms, (unsigned long long)c->bytes_out,
 	    (unsigned long long)(util_now_ms() - req->start_ms));
+	buf_free(&path);
+	buf_free(&query);
+	buf_free(&model);
 }
 
 static void

@@ -17,6 +17,8 @@
  * block at message_delta, message_stop right after it, nothing after
  * message_stop or error, and one of the two at the end); token counts
  * are never negative.
+ * A configured secret (FUZZ_SECRET, also in sse.dict) never appears in
+ * the text or thinking of a block, however the chunks cut it.
  * Pass 3: the same with the client gone at some emit: nothing may be
  * emitted after a failed emit.
  */
@@ -27,8 +29,11 @@
 
 #include "buf.h"
 #include "fuzz.h"
+#include "secret.h"
 #include "sse.h"
 #include "stream.h"
+
+#define FUZZ_SECRET	"fuzzkey!"
 
 /* ---- pass 1: the decoder's events, whole and split -------------------- */
 
@@ -93,6 +98,7 @@ struct check {
 	int	 sig;		/* the open block has its signature */
 	size_t	 events;
 	size_t	 bytes;
+	struct buf text;	/* the open block's text or thinking */
 };
 
 static const char *
@@ -223,6 +229,8 @@ check_block_delta(struct check *c, json_object *o)
 		    c->sig ? " after its signature" : "");
 	v = jstr(d, field);
 	FUZZ_CHECK(v != NULL, "%s without %s", type, field);
+	if (strcmp(field, "text") == 0 || strcmp(field, "thinking") == 0)
+		buf_puts(&c->text, v);
 	if (c->sig)
 		FUZZ_CHECK(*v != '\0', "empty signature");
 }
@@ -261,6 +269,9 @@ check_event(struct check *c, const char *name, json_object *o)
 		if (strcmp(c->kind, "thinking") == 0)
 			FUZZ_CHECK(c->sig, "thinking block stopped without "
 			    "a signature");
+		FUZZ_CHECK(c->text.data == NULL || strstr(c->text.data,
+		    FUZZ_SECRET) == NULL, "a secret in a %s block", c->kind);
+		buf_reset(&c->text);
 		c->open = -1;
 	} else if (strcmp(name, "message_delta") == 0) {
 		FUZZ_CHECK(c->started, "message_delta before message_start");
@@ -445,14 +456,20 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 		    "failed %d", r.st.client_gone, r.gone);
 	sse_decoder_free(&r.dec);
 	stream_free(&r.st);
+	buf_free(&r.chk.text);
 	return r.emits;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	size_t	 emits;
+	static int	 ready;
+	size_t		 emits;
 
+	if (!ready) {
+		secret_add(FUZZ_SECRET, strlen(FUZZ_SECRET));
+		ready = 1;
+	}
 	decode_twice(data, len);
 	emits = relay_run(data, len, 0);
 	if (emits > 1)

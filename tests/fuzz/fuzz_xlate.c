@@ -9,13 +9,14 @@
  * with every option on, streaming) and checked with xlate_req_check and
  * tokens_estimate_request. It is parsed again as messages.c parses an
  * upstream's answer (jsonparse, raw control bytes allowed) for
- * xlate_resp, and handed as raw bytes to xlate_upstream_error.
+ * xlate_resp, and handed as raw bytes to errmap_http.
  * Checks beyond "no crash, no leak": every output tree serialises; a
  * failure fills xlate_err with a status, a type and a message; an
  * answer's token counts are not negative; xlate_req and xlate_req_check
  * agree (the check is the same validation with max_tokens optional);
  * upstream error messages are single-line, valid UTF-8 when the body was,
- * and carry no credential-looking token.
+ * and carry neither a credential-looking token nor the configured
+ * FUZZ_SECRET, in whatever form the body held it.
  */
 #include <ctype.h>
 #include <string.h>
@@ -25,11 +26,15 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "errmap.h"
 #include "fuzz.h"
 #include "jsonparse.h"
 #include "models.h"
+#include "secret.h"
 #include "tokens.h"
 #include "xlate.h"
+
+#define FUZZ_SECRET	"fuzzkey!"	/* configured; also in json.dict */
 
 #define JSON_MAX_DEPTH	64	/* as src/messages.c */
 
@@ -386,9 +391,9 @@ upstream_error_side(const char *p, size_t len, uint64_t seed)
 	struct xlate_err	 err;
 
 	memset(&err, 0, sizeof(err));
-	xlate_upstream_error(statuses[seed % (sizeof(statuses) /
+	errmap_http(statuses[seed % (sizeof(statuses) /
 	    sizeof(statuses[0]))], p, len, "fuzzprov", &err);
-	check_err(&err, "xlate_upstream_error");
+	check_err(&err, "errmap_http");
 	FUZZ_CHECK(strpbrk(err.message, "\r\n") == NULL,
 	    "multi-line message: %s", err.message);
 	if (utf8_valid((const unsigned char *)p, len))
@@ -396,13 +401,20 @@ upstream_error_side(const char *p, size_t len, uint64_t seed)
 		    strlen(err.message)), "message is not UTF-8: %s",
 		    err.message);
 	check_no_secret(err.message);
+	FUZZ_CHECK(strstr(err.message, FUZZ_SECRET) == NULL,
+	    "a configured secret in the message: %s", err.message);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	char	*copy;
+	static int	 ready;
+	char		*copy;
 
+	if (!ready) {
+		secret_add(FUZZ_SECRET, strlen(FUZZ_SECRET));
+		ready = 1;
+	}
 	/* upstream bodies arrive in a NUL-terminated struct buf */
 	if ((copy = malloc(len + 1)) == NULL)
 		abort();

@@ -4,10 +4,12 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
 
 import { startFakeUpstream, completion, chunk, gate, closedPort, textStreamChunks } from './lib/fake-upstream.mjs';
 import {
-	startProxy, baseConfig, msgBody, errorEnvelope, checkStreamGrammar, pollUntil, teardown,
+	startProxy, baseConfig, msgBody, errorEnvelope, checkStreamGrammar, pollUntil, teardown, RawConn,
 } from './lib/proxy.mjs';
 import { SLACK_MS, deathLines, openStream, streamOnce } from './lib/hardening.mjs';
 
@@ -369,15 +371,18 @@ describe('fallback between the providers of one model', { timeout: 120000 }, () 
 	}
 
 	test('first refuses the connection -> second serves; the access log names second', T, async () => {
+		const from = proxy.stderr.length;
 		await plainServedBySecond(null, 'chain-refused');
 		assert.deepEqual(paths(), [SECOND]);
+		// the reason, then the fallback, with nothing glued to the reason
+		await proxy.waitForLog(/req_\w+ provider deadfirst failed: [^;\n]*[Cc]onnect[^;\n]*[a-z]; trying the next one$/m, 5000, from);
 	});
 
 	test('first answers 500 -> second serves; the access log names second', T, async () => {
 		const from = proxy.stderr.length;
 		await plainServedBySecond({ status: 500, body: { error: { message: 'internal' } } });
 		assert.deepEqual(paths(), [FIRST, SECOND]);
-		await proxy.waitForLog(/provider first failed \(status 500\), trying the next one/, 5000, from);
+		await proxy.waitForLog(/req_\w+ provider first failed: HTTP 500: internal; trying the next one$/m, 5000, from);
 	});
 
 	test('first answers 429 -> second serves', T, async () => {
@@ -450,5 +455,75 @@ describe('fallback between the providers of one model', { timeout: 120000 }, () 
 		assert.equal(last.event, 'error');
 		assert.equal(last.data.error.type, 'timeout_error');
 		assert.deepEqual(paths(), [FIRST]);
+	});
+});
+
+// An upstream's header value may carry a bare CR (issue 10, item 2). Node's
+// http server will not send one, so a raw server answers; Python's client
+// would read a second header from it, Node's (Claude Code's) fails the whole
+// response. Only a Retry-After that RFC 9110 allows reaches our head.
+describe('the upstream\'s head reaches ours only as far as it is valid', { timeout: 60000 }, () => {
+	let raw, fake, proxy, answer;
+	const body = JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_exceeded' } });
+
+	before(async () => {
+		raw = net.createServer((sock) => {
+			let got = Buffer.alloc(0);
+			sock.on('data', (d) => {
+				got = Buffer.concat([got, d]);
+				const end = got.indexOf('\r\n\r\n');
+				if (end < 0) return;
+				const len = Number(/content-length: *(\d+)/i.exec(got.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+				if (got.length < end + 4 + len) return;
+				sock.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n${answer}\r\n`
+					+ `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+			});
+			sock.on('error', () => {});
+		});
+		raw.listen(0, '127.0.0.1');
+		await once(raw, 'listening');
+		fake = await startFakeUpstream();
+		const cfg = baseConfig(fake.url);
+		cfg.providers.push({ name: 'raw', base_url: `http://127.0.0.1:${raw.address().port}`, api_key: 'sk-raw-key-000',
+			models: [{ id: 'm-raw' }] });
+		proxy = await startProxy({ config: cfg });
+	});
+	after(async () => {
+		await teardown(proxy, fake);
+		raw.close();
+	});
+
+	test('Retry-After: 17\\rX-Injected: yes is dropped: Node and a raw socket see one clean head', T, async () => {
+		answer = 'Retry-After: 17\rX-Injected: yes';
+		const r = await proxy.post('/v1/messages', msgBody({ model: 'm-raw' }));
+		assert.equal(r.status, 429, r.text);
+		assert.equal(errorEnvelope(r).error.type, 'rate_limit_error');
+		assert.equal(r.headers.get('x-injected'), null);
+		assert.equal(r.headers.get('retry-after'), null);
+
+		const c = await RawConn.open(proxy.port);
+		const req = JSON.stringify(msgBody({ model: 'm-raw' }));
+		await c.write(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`
+			+ `Content-Length: ${Buffer.byteLength(req)}\r\nConnection: close\r\n\r\n${req}`);
+		const h = await c.readHead();
+		c.destroy();
+		const head = h.rawHeaders.join('\n');
+		assert.equal(h.status, 429);
+		assert.ok(!/injected/i.test(head), head);
+		assert.ok(!head.includes('\r'), `a bare CR in our head: ${JSON.stringify(head)}`);
+	});
+
+	test('a Retry-After that is neither delta-seconds nor an HTTP-date is dropped', T, async () => {
+		for (const v of ['17 ; soon', '-1', 'tomorrow', 'Sun, 06 Nov 1994 08:49:37 UTC']) {
+			answer = `Retry-After: ${v}`;
+			const r = await proxy.post('/v1/messages', msgBody({ model: 'm-raw' }));
+			assert.equal(r.status, 429, r.text);
+			assert.equal(r.headers.get('retry-after'), null, v);
+		}
+		for (const v of ['17', 'Sun, 06 Nov 1994 08:49:37 GMT', 'Sunday, 06-Nov-94 08:49:37 GMT', 'Sun Nov  6 08:49:37 1994']) {
+			answer = `Retry-After:  ${v}\t`;
+			const r = await proxy.post('/v1/messages', msgBody({ model: 'm-raw' }));
+			assert.equal(r.headers.get('retry-after'), v, v);
+		}
 	});
 });

@@ -61,8 +61,9 @@ static const struct bad bad[] = {
 	{ "{} {}", "config: line 1: unexpected characters after the top-level value" },
 	{ "{}\n\nx", "config: line 3: unexpected characters after the top-level value" },
 	{ "[]", "config: expected a JSON object at the top level" },
-	{ "{'port': 1, /* no comments */ 'x': 2}", "config: line 1: quoted object property name expected" },
-	{ "{'port': 1,}", "config: line 1: unexpected character" },
+	{ "{'port': 1, /* no comments */ 'x': 2}", "config: line 1: object key expected" },
+	{ "{'port': 1,}", "config: line 1: object key expected" },
+	{ "{}\v", "config: line 1: unexpected characters after the top-level value" },
 	/* unknown keys, at every level */
 	{ WITH("'foo': 1"), "foo: unknown key" },
 	{ WITH("'Port': 1"), "Port: unknown key" },
@@ -724,7 +725,7 @@ test_load(void)
 
 	snprintf(path, sizeof(path), "%s/conf/syntax_error.json", data_dir);
 	ok(conf_load(path, &c, err, sizeof(err)) == -1, "syntax error refused");
-	snprintf(want, sizeof(want), "%s: line 4: unexpected character", path);
+	snprintf(want, sizeof(want), "%s: line 4: object key expected", path);
 	is_str(err, want, "syntax error names file and line");
 
 	if (mkdtemp(tmpl) == NULL) {

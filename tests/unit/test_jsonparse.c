@@ -83,18 +83,11 @@ ours(const char *s, size_t len, const struct jsonparse_opts *o, char **out,
     struct jsonparse_err *err)
 {
 	json_object	*v;
-	size_t		 end;
 
 	*out = NULL;
-	v = jsonparse(s, len, o, &end, err);
+	v = jsonparse_whole(s, len, o, err);
 	if (err->what != NULL)
 		return 0;
-	while (end < len && strchr(" \t\r\n", s[end]) && s[end])
-		end++;
-	if (end != len) {
-		json_object_put(v);
-		return 0;
-	}
 	*out = normal(v ? json_object_to_json_string_ext(v, FLAGS) : "null");
 	json_object_put(v);
 	return 1;
@@ -113,7 +106,8 @@ agree_but(const char *s, size_t len, int *accepted, int stricter)
 	same = ga == gb && (!ga || strcmp(a, b) == 0);
 	/* where RFC 8259 is stricter than json-c: "1.", raw controls, and
 	 * "00" (json-c takes a top-level leading zero) */
-	if (!same && stricter && ga && !gb && (err.what == NULL ||
+	if (!same && stricter && ga && !gb && (strcmp(err.what,
+	    "unexpected characters after the top-level value") == 0 ||
 	    strcmp(err.what, "number expected") == 0 ||
 	    strcmp(err.what, "control character in string") == 0))
 		same = 1;
@@ -210,6 +204,26 @@ error_at(const char *s, size_t off, const char *what, int eof)
 		printf("#   got %zu %s\n", err.offset, err.what);
 }
 
+/* a whole text may end in any of RFC 8259's four whitespace bytes */
+static void
+test_whole(void)
+{
+	static const char *const fine[] = { "{} ", "[1]\r\n", "\t\"s\"\t",
+	    " null\n\n", "0\r" };
+	struct jsonparse_err	 err;
+	json_object		*v;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		v = jsonparse_whole(fine[i], strlen(fine[i]), &plain, &err);
+		ok(err.what == NULL, "whole text %zu with trailing whitespace",
+		    i);
+		json_object_put(v);
+	}
+	is_int(jsonparse_skip_ws(" \t\r\nx", 5, 0), 4, "skip_ws stops at x");
+	is_int(jsonparse_skip_ws("  ", 2, 0), 2, "skip_ws stops at the end");
+}
+
 static void
 test_errors(void)
 {
@@ -227,6 +241,17 @@ test_errors(void)
 	error_at("[01]", 2, "',' or ']' expected", 0);
 	error_at("[-x]", 2, "number expected", 0);
 	error_at("", 0, "unexpected end of input", 1);
+	/* after the value: RFC 8259's whitespace only, not isspace()'s */
+	error_at("{} x", 3, "unexpected characters after the top-level value",
+	    0);
+	error_at("null 1", 5, "unexpected characters after the top-level "
+	    "value", 0);
+	error_at("[]\v", 2, "unexpected characters after the top-level value",
+	    0);
+	error_at("1\f", 1, "unexpected characters after the top-level value",
+	    0);
+	error_at("\"a\" \"b\"", 4, "unexpected characters after the "
+	    "top-level value", 0);
 
 	if ((deep = malloc(10001)) == NULL)
 		return;
@@ -700,6 +725,7 @@ main(void)
 	test_agreement();
 	test_stricter();
 	test_errors();
+	test_whole();
 	test_opaque();
 	test_long_strings();
 	test_opaque_refuses();

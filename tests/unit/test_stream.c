@@ -9,8 +9,10 @@
  * byte by byte or split in two at any offset. Every output is also checked
  * against the protocol's rules (DESIGN.md §5) independently of the golden
  * file. CP_TEST_REGEN=1 rewrites the golden files (review the diff!).
- * Last, the relay path (SSE decoder + state machine) is held to issue 6's
- * "no allocation per event": malloc is counted across hundreds of chunks.
+ * Configured secrets are masked in text and thinking, also when a chunk
+ * ends inside one. Last, the relay path (SSE decoder + state machine) is
+ * held to issue 6's "no allocation per event": malloc is counted across
+ * hundreds of chunks, with secrets to look for and text held back.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "secret.h"
 #include "sse.h"
 #include "stream.h"
 #include "tap.h"
@@ -683,6 +686,48 @@ test_live(void)
 	run_free(&r);
 }
 
+#define KEY	"correct horse battery"
+
+/* a key split across chunks is masked; only the tail that may begin it
+ * waits, and a tail still waiting at the block's end is written then */
+static void
+test_secrets(void)
+{
+	struct run	 r;
+	const char	*o;
+
+	ok(secret_add(KEY, strlen(KEY)) == 0, "secrets: a key registered");
+	run_init(&r, 0);
+	feed(&r, CHUNK("{\"content\":\"the key is correct hor\"}", "null"));
+	o = r.out.data != NULL ? r.out.data : "";
+	ok(strstr(o, "\"the key is \"") != NULL && strstr(o, "correct") ==
+	    NULL, "secrets: the text before a key's beginning goes at once");
+	feed(&r, CHUNK("{\"content\":\"se battery, correct\"}", "null"));
+	o = r.out.data;
+	ok(strstr(o, "\"***, \"") != NULL && strstr(o, "battery") == NULL,
+	    "secrets: the key across two chunks is masked");
+	feed(&r, CHUNK("{\"content\":\" horses\"}", "null"));
+	ok(strstr(o = r.out.data, "\"correct horses\"") != NULL,
+	    "secrets: a beginning that was not the key goes on unchanged");
+	feed(&r, CHUNK("{\"content\":\" and correct\"}", "null"));
+	feed(&r, CHUNK("{\"reasoning_content\":\"x correct\\u0020horse "
+	    "battery y\"}", "null"));
+	o = r.out.data;
+	ok(strstr(o, "\" and \"") != NULL && strstr(o, "\"correct\"}}\n\n"
+	    "event: content_block_stop") != NULL,
+	    "secrets: a tail still held is written before the block stops");
+	ok(strstr(o, "\"thinking\":\"x *** y\"") != NULL,
+	    "secrets: thinking is masked too");
+	feed(&r, CHUNK("{}", "\"stop\""));
+	stream_finish(&r.st);
+	ok(strstr(r.out.data, "message_stop") != NULL, "secrets: stream ends");
+	ok(strstr(r.st.preview.data, "***") != NULL &&
+	    strstr(r.st.preview.data, "battery") == NULL,
+	    "secrets: the preview has the masked text");
+	run_free(&r);
+	secret_clear();
+}
+
 static void
 test_client_gone(void)
 {
@@ -751,10 +796,22 @@ test_errors(void)
 	run_free(&r);
 }
 
+static size_t
+utf8_count(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
 static void
 test_ping_and_counters(void)
 {
 	struct run	 r;
+	size_t		 i;
 
 	run_init(&r, 0);
 	stream_ping(&r.st);
@@ -775,11 +832,18 @@ test_ping_and_counters(void)
 	    "\"output_tokens\":5,") != NULL, "usage from the usage chunk");
 	run_free(&r);
 
+	/* the log line cuts at preview_max; the stream keeps 256 more
+	 * characters so the log's masking sees a run across the cut whole */
 	run_init(&r, 0);
 	r.st.preview_max = 4;
 	feed(&r, CHUNK("{\"content\":\"h\\u00e9ll\"}", "null"));
 	feed(&r, CHUNK("{\"content\":\"o\"}", "null"));
-	is_str(r.st.preview.data, "h\xc3\xa9ll", "preview: 4 characters");
+	is_str(r.st.preview.data, "h\xc3\xa9llo", "preview: all of a short text");
+	for (i = 0; i < 10; i++)
+		feed(&r, CHUNK("{\"content\":\"\\u00e9123456789012345678901234"
+		    "567890123456789\"}", "null"));
+	is_int(utf8_count(r.st.preview.data), 4 + 256,
+	    "preview: 4 characters and 256 for the log's masking");
 	run_free(&r);
 }
 
@@ -859,12 +923,19 @@ test_no_alloc(void)
 	    "[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
 	    "\"function\":{\"name\":\"Bash\",\"arguments\":\"{\"}}]},"
 	    "\"finish_reason\":null}]}\n\n";
+	/* text chunks end in the beginning of a key, held and then let go
+	 * at the next chunk; thinking chunks hold a whole one, and end in
+	 * the beginning of another */
+	static const char *const keys[] = { "\"q\" is the beginning of a key",
+	    "think 31", "\xc3\xa9 is not a key at all" };
 	struct sse_decoder	 dec;
 	struct stream		 st;
 	char			 ev[512], *num;
 	size_t			 bytes = 0, k, i;
 	unsigned long		 before[3], used[3];
 
+	for (k = 0; k < 3; k++)
+		secret_add(keys[k], strlen(keys[k]));
 	for (k = 0; k < 3; k++) {
 		sse_decoder_init(&dec);
 		stream_init(&st, MSG_ID, MODEL, INPUT_EST, 0, 0, count_emit,
@@ -890,6 +961,7 @@ test_no_alloc(void)
 		stream_free(&st);
 		sse_decoder_free(&dec);
 	}
+	secret_clear();
 	is_int(used[0], 0, "300 reasoning chunks: no allocation");
 	is_int(used[1], 0, "300 text chunks: no allocation");
 	is_int(used[2], 0, "300 live tool-argument chunks: no allocation");
@@ -912,6 +984,7 @@ main(void)
 		test_fixture(dir, &fixtures[i], regen);
 	test_complete();
 	test_live();
+	test_secrets();
 	test_client_gone();
 	test_errors();
 	test_ping_and_counters();
