@@ -80,7 +80,8 @@ int	 stream_complete(const struct stream *);
 /* upstream ended: close blocks, message_delta, message_stop; if the upstream
  * ended without a finish_reason, emits an error event instead; -1 on write */
 int	 stream_finish(struct stream *);
-/* close what is open where valid, then event: error with the envelope */
+/* event: error with the envelope and nothing else: an open block stays
+ * open, as in the streams of Anthropic's API */
 int	 stream_error(struct stream *, const char *type, const char *message,
 	    const char *request_id);
 int	 stream_ping(struct stream *);

@@ -12,9 +12,10 @@
  * thinking block gets a signature_delta just before its stop; tool_use
  * blocks start with input {} and receive their arguments only through
  * input_json_delta; all blocks are closed before the single message_delta,
- * which is followed by message_stop. After an error only the open block's
- * content_block_stop (unless it is a tool call whose arguments were cut
- * short) and one error event are written.
+ * which is followed by message_stop. An error is one error event and
+ * nothing more, as Anthropic's API sends it: the open block, if any, is
+ * left open (no content_block_stop, signature_delta or message_delta), so
+ * clients drop the unfinished message and retry.
  *
  * Tool calls. OpenAI streams calls keyed by tool_calls[].index, and lets
  * the fragments of parallel calls interleave; Anthropic allows one open
@@ -372,21 +373,6 @@ block_close(struct stream *s)
 		return -1;
 	s->open_kind = KIND_NONE;
 	return 0;
-}
-
-/*
- * Before an error: close the open block where its content is still whole.
- * Text and thinking always are; a tool call is only if its arguments are
- * a complete JSON value. A call cut short is left open, so clients drop it
- * instead of running a tool with truncated input.
- */
-static int
-block_close_valid(struct stream *s)
-{
-	if (s->open_kind == KIND_TOOL &&
-	    s->tools[s->open_tool].json_state != TOOL_JSON_DONE)
-		return 0;
-	return block_close(s);
 }
 
 /* text or thinking: append to the open block of that kind, or open one */
@@ -975,8 +961,9 @@ stream_error(struct stream *s, const char *type, const char *message,
 	s->finished = 1;
 	if (request_id == NULL && s->request_id[0] != '\0')
 		request_id = s->request_id;
-	if (block_close_valid(s) == -1)
-		buf_reset(o);
+	/* as Anthropic's API: the error event alone, whatever is open stays
+	 * open (Claude Code 2.1.197 fails a turn whose block was stopped
+	 * before the error, and retries one whose block was left open) */
 	if (ev_begin(s, "error") == -1 ||
 	    buf_puts(o, "{\"type\":\"error\",\"error\":{\"type\":") == -1 ||
 	    json_cstr(o, type) == -1 ||
