@@ -8,11 +8,7 @@
 
 #include <json-c/json.h>
 
-struct jsonparse_err {
-	size_t		 offset;	/* byte of the first problem */
-	const char	*what;		/* "unexpected character", ... */
-	int		 eof;		/* the text ended inside a value */
-};
+#include "jsonlex.h"	/* struct jsonlex_err */
 
 /*
  * An opaque path names values the caller only ever serialises, never
@@ -36,7 +32,7 @@ struct jsonparse_opts {
  */
 json_object	*jsonparse(const char *text, size_t len,
 		    const struct jsonparse_opts *, size_t *end,
-		    struct jsonparse_err *err);
+		    struct jsonlex_err *err);
 int		 jsonparse_is_opaque(json_object *);
 
 #endif

@@ -522,7 +522,7 @@ jp_value(struct jp *p)
 
 json_object *
 jsonparse(const char *text, size_t len, const struct jsonparse_opts *o,
-    size_t *end, struct jsonparse_err *err)
+    size_t *end, struct jsonlex_err *err)
 {
 	struct jp	 p;
 	json_object	*v;

@@ -86,7 +86,7 @@ parse_body(struct http_conn *c, struct http_request *req)
 	static const struct jsonparse_opts opts = {
 		JSON_MAX_DEPTH, 0, xlate_req_opaque
 	};
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*o;
 	size_t			 end;
 
@@ -260,7 +260,7 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 	static const struct jsonparse_opts upstream_opts = {
 		JSON_MAX_DEPTH, 1, NULL
 	};
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	json_object		*up, *out;
 	struct xlate_err	 err;
 	size_t			 end;

@@ -841,7 +841,7 @@ stream_init(struct stream *s, const char *msg_id, const char *model,
 int
 stream_feed(struct stream *s, const char *data, size_t len)
 {
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	int			 rv;
 
 	if (s->client_gone)
