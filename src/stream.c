@@ -57,6 +57,7 @@
 #include "buf.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "sse.h"
 #include "stream.h"
 #include "util.h"
 #include "xlate.h"
@@ -178,13 +179,13 @@ json_cstr(struct buf *b, const char *s)
 static int
 ev_begin(struct stream *s, const char *name)
 {
-	return buf_printf(&s->out, "event: %s\ndata: ", name);
+	return sse_event_begin(&s->out, name);
 }
 
 static int
 ev_end(struct stream *s)
 {
-	return buf_append(&s->out, "\n\n", 2);
+	return sse_event_end(&s->out);
 }
 
 static int
