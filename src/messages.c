@@ -44,13 +44,16 @@ struct exchange {
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
- * client, with no buffering between the stages */
+ * client; the events one upstream read produces leave in one write at the
+ * end of that read, never later */
 struct relay {
 	struct exchange		*ex;
 	const struct conf_provider *provider;
 	struct stream		 st;
 	struct sse_decoder	 dec;
+	struct buf		 wire;		/* http_resp_stream's scratch */
 	int			 began;		/* response head sent */
+	int			 ended;		/* ... and the end of the body */
 	int			 client_gone;
 	int			 bad_upstream;	/* garbage from the upstream */
 	uint64_t		 last_write_ms;
@@ -288,20 +291,21 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 /* --- streaming relay -------------------------------------------------- */
 
 static int
-relay_emit(void *arg, const char *p, size_t len)
+relay_emit(void *arg, const char *p, size_t len, int last)
 {
 	struct relay	*r = arg;
+	int		 flags = 0;
 
 	if (r->client_gone)
 		return -1;
-	if (!r->began) {
-		if (http_resp_stream_begin(r->ex->conn, r->ex->req) == -1) {
-			r->client_gone = 1;
-			return -1;
-		}
-		r->began = 1;
-	}
-	if (http_resp_stream_write(r->ex->conn, p, len) == -1) {
+	if (!r->began)
+		flags |= HTTP_STREAM_BEGIN;
+	if (last)
+		flags |= HTTP_STREAM_END;
+	r->began = 1;
+	r->ended = last;
+	if (http_resp_stream(r->ex->conn, r->ex->req, &r->wire, p, len,
+	    flags) == -1) {
 		r->client_gone = 1;
 		return -1;
 	}
@@ -325,17 +329,24 @@ relay_event(void *arg, const char *event, size_t elen, const char *data,
 	return 0;
 }
 
+/* one upstream read (a libcurl write callback): whatever events it
+ * completes go to the client in one write before it returns, those before
+ * bad input too, so that how the upstream's bytes were split into reads
+ * never decides whether the client got a stream */
 static int
 relay_data(void *arg, const char *p, size_t len)
 {
 	struct relay	*r = arg;
+	int		 rv = 0;
 
 	if (sse_decoder_feed(&r->dec, p, len, relay_event, r) == -1) {
 		if (!r->client_gone)
 			r->bad_upstream = 1;
-		return -1;
+		rv = -1;
 	}
-	return 0;
+	if (!r->client_gone && stream_flush(&r->st) == -1)
+		r->client_gone = 1;
+	return r->client_gone ? -1 : rv;
 }
 
 static int
@@ -412,7 +423,12 @@ relay_end(struct relay *r, const struct upstream_result *res)
 		stream_finish(&r->st);
 	}
 	relay_summary(r, ending);
-	if (r->client_gone || http_resp_stream_end(r->ex->conn) == -1)
+	if (r->client_gone)
+		return -1;
+	/* the last events carried the end of the body; this is only for
+	 * when they could not be built */
+	if (!r->ended && http_resp_stream(r->ex->conn, r->ex->req, &r->wire,
+	    NULL, 0, HTTP_STREAM_END) == -1)
 		return -1;
 	return 0;
 }
@@ -480,6 +496,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	}
 	stream_free(&r.st);
 	sse_decoder_free(&r.dec);
+	buf_free(&r.wire);
 	upstream_result_free(&res);
 	return rv;
 }

@@ -2,9 +2,12 @@
  * stream.c: OpenAI chat.completion.chunk payloads -> Anthropic stream events.
  *
  * Input: one SSE data payload at a time (stream_feed), "[DONE]" included.
- * Output: whole Anthropic SSE events handed to emit() as soon as a payload
- * has produced them (one emit call per payload, per finish, per error, per
- * ping), so nothing is held back except what the protocol forces us to.
+ * Output: whole Anthropic SSE events (framed by sse.c), collected until the
+ * caller says its upstream read is done (stream_flush) and then handed to
+ * emit() in one call, so the payloads of one read leave in one write; a
+ * ping, the finish and an error are one emit call each, with whatever was
+ * still collected, the last two marked as the stream's end. Nothing is held
+ * back past the read that produced it, except what the protocol forces.
  *
  * Promises (DESIGN.md §5): message_start first, with a complete usage
  * object; content blocks indexed 0, 1, 2... with exactly one open at a
@@ -42,10 +45,12 @@
  * call ends that call early (a change of kind closes a block); its later
  * fragments are dropped and logged.
  *
- * Failure: stream_feed returns -1 when emit() fails (client_gone set:
- * write nothing more) or when the payload is not a chunk we understand,
- * carries an upstream error, or memory runs out (error_type and error set,
- * for the caller's stream_error()).
+ * Failure: stream_feed returns -1 when the payload is not a chunk we
+ * understand, carries an upstream error, or memory runs out (error_type
+ * and error set, for the caller's stream_error(); the whole events before
+ * it stay valid); every call returns -1 once emit() has failed
+ * (client_gone set: nothing more is written). An event that could not be
+ * built whole is never written.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -77,7 +82,6 @@
 #define TOOL_JSON_DONE		4	/* the outermost value closed */
 #define TOOL_JSON_OPAQUE	5	/* not an object: never "complete" */
 
-static int	stream_flush(struct stream *);
 static int	block_close(struct stream *);
 
 /* ---- errors and output ------------------------------------------------ */
@@ -104,17 +108,32 @@ stream_oom(struct stream *s)
 	return stream_fail(s, "api_error", "out of memory");
 }
 
+/* forget a partly built event (memory ran out in the middle of it): it is
+ * never written, and the next event starts where it did */
+static void
+out_whole_only(struct stream *s)
+{
+	s->out.len = s->out_whole;
+	if (s->out.data != NULL)
+		s->out.data[s->out.len] = '\0';
+}
+
+/* hand the whole events collected so far to emit() in one call; last: the
+ * stream ends with them */
 static int
-stream_flush(struct stream *s)
+stream_emit(struct stream *s, int last)
 {
 	int	 rv;
 
 	if (s->client_gone)
 		return -1;
-	if (s->out.len == 0)
+	out_whole_only(s);
+	if (s->out.len == 0 && !last)
 		return 0;
-	rv = s->emit(s->emit_arg, s->out.data, s->out.len);
+	rv = s->emit(s->emit_arg, s->out.data != NULL ? s->out.data : "",
+	    s->out.len, last);
 	buf_reset(&s->out);
+	s->out_whole = 0;
 	if (rv == -1) {
 		s->client_gone = 1;
 		return -1;
@@ -179,13 +198,18 @@ json_cstr(struct buf *b, const char *s)
 static int
 ev_begin(struct stream *s, const char *name)
 {
+	out_whole_only(s);
 	return sse_event_begin(&s->out, name);
 }
 
+/* the event is whole: it may be written */
 static int
 ev_end(struct stream *s)
 {
-	return sse_event_end(&s->out);
+	if (sse_event_end(&s->out) == -1)
+		return -1;
+	s->out_whole = s->out.len;
+	return 0;
 }
 
 static int
@@ -866,15 +890,18 @@ stream_feed(struct stream *s, const char *data, size_t len)
 	if (jsonscan(&s->js, data, len, STREAM_JSON_DEPTH, 1, &err) == -1 ||
 	    jsonscan_type(&s->js, 0) != JSONSCAN_OBJECT)
 		return chunk_garbage(s, data, len);
+	/* the events stay in s->out, whole ones valid even after a
+	 * failure, until stream_flush or the end */
 	rv = chunk(s);
 	if (rv == -2)
 		return chunk_garbage(s, data, len);
-	if (rv == -1) {
-		/* what was produced before the failure is still valid */
-		stream_flush(s);
-		return -1;
-	}
-	return stream_flush(s);
+	return rv;
+}
+
+int
+stream_flush(struct stream *s)
+{
+	return stream_emit(s, 0);
 }
 
 int
@@ -942,11 +969,11 @@ stream_finish(struct stream *s)
 		    "upstream stream ended without a finish_reason", NULL);
 	if (stream_start(s) == -1 || tools_advance(s, 1) == -1 ||
 	    block_close(s) == -1 || ev_message_end(s) == -1) {
-		buf_reset(&s->out);
+		/* out of memory: the whole events so far, then the error */
 		return stream_error(s, "api_error", "out of memory", NULL);
 	}
 	s->finished = 1;
-	return stream_flush(s);
+	return stream_emit(s, 1);
 }
 
 int
@@ -974,10 +1001,10 @@ stream_error(struct stream *s, const char *type, const char *message,
 	    json_cstr(o, request_id) == -1 ||
 	    buf_putc(o, '}') == -1 ||
 	    ev_end(s) == -1) {
-		buf_reset(o);
+		stream_emit(s, 1);	/* at least what was whole */
 		return -1;
 	}
-	return stream_flush(s);
+	return stream_emit(s, 1);
 }
 
 int
@@ -992,10 +1019,10 @@ stream_ping(struct stream *s)
 	    ev_begin(s, "ping") == -1 ||
 	    buf_puts(&s->out, "{\"type\":\"ping\"}") == -1 ||
 	    ev_end(s) == -1) {
-		buf_reset(&s->out);
+		stream_emit(s, 0);
 		return -1;
 	}
-	return stream_flush(s);
+	return stream_emit(s, 0);
 }
 
 void

@@ -8,7 +8,7 @@ import {
 	startFakeUpstream, chunk, usageChunk, textStreamChunks, gate, textOf,
 } from './lib/fake-upstream.mjs';
 import {
-	startProxy, baseConfig, msgBody, checkStreamGrammar, SSEStream, RawConn, rawRequest, errorEnvelope, teardown,
+	startProxy, baseConfig, msgBody, checkStreamGrammar, SSEStream, RawConn, rawRequest, errorEnvelope, teardown, parseSSE,
 } from './lib/proxy.mjs';
 
 const T = { timeout: 20000 };
@@ -408,6 +408,32 @@ describe('streaming', { timeout: 300000 }, () => {
 			const r2 = await c.readResponse();
 			assert.equal(r2.status, 200);
 			assert.equal(r2.json.health, 'ok');
+		} finally {
+			c.destroy();
+		}
+	});
+
+	// Issue 10, item 25: the events of one upstream read leave in one write,
+	// and each write is one chunk: an answer the upstream sends in one
+	// piece comes back in a couple of chunks, not one per event.
+	test('a 50-chunk answer sent at once -> a few chunks (one per upstream read), not one per event', T, async () => {
+		const pieces = Array.from({ length: 50 }, (_, i) => ` w${i}`);
+		const body = textStreamChunks(pieces).map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n';
+		fake.stream([body], { end: 'eof' });
+		const c = await RawConn.open(proxy.port);
+		try {
+			const req = JSON.stringify(msgBody({ stream: true }));
+			await c.write(rawRequest('POST', '/v1/messages', { headers: { 'content-type': 'application/json' }, body: req }));
+			const head = await c.readHead();
+			assert.equal(head.status, 200);
+			const chunks = [];
+			for (let b; (b = await c.readChunk()) !== null;) chunks.push(b.toString('utf8'));
+			const evs = checkStreamGrammar(parseSSE(chunks.join('')));
+			assert.equal(evs.blocks[0].text, pieces.join(''));
+			assert.equal(parseSSE(chunks.join('')).length, 55);
+			// every chunk holds whole events
+			for (const ch of chunks) assert.match(ch, /^event: [a-z_]+\ndata: .*\n\n$/s);
+			assert.ok(chunks.length <= 4, `${chunks.length} chunks for 55 events`);
 		} finally {
 			c.destroy();
 		}
