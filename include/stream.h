@@ -44,8 +44,7 @@ struct stream {
 	int		 open_kind;	/* 0 none, 1 text, 2 thinking, 3 tool */
 	int		 open_block;
 	int		 next_block;
-	struct stream_tool tools[STREAM_MAX_TOOLS];
-	size_t		 ntools;
+	size_t		 ntools;	/* in use in tools[], at the end */
 	int		 open_tool;	/* index into tools[] or -1 */
 	char		*finish_reason;	/* first one seen */
 	char		*stop_sequence;	/* vLLM: choices[0].stop_reason string */
@@ -70,6 +69,10 @@ struct stream {
 	int		 client_gone;	/* emit failed: stop, write nothing */
 	char		 error_type[32];/* else: for stream_error() */
 	char		 error[256];
+
+	/* last: stream_init does not clear it (tool_new clears each entry
+	 * it takes) */
+	struct stream_tool tools[STREAM_MAX_TOOLS];
 };
 
 void	 stream_init(struct stream *, const char *msg_id, const char *model,

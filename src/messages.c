@@ -10,6 +10,7 @@
  * next one serving the model; a client that hangs up aborts the upstream
  * transfer; a stream always ends with message_stop or an error event.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,6 @@ struct exchange {
 struct relay {
 	struct exchange		*ex;
 	const struct conf_provider *provider;
-	struct stream		 st;
 	struct sse_decoder	 dec;
 	struct buf		 wire;		/* http_resp_stream's scratch */
 	int			 began;		/* response head sent */
@@ -59,6 +59,7 @@ struct relay {
 	uint64_t		 last_write_ms;
 	uint64_t		 activity_ms;	/* last data event from upstream */
 	const struct upstream_result *res;	/* the transfer's, live */
+	struct stream		 st;	/* last: large, stream_init sets it */
 };
 
 static const char *
@@ -445,7 +446,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	char			 msg_id[40];
 	int			 rv;
 
-	memset(&r, 0, sizeof(r));
+	memset(&r, 0, offsetof(struct relay, st));
 	r.ex = ex;
 	r.provider = route->provider;
 	r.last_write_ms = r.activity_ms = util_now_ms();

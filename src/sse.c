@@ -77,6 +77,20 @@ sse_dispatch(struct sse_decoder *d, sse_event_fn fn, void *arg)
 	return rv == -1 ? -1 : 0;
 }
 
+/* where the line starting at i ends: its first CR or LF, or len; memchr
+ * rather than a loop over the bytes, as whole streams pass through here */
+static size_t
+line_end(const char *p, size_t i, size_t len)
+{
+	const char	*lf, *cr;
+	size_t		 end;
+
+	lf = memchr(p + i, '\n', len - i);
+	end = lf != NULL ? (size_t)(lf - p) : len;
+	cr = memchr(p + i, '\r', end - i);
+	return cr != NULL ? (size_t)(cr - p) : end;
+}
+
 /* one complete line, without its line end */
 static int
 sse_line(struct sse_decoder *d, const char *p, size_t len, sse_event_fn fn,
@@ -139,8 +153,7 @@ sse_decoder_feed(struct sse_decoder *d, const char *p, size_t len,
 				continue;
 			}
 		}
-		for (j = i; j < len && p[j] != '\n' && p[j] != '\r'; j++)
-			;
+		j = line_end(p, i, len);
 		if (j == len) {
 			if (len - i > SSE_MAX_EVENT_BYTES - sse_pending(d))
 				return -1;

@@ -55,6 +55,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,21 @@ ev_block_start(struct stream *s, int kind, const struct stream_tool *t)
 	return ev_end(s);
 }
 
+/* the open block's index, in decimal: appended, not printed, as deltas
+ * are the bulk of a stream and printf cost more than the rest of one */
+static int
+put_index(struct buf *b, int v)
+{
+	char	 d[12];
+	size_t	 n = sizeof(d);
+	unsigned u = v < 0 ? 0 : (unsigned)v;
+
+	do
+		d[--n] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	return buf_append(b, d + n, sizeof(d) - n);
+}
+
 /* content_block_delta of the open block: {"type":type,field:"p"} */
 static int
 ev_delta(struct stream *s, const char *type, const char *field,
@@ -270,9 +286,13 @@ ev_delta(struct stream *s, const char *type, const char *field,
 	struct buf	*o = &s->out;
 
 	if (ev_begin(s, "content_block_delta") == -1 ||
-	    buf_printf(o, "{\"type\":\"content_block_delta\",\"index\":%d,"
-	    "\"delta\":{\"type\":\"%s\",\"%s\":", s->open_block, type,
-	    field) == -1 ||
+	    buf_puts(o, "{\"type\":\"content_block_delta\",\"index\":") == -1 ||
+	    put_index(o, s->open_block) == -1 ||
+	    buf_puts(o, ",\"delta\":{\"type\":\"") == -1 ||
+	    buf_puts(o, type) == -1 ||
+	    buf_puts(o, "\",\"") == -1 ||
+	    buf_puts(o, field) == -1 ||
+	    buf_puts(o, "\":") == -1 ||
 	    json_str(o, p, len) == -1 ||
 	    buf_puts(o, "}}") == -1)
 		return -1;
@@ -283,8 +303,10 @@ static int
 ev_block_stop(struct stream *s)
 {
 	if (ev_begin(s, "content_block_stop") == -1 ||
-	    buf_printf(&s->out, "{\"type\":\"content_block_stop\","
-	    "\"index\":%d}", s->open_block) == -1)
+	    buf_puts(&s->out, "{\"type\":\"content_block_stop\","
+	    "\"index\":") == -1 ||
+	    put_index(&s->out, s->open_block) == -1 ||
+	    buf_putc(&s->out, '}') == -1)
 		return -1;
 	return ev_end(s);
 }
@@ -850,7 +872,9 @@ stream_init(struct stream *s, const char *msg_id, const char *model,
     int64_t input_tokens, int wait_for_usage, size_t preview_max,
     stream_emit_fn emit, void *arg)
 {
-	memset(s, 0, sizeof(*s));
+	/* tools[] is left alone: 30 KB to clear per request, and tool_new
+	 * clears each entry it takes */
+	memset(s, 0, offsetof(struct stream, tools));
 	s->emit = emit;
 	s->emit_arg = arg;
 	strlcpy(s->msg_id, msg_id, sizeof(s->msg_id));
