@@ -12,9 +12,13 @@ Started by bench/run.sh, which builds the daemon and raises ulimit -n. On
   proxy     claude-proxy, its providers pointing at the same upstream
 
 and measures, each as a ratio to the floor in the same run:
-  - wrk at 1, 8 and 64 connections, tiny and ~20 KB bodies: requests/s, p50
+  - wrk at 1, 8 and 64 connections, tiny and ~20 KB bodies and the
+    streamed request (the tiny body with stream: the upstream's 50-chunk
+    answer relayed by the floor, translated by the proxy): requests/s, p50
     and p99 latency, CPU seconds per 1000 requests (utime+stime of the
     master and every worker, plus the master's reaped children)
+  - system calls per streamed request (strace -c on the workers, when
+    strace is installed)
   - PSS per worker (/proc/PID/smaps_rollup), idle and after the load
   - stream time to first byte and to the first token (median of many
     sequential samples on a keep-alive connection)
@@ -624,6 +628,9 @@ def sanity(floor, proxy, bodies):
     """One request of each kind; the answers must be what we expect."""
     out = {}
     for kind, b in bodies.items():
+        if kind == "stream":
+            out[kind] = sanity_stream(floor, proxy, b)
+            continue
         c = Conn(floor["port"])
         st, _, fbody, _, _ = c.request("/plain/v1/chat/completions",
                                        b["openai"])
@@ -642,6 +649,88 @@ def sanity(floor, proxy, bodies):
         out[kind] = {"floor_response_bytes": len(fbody),
                      "proxy_response_bytes": len(body)}
     return out
+
+def sanity_stream(floor, proxy, b):
+    """The streamed request: the upstream's 50 content chunks through the
+    floor, 50 text deltas ending in message_stop through the proxy."""
+    c = Conn(floor["port"])
+    st, _, fbody, _, _ = c.request("/stream/v1/chat/completions",
+                                   b["openai"])
+    c.close()
+    if st != 200 or fbody.count(b'"content":') != 51 or \
+            not fbody.rstrip().endswith(b"data: [DONE]"):
+        raise RuntimeError("floor stream: %d %r" % (st, fbody[-300:]))
+    c = Conn(proxy["port"])
+    st, _, body, _, _ = c.request("/v1/messages", b["claude"],
+                                  ["anthropic-version: 2023-06-01"])
+    c.close()
+    if st != 200 or body.count(b'"text_delta"') != 50 or \
+            not body.endswith(b'data: {"type":"message_stop"}\n\n'):
+        raise RuntimeError("proxy stream: %d %r" % (st, body[-300:]))
+    return {"floor_response_bytes": len(fbody),
+            "proxy_response_bytes": len(body)}
+
+def strace_counts(path):
+    """{syscall: calls} from an strace -c summary."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and parts[3].isdigit() and \
+                    parts[-1] not in ("total", "syscall"):
+                out[parts[-1]] = int(parts[3])
+    return out
+
+def syscalls_per_stream(floor, proxy, b, n, tmp):
+    """System calls per streamed request of each server's workers, counted
+    by strace -c over n sequential requests on one connection (a count, not
+    a time: strace slows everything down). None without strace."""
+    if n <= 0 or shutil.which("strace") is None:
+        return None
+    res = {}
+    for name, srv, path, body, hdrs in (
+            ("floor", floor, "/stream/v1/chat/completions", b["openai"],
+             ["Authorization: Bearer bench"]),
+            ("proxy", proxy, "/v1/messages", b["claude"],
+             ["anthropic-version: 2023-06-01"])):
+        pids = children(srv["proc"].pid)
+        out = os.path.join(tmp, "strace-%s.txt" % name)
+        cmd = ["strace", "-f", "-c", "-o", out]
+        for p in pids:
+            cmd += ["-p", str(p)]
+        tr = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+        attached, end = 0, time.monotonic() + 10
+        while attached < len(pids) and time.monotonic() < end:
+            line = tr.stderr.readline()
+            if not line:
+                break
+            attached += "attached" in line
+        c = Conn(srv["port"])
+        try:
+            c.request(path, body, hdrs)	# the connection, not counted
+            for _ in range(n):
+                st, _, _, _, _ = c.request(path, body, hdrs)
+                if st != 200:
+                    raise RuntimeError("%s: status %d" % (name, st))
+        finally:
+            c.close()
+        tr.send_signal(signal.SIGINT)
+        try:
+            tr.wait(10)
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            tr.wait()
+        counts = strace_counts(out)
+        writes = sum(v for k, v in counts.items() if k in (
+            "sendto", "sendmsg", "write", "writev", "sendfile"))
+        res[name] = {"requests": n, "attached": attached,
+                     "per_request": {k: round(v / n, 2) for k, v in
+                                     sorted(counts.items())},
+                     "writes_per_request": round(writes / n, 2),
+                     "total_per_request": round(sum(counts.values()) / n,
+                                                2)}
+    return res
 
 class Sampler(threading.Thread):
     """PSS of a process tree every interval; keeps the peak."""
@@ -793,12 +882,12 @@ def table(res):
              % (res["settings"]["duration_s"], res["settings"]["warmup_s"],
                 res["settings"]["proxy_pool"]))
     L.append("")
-    hdr = ("%-5s %4s | %9s %9s %5s | %7s %7s %5s | %7s %7s %5s | "
+    hdr = ("%-6s %4s | %9s %9s %5s | %7s %7s %5s | %7s %7s %5s | "
            "%7s %7s %5s")
     L.append(hdr % ("body", "conn", "floor r/s", "proxy r/s", "x",
                     "fl p50", "px p50", "x", "fl p99", "px p99", "x",
                     "fl cpu", "px cpu", "x"))
-    L.append("%-5s %4s | %9s %9s %5s | %7s %7s %5s | %7s %7s %5s | "
+    L.append("%-6s %4s | %9s %9s %5s | %7s %7s %5s | %7s %7s %5s | "
              "%7s %7s %5s" % ("", "", "", "", "", "ms", "ms", "", "ms",
                               "ms", "", "s/1k", "s/1k", ""))
     for r in res["throughput"]:
@@ -812,11 +901,11 @@ def table(res):
     L.append("")
     L.append("CPU per request in ms, user + system; other = CPU-s used by "
              "processes not part of the benchmark during the run")
-    L.append("%-5s %4s | %15s | %15s | %13s" % (
+    L.append("%-6s %4s | %15s | %15s | %13s" % (
         "body", "conn", "floor usr+sys", "proxy usr+sys", "other fl/px"))
     for r in res["throughput"]:
         f, p = r["floor"], r["proxy"]
-        L.append("%-5s %4s | %7s+%-7s | %7s+%-7s | %6s/%-6s" % (
+        L.append("%-6s %4s | %7s+%-7s | %7s+%-7s | %6s/%-6s" % (
             r["body"], r["conns"], fmt(f["cpu_user_s_per_1000"], 3),
             fmt(f["cpu_sys_s_per_1000"], 3), fmt(p["cpu_user_s_per_1000"], 3),
             fmt(p["cpu_sys_s_per_1000"], 3), fmt(f["background_cpu_s"], 1),
@@ -830,6 +919,20 @@ def table(res):
             if r[s]["error_count"]]
     for e in errs:
         L.append("  errors: %s %s %s %s" % e)
+    sc = res.get("syscalls")
+    if sc:
+        L.append("")
+        L.append("system calls per streamed request (strace -c, %d requests "
+                 "on one connection): floor %s (%s writes), proxy %s (%s "
+                 "writes)" % (sc["proxy"]["requests"],
+                              fmt(sc["floor"]["total_per_request"], 1),
+                              fmt(sc["floor"]["writes_per_request"], 1),
+                              fmt(sc["proxy"]["total_per_request"], 1),
+                              fmt(sc["proxy"]["writes_per_request"], 1)))
+        for k in ("floor", "proxy"):
+            L.append("  %-5s %s" % (k, ", ".join(
+                "%s %s" % (n, fmt(v, 2)) for n, v in
+                sc[k]["per_request"].items())))
     L.append("")
     mem = res["memory"]
     L.append("memory (PSS per worker, KiB): floor nginx %s idle / %s loaded;"
@@ -884,6 +987,8 @@ def targets(res):
                                         for c, x in sorted(xs))})
     cpu_target("20k", 5)
     cpu_target("tiny", 2)
+    if any(b == "stream" for b, _ in by):
+        cpu_target("stream", 4)
     for body in ("tiny", "20k"):
         r = by.get((body, 64))
         if r:
@@ -938,9 +1043,11 @@ def main():
     if args.quick:
         args.duration, args.warmup, args.ttfb_samples = 3, 1, 200
         args.slow_streams, args.slow_tokens = 512, 100
+        args.syscall_samples = 50
     else:
         args.duration, args.warmup, args.ttfb_samples = 15, 2, 1000
         args.slow_streams, args.slow_tokens = 512, 300
+        args.syscall_samples = 200
     args.slow_interval = 0.1
     conns_levels = (1, 8, 64)
     binary = os.path.abspath(args.binary)
@@ -1017,21 +1124,39 @@ def main():
             op, ob = body("openai_%s.json" % kind)
             bodies[kind] = {"claude_file": cp, "claude": cb,
                             "openai_file": op, "openai": ob}
+        # the streamed request: the tiny body asking for a stream; the
+        # floor relays the upstream's 50-chunk SSE answer as it is, the
+        # proxy translates it into Anthropic events
+        cl = json.loads(bodies["tiny"]["claude"])
+        cl["model"], cl["stream"] = "bench-stream", True
+        op = json.loads(bodies["tiny"]["openai"])
+        op["stream"], op["stream_options"] = True, {"include_usage": True}
+        bodies["stream"] = {}
+        for side, doc in (("claude", cl), ("openai", op)):
+            b = json.dumps(doc, separators=(",", ":")).encode()
+            path = os.path.join(tmp, "%s_stream.json" % side)
+            with open(path, "wb") as f:
+                f.write(b)
+            bodies["stream"][side] = b
+            bodies["stream"][side + "_file"] = path
         res["bodies"] = {k: {"claude_bytes": len(v["claude"]),
                              "openai_bytes": len(v["openai"])}
                          for k, v in bodies.items()}
         res["sanity"] = sanity(floor, proxy, bodies)
 
-        targets_of = {
-            "floor": ("http://127.0.0.1:%d/plain/v1/chat/completions"
-                      % floor["port"], ["Authorization: Bearer bench"]),
-            "proxy": ("http://127.0.0.1:%d/v1/messages" % proxy["port"],
-                      ["anthropic-version: 2023-06-01"]),
-        }
+        def targets_of(server, kind):
+            if server == "floor":
+                return ("http://127.0.0.1:%d/%s/v1/chat/completions"
+                        % (floor["port"], "stream" if kind == "stream" else
+                           "plain"), ["Authorization: Bearer bench"])
+            return ("http://127.0.0.1:%d/v1/messages" % proxy["port"],
+                    ["anthropic-version: 2023-06-01"])
         servers = {"floor": floor, "proxy": proxy}
+        res["syscalls"] = syscalls_per_stream(floor, proxy, bodies["stream"],
+                                              args.syscall_samples, tmp)
         res["throughput"] = []
         i = 0
-        for kind in ("tiny", "20k"):
+        for kind in ("tiny", "20k", "stream"):
             for conns in conns_levels:
                 order = ("floor", "proxy") if i % 2 == 0 else \
                     ("proxy", "floor")
@@ -1041,7 +1166,8 @@ def main():
                     for s in order:
                         f = bodies[kind]["openai_file" if s == "floor" else
                                          "claude_file"]
-                        row[s] = measure(servers[s], targets_of[s], f, conns,
+                        row[s] = measure(servers[s], targets_of(s, kind), f,
+                                         conns,
                                          args.duration, args.warmup, tmp,
                                          upstream)
                         trim_log(proxy["log"])

@@ -1,7 +1,8 @@
 /*
  * http_resp: status lines, JSON responses, the Anthropic error envelope and
- * the chunked text/event-stream response. Every response carries
- * request-id; HEAD gets headers only; Connection: close when !keep_alive.
+ * the text/event-stream response, a batch of events per write. Every
+ * response carries request-id; HEAD gets headers only; Connection: close
+ * when !keep_alive.
  */
 #ifndef CP_HTTP_RESP_H
 #define CP_HTTP_RESP_H
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "http_conn.h"
 
 const char *http_resp_reason(int status);		/* "Not Found" */
@@ -29,9 +31,17 @@ int	 http_resp_error(struct http_conn *, struct http_request *, int status,
 json_object *http_resp_error_json(const char *type, const char *message,
 	    const char *request_id);
 
-/* 200 text/event-stream, Cache-Control: no-cache, chunked */
-int	 http_resp_stream_begin(struct http_conn *, struct http_request *);
-int	 http_resp_stream_write(struct http_conn *, const char *, size_t);
-int	 http_resp_stream_end(struct http_conn *);
+/*
+ * A 200 text/event-stream answer (Cache-Control: no-cache; chunked, or
+ * delimited by close for HTTP/1.0; headers only for HEAD), a batch at a
+ * time: data is one chunk, written in one write together with the head
+ * (HTTP_STREAM_BEGIN, the first call) and the terminating chunk
+ * (HTTP_STREAM_END, the last call; data may be empty). wire is the
+ * caller's scratch buffer, reused from call to call.
+ */
+#define HTTP_STREAM_BEGIN	0x1
+#define HTTP_STREAM_END		0x2
+int	 http_resp_stream(struct http_conn *, struct http_request *,
+	    struct buf *wire, const char *data, size_t len, int flags);
 
 #endif

@@ -8,7 +8,13 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "jsonparse.h"
+
+/* where a JSON text first went wrong, as jsonparse and jsonscan report it */
+struct jsonlex_err {
+	size_t		 offset;	/* byte of the first problem */
+	const char	*what;		/* "unexpected character", ... */
+	int		 eof;		/* the text ended inside a value */
+};
 
 struct jsonlex {
 	const unsigned char	*s;		/* the text */
@@ -18,7 +24,7 @@ struct jsonlex {
 	int			 saw_unpaired;	/* an escaped unpaired UTF-16
 						 * surrogate was read (as U+FFFD)
 						 * since the caller cleared it */
-	struct jsonparse_err	*err;		/* the first error */
+	struct jsonlex_err	*err;		/* the first error */
 };
 
 /* records the first error (at = its byte); always -1 */

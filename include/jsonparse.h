@@ -8,11 +8,7 @@
 
 #include <json-c/json.h>
 
-struct jsonparse_err {
-	size_t		 offset;	/* byte of the first problem */
-	const char	*what;		/* "unexpected character", ... */
-	int		 eof;		/* the text ended inside a value */
-};
+#include "jsonlex.h"	/* struct jsonlex_err */
 
 /*
  * An opaque path names values the caller only ever serialises, never
@@ -36,7 +32,7 @@ struct jsonparse_opts {
  */
 json_object	*jsonparse(const char *text, size_t len,
 		    const struct jsonparse_opts *, size_t *end,
-		    struct jsonparse_err *err);
+		    struct jsonlex_err *err);
 /*
  * One whole JSON text: jsonparse, then nothing but whitespace (space, tab,
  * LF, CR, as RFC 8259 says). Anything else after the value is an error
@@ -44,7 +40,7 @@ json_object	*jsonparse(const char *text, size_t len,
  * As with jsonparse, NULL is also the text "null": err->what tells.
  */
 json_object	*jsonparse_whole(const char *text, size_t len,
-		    const struct jsonparse_opts *, struct jsonparse_err *err);
+		    const struct jsonparse_opts *, struct jsonlex_err *err);
 /* the first byte at or after i that is not JSON whitespace; len if none */
 size_t		 jsonparse_skip_ws(const char *text, size_t len, size_t i);
 int		 jsonparse_is_opaque(json_object *);

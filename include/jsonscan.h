@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "jsonparse.h"
+#include "jsonlex.h"	/* struct jsonlex_err */
 
 enum jsonscan_type {
 	JSONSCAN_NULL, JSONSCAN_BOOL, JSONSCAN_NUMBER, JSONSCAN_STRING,
@@ -47,7 +47,7 @@ struct jsonscan {
  * (jsonscan_raw) only while text does.
  */
 int		 jsonscan(struct jsonscan *, const char *text, size_t len,
-		    int max_depth, int allow_ctrl, struct jsonparse_err *err);
+		    int max_depth, int allow_ctrl, struct jsonlex_err *err);
 void		 jsonscan_free(struct jsonscan *);
 
 /* the type of value v; -1 (no value) is JSONSCAN_NULL */

@@ -1,7 +1,7 @@
 /*
  * sse: incremental Server-Sent Events decoder for upstream bytes (an event
  * may be split anywhere, many may arrive at once; LF, CRLF, CR; comments;
- * multi-line data) and the writer for Anthropic events.
+ * multi-line data) and the framing of the Anthropic events we write.
  */
 #ifndef CP_SSE_H
 #define CP_SSE_H
@@ -33,8 +33,9 @@ int	 sse_decoder_feed(struct sse_decoder *, const char *, size_t,
 int	 sse_decoder_finish(struct sse_decoder *, sse_event_fn, void *);
 void	 sse_decoder_free(struct sse_decoder *);
 
-/* "event: NAME\ndata: JSON\n\n" */
-int	 sse_write_event(struct buf *, const char *name, const char *json,
-	    size_t len);
+/* an event is "event: NAME\ndata: " + one line of JSON + "\n\n": begin
+ * appends what comes before the JSON, end what comes after it */
+int	 sse_event_begin(struct buf *, const char *name);
+int	 sse_event_end(struct buf *);
 
 #endif

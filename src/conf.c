@@ -1005,7 +1005,7 @@ conf_json(struct conf_ctx *cx, const char *name, const char *text,
     size_t len)
 {
 	static const struct jsonparse_opts opts = { 32, 0, NULL };
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	json_object	*root;
 	const char	*msg, *nul;
 	size_t		 end, i, line;

@@ -102,7 +102,7 @@ static json_object *
 json_whole(const char *body, size_t len)
 {
 	static const struct jsonparse_opts opts = { ERRBODY_DEPTH, 1, NULL };
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	json_object		*v;
 	size_t			 i;
 

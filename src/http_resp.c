@@ -3,7 +3,7 @@
  *
  * What it does: status line and headers, complete responses with a body
  * (JSON or anything else), the Anthropic error envelope, and the
- * text/event-stream response that streams one SSE event per chunk.
+ * text/event-stream response, written a batch of events at a time.
  *
  * Promises: every response carries `request-id: <req->request_id>`; a
  * response to HEAD has the headers of the GET answer (Content-Length
@@ -11,8 +11,10 @@
  * closed (!req->keep_alive), `Connection: keep-alive` to HTTP/1.0 clients
  * that asked for it. A stream toward an HTTP/1.0 client is not chunked;
  * it ends when the connection closes, so keep_alive is forced off. Head
- * and body go out in one write where possible, and one SSE event is one
- * chunk in one write. req->status is set for the access log; the bytes
+ * and body go out in one write where possible; in a stream each batch of
+ * events is one chunk in one write, together with the head when it is the
+ * first and with the terminating chunk when it is the last, in a buffer
+ * the caller reuses (no allocation per write once it fits). req->status is set for the access log; the bytes
  * are counted in conn->bytes_out by http_conn_write. http_resp_json does
  * not take ownership of the object it is given.
  *
@@ -275,12 +277,12 @@ http_resp_error(struct http_conn *conn, struct http_request *req, int status,
 	return rv;
 }
 
-int
-http_resp_stream_begin(struct http_conn *conn, struct http_request *req)
+/* the head of the 200 text/event-stream answer; sets how its body is
+ * framed */
+static int
+put_stream_head(struct buf *b, struct http_conn *conn,
+    struct http_request *req)
 {
-	struct buf	 b = BUF_INITIALIZER;
-	int		 rv = -1;
-
 	req->status = 200;
 	if (req->is_head)
 		conn->stream_chunked = -1;	/* headers only */
@@ -289,23 +291,17 @@ http_resp_stream_begin(struct http_conn *conn, struct http_request *req)
 		req->keep_alive = 0;
 	} else
 		conn->stream_chunked = 1;
-	if (put_head_start(&b, req, 200) == -1 ||
-	    buf_puts(&b, "Content-Type: text/event-stream\r\n"
+	if (put_head_start(b, req, 200) == -1 ||
+	    buf_puts(b, "Content-Type: text/event-stream\r\n"
 	    "Cache-Control: no-cache\r\n") == -1)
-		goto done;
+		return -1;
 	if (conn->stream_chunked != 0 &&
-	    buf_puts(&b, "Transfer-Encoding: chunked\r\n") == -1)
-		goto done;
-	if (buf_puts(&b, "\r\n") == -1)
-		goto done;
-	rv = http_conn_write(conn, b.data, b.len);
- done:
-	buf_free(&b);
-	return rv;
+	    buf_puts(b, "Transfer-Encoding: chunked\r\n") == -1)
+		return -1;
+	return buf_puts(b, "\r\n");
 }
 
-/* v in lower-case hex, no NUL: a chunk size line per event, without
- * snprintf */
+/* v in lower-case hex, no NUL: a chunk size line without snprintf */
 static int
 put_hex(char *out, size_t v)
 {
@@ -320,36 +316,37 @@ put_hex(char *out, size_t v)
 }
 
 int
-http_resp_stream_write(struct http_conn *conn, const char *data, size_t len)
+http_resp_stream(struct http_conn *conn, struct http_request *req,
+    struct buf *wire, const char *data, size_t len, int flags)
 {
-	char		 small[4096], *p;
-	int		 hlen, rv;
+	char	 size[2 * sizeof(size_t) + 2];
+	int	 n, rv;
 
-	if (len == 0 || conn->stream_chunked < 0)
-		return 0;
-	if (conn->stream_chunked == 0)
-		return http_conn_write(conn, data, len);
-	/* "%zx\r\n" data "\r\n" as one write: one event, one segment */
-	if (len <= sizeof(small) - 32)
-		p = small;
-	else if ((p = malloc(len + 32)) == NULL)
+	buf_reset(wire);
+	if ((flags & HTTP_STREAM_BEGIN) &&
+	    put_stream_head(wire, conn, req) == -1)
 		return -1;
-	hlen = put_hex(p, len);
-	p[hlen++] = '\r';
-	p[hlen++] = '\n';
-	memcpy(p + hlen, data, len);
-	memcpy(p + hlen + len, "\r\n", 2);
-	rv = http_conn_write(conn, p, hlen + len + 2);
-	if (p != small)
-		free(p);
-	return rv;
-}
-
-int
-http_resp_stream_end(struct http_conn *conn)
-{
-	if (conn->stream_chunked != 1)
+	if (conn->stream_chunked == 1 && len > 0) {
+		/* "%zx\r\n" data "\r\n": the whole batch is one chunk */
+		n = put_hex(size, len);
+		size[n++] = '\r';
+		size[n++] = '\n';
+		if (buf_reserve(wire, (size_t)n + len + 2 + 5) == -1)
+			return -1;
+		buf_append(wire, size, (size_t)n);
+		buf_append(wire, data, len);
+		buf_append(wire, "\r\n", 2);
+	} else if (conn->stream_chunked == 0 && len > 0 &&
+	    buf_append(wire, data, len) == -1)
+		return -1;
+	if ((flags & HTTP_STREAM_END) && conn->stream_chunked == 1) {
+		if (buf_append(wire, "0\r\n\r\n", 5) == -1)
+			return -1;
+		conn->stream_chunked = -1;	/* later writes are dropped */
+	}
+	if (wire->len == 0)
 		return 0;
-	conn->stream_chunked = -1;	/* later writes are dropped */
-	return http_conn_write(conn, "0\r\n\r\n", 5);
+	rv = http_conn_write(conn, wire->data, wire->len);
+	buf_reset(wire);
+	return rv;
 }

@@ -524,7 +524,7 @@ jp_value(struct jp *p)
 
 json_object *
 jsonparse(const char *text, size_t len, const struct jsonparse_opts *o,
-    size_t *end, struct jsonparse_err *err)
+    size_t *end, struct jsonlex_err *err)
 {
 	struct jp	 p;
 	json_object	*v;
@@ -558,7 +558,7 @@ jsonparse_skip_ws(const char *text, size_t len, size_t i)
 
 json_object *
 jsonparse_whole(const char *text, size_t len, const struct jsonparse_opts *o,
-    struct jsonparse_err *err)
+    struct jsonlex_err *err)
 {
 	json_object	*v;
 	size_t		 end;

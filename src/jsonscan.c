@@ -175,7 +175,7 @@ js_value(struct js *j, int depth)
 
 int
 jsonscan(struct jsonscan *sc, const char *text, size_t len, int max_depth,
-    int allow_ctrl, struct jsonparse_err *err)
+    int allow_ctrl, struct jsonlex_err *err)
 {
 	struct js	 j;
 

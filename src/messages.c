@@ -13,6 +13,7 @@
  * the request id and the reason; every log line with a client's or an
  * upstream's text goes through secret_log_excerpt.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,18 +51,21 @@ struct exchange {
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
- * client, with no buffering between the stages */
+ * client; the events one upstream read produces leave in one write at the
+ * end of that read, never later */
 struct relay {
 	struct exchange		*ex;
 	const struct conf_provider *provider;
-	struct stream		 st;
 	struct sse_decoder	 dec;
+	struct buf		 wire;		/* http_resp_stream's scratch */
 	int			 began;		/* response head sent */
+	int			 ended;		/* ... and the end of the body */
 	int			 client_gone;
 	int			 bad_upstream;	/* garbage from the upstream */
 	uint64_t		 last_write_ms;
 	uint64_t		 activity_ms;	/* last data event from upstream */
 	const struct upstream_result *res;	/* the transfer's, live */
+	struct stream		 st;	/* last: large, stream_init sets it */
 };
 
 static const char *
@@ -92,7 +96,7 @@ parse_body(struct http_conn *c, struct http_request *req)
 	static const struct jsonparse_opts opts = {
 		JSON_MAX_DEPTH, 0, xlate_req_opaque
 	};
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*o;
 
 	if (req->body.len == 0) {
@@ -257,7 +261,7 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 	static const struct jsonparse_opts upstream_opts = {
 		JSON_MAX_DEPTH, 1, NULL
 	};
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	json_object		*up, *out;
 	struct xlate_err	 err;
 	size_t			 end;
@@ -289,20 +293,21 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 /* --- streaming relay -------------------------------------------------- */
 
 static int
-relay_emit(void *arg, const char *p, size_t len)
+relay_emit(void *arg, const char *p, size_t len, int last)
 {
 	struct relay	*r = arg;
+	int		 flags = 0;
 
 	if (r->client_gone)
 		return -1;
-	if (!r->began) {
-		if (http_resp_stream_begin(r->ex->conn, r->ex->req) == -1) {
-			r->client_gone = 1;
-			return -1;
-		}
-		r->began = 1;
-	}
-	if (http_resp_stream_write(r->ex->conn, p, len) == -1) {
+	if (!r->began)
+		flags |= HTTP_STREAM_BEGIN;
+	if (last)
+		flags |= HTTP_STREAM_END;
+	r->began = 1;
+	r->ended = last;
+	if (http_resp_stream(r->ex->conn, r->ex->req, &r->wire, p, len,
+	    flags) == -1) {
 		r->client_gone = 1;
 		return -1;
 	}
@@ -326,17 +331,24 @@ relay_event(void *arg, const char *event, size_t elen, const char *data,
 	return 0;
 }
 
+/* one upstream read (a libcurl write callback): whatever events it
+ * completes go to the client in one write before it returns, those before
+ * bad input too, so that how the upstream's bytes were split into reads
+ * never decides whether the client got a stream */
 static int
 relay_data(void *arg, const char *p, size_t len)
 {
 	struct relay	*r = arg;
+	int		 rv = 0;
 
 	if (sse_decoder_feed(&r->dec, p, len, relay_event, r) == -1) {
 		if (!r->client_gone)
 			r->bad_upstream = 1;
-		return -1;
+		rv = -1;
 	}
-	return 0;
+	if (!r->client_gone && stream_flush(&r->st) == -1)
+		r->client_gone = 1;
+	return r->client_gone ? -1 : rv;
 }
 
 static int
@@ -432,7 +444,12 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	if (why[0] != '\0')
 		log_failure(r->ex, r->provider, why, 0);
 	relay_summary(r, ending);
-	if (r->client_gone || http_resp_stream_end(r->ex->conn) == -1)
+	if (r->client_gone)
+		return -1;
+	/* the last events carried the end of the body; this is only for
+	 * when they could not be built */
+	if (!r->ended && http_resp_stream(r->ex->conn, r->ex->req, &r->wire,
+	    NULL, 0, HTTP_STREAM_END) == -1)
 		return -1;
 	return 0;
 }
@@ -449,7 +466,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	char			 msg_id[40];
 	int			 rv;
 
-	memset(&r, 0, sizeof(r));
+	memset(&r, 0, offsetof(struct relay, st));
 	r.ex = ex;
 	r.provider = route->provider;
 	r.last_write_ms = r.activity_ms = util_now_ms();
@@ -501,6 +518,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	}
 	stream_free(&r.st);
 	sse_decoder_free(&r.dec);
+	buf_free(&r.wire);
 	upstream_result_free(&res);
 	return rv;
 }

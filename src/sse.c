@@ -1,5 +1,5 @@
 /*
- * sse.c: incremental Server-Sent Events decoder and the event writer.
+ * sse.c: incremental Server-Sent Events decoder and the event framing.
  *
  * The decoder follows the WHATWG "interpret an event stream" rules. Bytes
  * arrive in arbitrary pieces (a libcurl write callback), so a line, a line
@@ -16,6 +16,10 @@
  * is copied. Failure: -1 when the callback returns -1, when an event (its
  * pending line, event name and data) would exceed SSE_MAX_EVENT_BYTES, or
  * when memory runs out. After -1 the decoder must not be fed again.
+ *
+ * The framing of the events we write is here too, and only here:
+ * sse_event_begin, the data (one line of JSON, built in place by the
+ * caller), sse_event_end.
  */
 #include <string.h>
 
@@ -71,6 +75,20 @@ sse_dispatch(struct sse_decoder *d, sse_event_fn fn, void *arg)
 	    d->data.data ? d->data.data : "", d->data.len);
 	sse_forget(d);
 	return rv == -1 ? -1 : 0;
+}
+
+/* where the line starting at i ends: its first CR or LF, or len; memchr
+ * rather than a loop over the bytes, as whole streams pass through here */
+static size_t
+line_end(const char *p, size_t i, size_t len)
+{
+	const char	*lf, *cr;
+	size_t		 end;
+
+	lf = memchr(p + i, '\n', len - i);
+	end = lf != NULL ? (size_t)(lf - p) : len;
+	cr = memchr(p + i, '\r', end - i);
+	return cr != NULL ? (size_t)(cr - p) : end;
 }
 
 /* one complete line, without its line end */
@@ -135,8 +153,7 @@ sse_decoder_feed(struct sse_decoder *d, const char *p, size_t len,
 				continue;
 			}
 		}
-		for (j = i; j < len && p[j] != '\n' && p[j] != '\r'; j++)
-			;
+		j = line_end(p, i, len);
 		if (j == len) {
 			if (len - i > SSE_MAX_EVENT_BYTES - sse_pending(d))
 				return -1;
@@ -177,16 +194,19 @@ sse_decoder_finish(struct sse_decoder *d, sse_event_fn fn, void *arg)
 }
 
 int
-sse_write_event(struct buf *b, const char *name, const char *json,
-    size_t len)
+sse_event_begin(struct buf *b, const char *name)
 {
 	size_t	 nlen = strlen(name);
 
-	if (buf_reserve(b, nlen + len + 16) == -1)
+	if (buf_reserve(b, nlen + 14) == -1)
 		return -1;
 	buf_append(b, "event: ", 7);
 	buf_append(b, name, nlen);
-	buf_append(b, "\ndata: ", 7);
-	buf_append(b, json, len);
+	return buf_append(b, "\ndata: ", 7);
+}
+
+int
+sse_event_end(struct buf *b)
+{
 	return buf_append(b, "\n\n", 2);
 }

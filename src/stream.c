@@ -2,9 +2,12 @@
  * stream.c: OpenAI chat.completion.chunk payloads -> Anthropic stream events.
  *
  * Input: one SSE data payload at a time (stream_feed), "[DONE]" included.
- * Output: whole Anthropic SSE events handed to emit() as soon as a payload
- * has produced them (one emit call per payload, per finish, per error, per
- * ping), so nothing is held back except what the protocol forces us to.
+ * Output: whole Anthropic SSE events (framed by sse.c), collected until the
+ * caller says its upstream read is done (stream_flush) and then handed to
+ * emit() in one call, so the payloads of one read leave in one write; a
+ * ping, the finish and an error are one emit call each, with whatever was
+ * still collected, the last two marked as the stream's end. Nothing is held
+ * back past the read that produced it, except what the protocol forces.
  *
  * Promises (DESIGN.md §5): message_start first, with a complete usage
  * object; content blocks indexed 0, 1, 2... with exactly one open at a
@@ -12,9 +15,10 @@
  * thinking block gets a signature_delta just before its stop; tool_use
  * blocks start with input {} and receive their arguments only through
  * input_json_delta; all blocks are closed before the single message_delta,
- * which is followed by message_stop. After an error only the open block's
- * content_block_stop (unless it is a tool call whose arguments were cut
- * short) and one error event are written.
+ * which is followed by message_stop. An error is one error event and
+ * nothing more, as Anthropic's API sends it: the open block, if any, is
+ * left open (no content_block_stop, signature_delta or message_delta), so
+ * clients drop the unfinished message and retry.
  *
  * Tool calls. OpenAI streams calls keyed by tool_calls[].index, and lets
  * the fragments of parallel calls interleave; Anthropic allows one open
@@ -41,14 +45,17 @@
  * call ends that call early (a change of kind closes a block); its later
  * fragments are dropped and logged.
  *
- * Failure: stream_feed returns -1 when emit() fails (client_gone set:
- * write nothing more) or when the payload is not a chunk we understand,
- * carries an upstream error, or memory runs out (error_type and error set,
- * for the caller's stream_error()).
+ * Failure: stream_feed returns -1 when the payload is not a chunk we
+ * understand, carries an upstream error, or memory runs out (error_type
+ * and error set, for the caller's stream_error(); the whole events before
+ * it stay valid); every call returns -1 once emit() has failed
+ * (client_gone set: nothing more is written). An event that could not be
+ * built whole is never written.
  */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "secret.h"
+#include "sse.h"
 #include "stream.h"
 #include "util.h"
 #include "xlate.h"
@@ -77,7 +85,6 @@
 #define TOOL_JSON_DONE		4	/* the outermost value closed */
 #define TOOL_JSON_OPAQUE	5	/* not an object: never "complete" */
 
-static int	stream_flush(struct stream *);
 static int	block_close(struct stream *);
 static int	text_masked(struct stream *, const char *, size_t, int);
 
@@ -105,17 +112,32 @@ stream_oom(struct stream *s)
 	return stream_fail(s, "api_error", "out of memory");
 }
 
+/* forget a partly built event (memory ran out in the middle of it): it is
+ * never written, and the next event starts where it did */
+static void
+out_whole_only(struct stream *s)
+{
+	s->out.len = s->out_whole;
+	if (s->out.data != NULL)
+		s->out.data[s->out.len] = '\0';
+}
+
+/* hand the whole events collected so far to emit() in one call; last: the
+ * stream ends with them */
 static int
-stream_flush(struct stream *s)
+stream_emit(struct stream *s, int last)
 {
 	int	 rv;
 
 	if (s->client_gone)
 		return -1;
-	if (s->out.len == 0)
+	out_whole_only(s);
+	if (s->out.len == 0 && !last)
 		return 0;
-	rv = s->emit(s->emit_arg, s->out.data, s->out.len);
+	rv = s->emit(s->emit_arg, s->out.data != NULL ? s->out.data : "",
+	    s->out.len, last);
 	buf_reset(&s->out);
+	s->out_whole = 0;
 	if (rv == -1) {
 		s->client_gone = 1;
 		return -1;
@@ -180,13 +202,18 @@ json_cstr(struct buf *b, const char *s)
 static int
 ev_begin(struct stream *s, const char *name)
 {
-	return buf_printf(&s->out, "event: %s\ndata: ", name);
+	out_whole_only(s);
+	return sse_event_begin(&s->out, name);
 }
 
+/* the event is whole: it may be written */
 static int
 ev_end(struct stream *s)
 {
-	return buf_append(&s->out, "\n\n", 2);
+	if (sse_event_end(&s->out) == -1)
+		return -1;
+	s->out_whole = s->out.len;
+	return 0;
 }
 
 static int
@@ -239,6 +266,21 @@ ev_block_start(struct stream *s, int kind, const struct stream_tool *t)
 	return ev_end(s);
 }
 
+/* the open block's index, in decimal: appended, not printed, as deltas
+ * are the bulk of a stream and printf cost more than the rest of one */
+static int
+put_index(struct buf *b, int v)
+{
+	char	 d[12];
+	size_t	 n = sizeof(d);
+	unsigned u = v < 0 ? 0 : (unsigned)v;
+
+	do
+		d[--n] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	return buf_append(b, d + n, sizeof(d) - n);
+}
+
 /* content_block_delta of the open block: {"type":type,field:"p"} */
 static int
 ev_delta(struct stream *s, const char *type, const char *field,
@@ -247,9 +289,13 @@ ev_delta(struct stream *s, const char *type, const char *field,
 	struct buf	*o = &s->out;
 
 	if (ev_begin(s, "content_block_delta") == -1 ||
-	    buf_printf(o, "{\"type\":\"content_block_delta\",\"index\":%d,"
-	    "\"delta\":{\"type\":\"%s\",\"%s\":", s->open_block, type,
-	    field) == -1 ||
+	    buf_puts(o, "{\"type\":\"content_block_delta\",\"index\":") == -1 ||
+	    put_index(o, s->open_block) == -1 ||
+	    buf_puts(o, ",\"delta\":{\"type\":\"") == -1 ||
+	    buf_puts(o, type) == -1 ||
+	    buf_puts(o, "\",\"") == -1 ||
+	    buf_puts(o, field) == -1 ||
+	    buf_puts(o, "\":") == -1 ||
 	    json_str(o, p, len) == -1 ||
 	    buf_puts(o, "}}") == -1)
 		return -1;
@@ -260,8 +306,10 @@ static int
 ev_block_stop(struct stream *s)
 {
 	if (ev_begin(s, "content_block_stop") == -1 ||
-	    buf_printf(&s->out, "{\"type\":\"content_block_stop\","
-	    "\"index\":%d}", s->open_block) == -1)
+	    buf_puts(&s->out, "{\"type\":\"content_block_stop\","
+	    "\"index\":") == -1 ||
+	    put_index(&s->out, s->open_block) == -1 ||
+	    buf_putc(&s->out, '}') == -1)
 		return -1;
 	return ev_end(s);
 }
@@ -386,21 +434,6 @@ block_close(struct stream *s)
 		return -1;
 	s->open_kind = KIND_NONE;
 	return 0;
-}
-
-/*
- * Before an error: close the open block where its content is still whole.
- * Text and thinking always are; a tool call is only if its arguments are
- * a complete JSON value. A call cut short is left open, so clients drop it
- * instead of running a tool with truncated input.
- */
-static int
-block_close_valid(struct stream *s)
-{
-	if (s->open_kind == KIND_TOOL &&
-	    s->tools[s->open_tool].json_state != TOOL_JSON_DONE)
-		return 0;
-	return block_close(s);
 }
 
 /* one delta of the open text or thinking block */
@@ -896,7 +929,9 @@ stream_init(struct stream *s, const char *msg_id, const char *model,
     int64_t input_tokens, int wait_for_usage, size_t preview_max,
     stream_emit_fn emit, void *arg)
 {
-	memset(s, 0, sizeof(*s));
+	/* tools[] is left alone: 30 KB to clear per request, and tool_new
+	 * clears each entry it takes */
+	memset(s, 0, offsetof(struct stream, tools));
 	s->emit = emit;
 	s->emit_arg = arg;
 	strlcpy(s->msg_id, msg_id, sizeof(s->msg_id));
@@ -912,7 +947,7 @@ stream_init(struct stream *s, const char *msg_id, const char *model,
 int
 stream_feed(struct stream *s, const char *data, size_t len)
 {
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	int			 rv;
 
 	if (s->client_gone)
@@ -936,15 +971,18 @@ stream_feed(struct stream *s, const char *data, size_t len)
 	if (jsonscan(&s->js, data, len, STREAM_JSON_DEPTH, 1, &err) == -1 ||
 	    jsonscan_type(&s->js, 0) != JSONSCAN_OBJECT)
 		return chunk_garbage(s, data, len);
+	/* the events stay in s->out, whole ones valid even after a
+	 * failure, until stream_flush or the end */
 	rv = chunk(s);
 	if (rv == -2)
 		return chunk_garbage(s, data, len);
-	if (rv == -1) {
-		/* what was produced before the failure is still valid */
-		stream_flush(s);
-		return -1;
-	}
-	return stream_flush(s);
+	return rv;
+}
+
+int
+stream_flush(struct stream *s)
+{
+	return stream_emit(s, 0);
 }
 
 int
@@ -1012,11 +1050,11 @@ stream_finish(struct stream *s)
 		    "upstream stream ended without a finish_reason", NULL);
 	if (stream_start(s) == -1 || tools_advance(s, 1) == -1 ||
 	    block_close(s) == -1 || ev_message_end(s) == -1) {
-		buf_reset(&s->out);
+		/* out of memory: the whole events so far, then the error */
 		return stream_error(s, "api_error", "out of memory", NULL);
 	}
 	s->finished = 1;
-	return stream_flush(s);
+	return stream_emit(s, 1);
 }
 
 int
@@ -1033,9 +1071,12 @@ stream_error(struct stream *s, const char *type, const char *message,
 	s->finished = 1;
 	if (request_id == NULL && s->request_id[0] != '\0')
 		request_id = s->request_id;
-	if (block_close_valid(s) == -1)
-		buf_reset(o);
-	/* the last net before a client: a message may quote an upstream */
+	/* as Anthropic's API: the error event alone, whatever is open stays
+	 * open (Claude Code 2.1.197 fails a turn whose block was stopped
+	 * before the error, and retries one whose block was left open);
+	 * a tail held back as a possible secret's start is dropped with it.
+	 * The message is masked: the last net before a client, it may
+	 * quote an upstream. */
 	secret_mask(&masked, message, message != NULL ? strlen(message) : 0);
 	if (ev_begin(s, "error") == -1 ||
 	    buf_puts(o, "{\"type\":\"error\",\"error\":{\"type\":") == -1 ||
@@ -1048,11 +1089,11 @@ stream_error(struct stream *s, const char *type, const char *message,
 	    buf_putc(o, '}') == -1 ||
 	    ev_end(s) == -1) {
 		buf_free(&masked);
-		buf_reset(o);
+		stream_emit(s, 1);	/* at least what was whole */
 		return -1;
 	}
 	buf_free(&masked);
-	return stream_flush(s);
+	return stream_emit(s, 1);
 }
 
 int
@@ -1067,10 +1108,10 @@ stream_ping(struct stream *s)
 	    ev_begin(s, "ping") == -1 ||
 	    buf_puts(&s->out, "{\"type\":\"ping\"}") == -1 ||
 	    ev_end(s) == -1) {
-		buf_reset(&s->out);
+		stream_emit(s, 0);
 		return -1;
 	}
-	return stream_flush(s);
+	return stream_emit(s, 0);
 }
 
 void

@@ -176,7 +176,7 @@ websearch_json(const char *text, size_t len)
 {
 	/* lenient on raw control bytes, as for upstream answers */
 	static const struct jsonparse_opts opts = { 64, 1, NULL };
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*o;
 	size_t			 end;
 

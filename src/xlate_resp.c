@@ -269,7 +269,7 @@ args_parse(const char *name, const char *s, size_t len, json_object **out,
     struct xlate_err *err)
 {
 	static const struct jsonparse_opts args_opts = { ARGS_DEPTH, 1, NULL };
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	struct json_tokener	*tok;
 	enum json_tokener_error	 jerr;
 	json_object		*v;

@@ -5,9 +5,10 @@
  * Pass 1, the decoder alone: the input decoded in one piece and in many
  * pieces must give the same events (sse.c promises the split does not
  * matter).
- * Pass 2, the relay: the input fed in pieces; every SSE event goes to
- * stream_feed, a failure stops the feed and ends the stream with
- * stream_error, a clean end runs sse_decoder_finish and stream_finish; a
+ * Pass 2, the relay: the input fed in pieces (upstream reads), each
+ * followed by stream_flush; every SSE event goes to stream_feed, a failure
+ * stops the feed and ends the stream with stream_error, a clean end runs
+ * sse_decoder_finish and stream_finish (the emit marked last); a
  * comment line (an upstream keep-alive) stands in for the ping timer. The
  * emit callback checks every byte it is given: whole events
  * "event: NAME\ndata: JSON\n\n", the JSON an object whose type is NAME,
@@ -367,21 +368,25 @@ struct relay {
 	struct check		 chk;
 	int			 bad_upstream;
 	int			 gone;		/* an emit failed */
+	int			 last;		/* an emit was marked last */
 	size_t			 emits;
 	size_t			 fail_at;	/* failing emit or 0 */
 };
 
 static int
-relay_emit(void *arg, const char *p, size_t len)
+relay_emit(void *arg, const char *p, size_t len, int last)
 {
 	struct relay	*r = arg;
 
 	FUZZ_CHECK(!r->gone, "emit after the client went away");
+	FUZZ_CHECK(!r->last, "emit after the one marked last");
+	r->last = last;
 	if (++r->emits == r->fail_at) {
 		r->gone = 1;
 		return -1;
 	}
-	check_bytes(&r->chk, p, len);
+	if (len > 0 || !last)
+		check_bytes(&r->chk, p, len);
 	return 0;
 }
 
@@ -419,13 +424,18 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 
 	for (pos = 0; pos < len; pos += k) {
 		k = fuzz_piece(&seed, len - pos);
+		/* one upstream read: its events leave in one emit, those
+		 * before bad input too */
 		if (sse_decoder_feed(&r.dec, (const char *)data + pos, k,
 		    relay_event, &r) == -1) {
 			if (!r.st.client_gone)
 				r.bad_upstream = 1;
 			failed = 1;
-			break;
 		}
+		if (!r.st.client_gone)
+			stream_flush(&r.st);
+		if (failed)
+			break;
 		/* a keep-alive comment stands in for the ping timer */
 		if (r.dec.comments != comments) {
 			comments = r.dec.comments;
@@ -449,6 +459,7 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 		    "client gone, yet no emit failed");
 		FUZZ_CHECK(r.chk.ended, "the stream ended without message_stop "
 		    "or error (%zu events)", r.chk.events);
+		FUZZ_CHECK(r.last, "the last emit was not marked last");
 		FUZZ_CHECK(r.chk.started || r.chk.events == 1,
 		    "events without message_start");
 	} else

@@ -159,7 +159,7 @@ parse_request(const char *p, size_t len)
 	static const struct jsonparse_opts opts = {
 		JSON_MAX_DEPTH, 0, xlate_req_opaque
 	};
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*o;
 	size_t			 end;
 
@@ -319,7 +319,7 @@ static void
 response_side(const char *p, size_t len)
 {
 	static const struct jsonparse_opts opts = { JSON_MAX_DEPTH, 1, NULL };
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	struct xlate_err	 err;
 	json_object		*resp, *out, *v;
 	size_t			 end;

@@ -3,16 +3,22 @@
 // turn with tools gets a Bash tool call; once the tool output comes back it
 // gets the final text; anything else Claude Code asks (titles, quota checks,
 // haiku side requests) gets a short text.
+//
+// Each test runs twice: with the Claude Code of the suite and with 2.1.197,
+// an older release still widely installed, which reacts differently to a
+// stream that fails half-way (issue 10, item 7).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startFakeUpstream, chunk, usageChunk, completion, textOf } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, mkTmpDir, teardown } from './lib/proxy.mjs';
+import { startProxy, baseConfig, mkTmpDir, teardown, parseSSE, checkStreamGrammar } from './lib/proxy.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const testsDir = path.resolve(here, '..');
@@ -22,13 +28,29 @@ const TOOL_OUTPUT = 'hello-from-tool';
 const TOOL_COMMAND = "printf '%s-%s\\n' hello from-tool";
 const FINAL = 'FINAL-ANSWER: the tool printed hello-from-tool';
 const RUN_TIMEOUT_MS = 120000;
+const CUT_MARKER = 'cp-integration-cut-4410';
+const CUT_TEXT = 'Half an answer, and then the upstream';
+const GOOD = 'GOOD-ANSWER: the retry went through';
 
-/** The claude executable: the wrapper's bin, else the platform package's binary. */
-function findClaude() {
+/** Claude Code releases under test: the suite's own and an older one still
+ * widely installed (tests/package.json installs it under an npm alias). */
+const VERSIONS = [
+	{ name: 'suite', dir: path.join(testsDir, 'node_modules', '@anthropic-ai', 'claude-code'),
+		bin: path.join(testsDir, 'node_modules', '.bin', 'claude') },
+	{ name: '2.1.197', dir: path.join(testsDir, 'node_modules', 'claude-code-2.1.197') },
+];
+
+/** The claude executable of one release: its package's bin (the native
+ * binary once the install script ran), else the platform package's binary,
+ * nested when the release is not the top-level one. */
+function findClaude(v) {
+	const platform = `claude-code-${process.platform}-${process.arch}`;
 	const candidates = [
-		path.join(testsDir, 'node_modules', '.bin', 'claude'),
-		path.join(testsDir, 'node_modules', '@anthropic-ai', `claude-code-${process.platform}-${process.arch}`, 'claude'),
-	];
+		v.bin,
+		path.join(v.dir, 'bin', 'claude.exe'),
+		path.join(v.dir, 'node_modules', '@anthropic-ai', platform, 'claude'),
+		v.name === 'suite' ? path.join(testsDir, 'node_modules', '@anthropic-ai', platform, 'claude') : null,
+	].filter(Boolean);
 	for (const c of candidates) {
 		try {
 			fs.accessSync(c, fs.constants.X_OK);
@@ -85,6 +107,7 @@ function responder(rec) {
 	const body = rec.json ?? {};
 	const messages = body.messages ?? [];
 	const all = JSON.stringify(messages);
+	const isMain = all.includes(MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'Bash');
 	if (all.includes(TS_MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'ToolSearch')) {
 		if (hasToolResult(messages)) return answer(rec, TS_FINAL);
 		return answer(rec, 'Loading the tool.', {
@@ -92,7 +115,6 @@ function responder(rec) {
 			function: { name: 'ToolSearch', arguments: JSON.stringify({ query: 'select:WebFetch', max_results: 5 }) },
 		});
 	}
-	const isMain = all.includes(MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'Bash');
 	if (isMain && !hasToolResult(messages)) {
 		return answer(rec, 'I will run it.', {
 			id: 'call_cc_1', type: 'function',
@@ -105,128 +127,231 @@ function responder(rec) {
 	return answer(rec, 'ok');
 }
 
-const claudeBin = findClaude();
-
-describe('Claude Code headless through the proxy', { timeout: 300000 }, () => {
-	let fake, proxy, home;
-	before(async () => {
-		fake = await startFakeUpstream();
-		fake.setResponder(responder);
-		const cfg = baseConfig(fake.url, { ak: AK });
-		// Every model name Claude Code uses routes to one model.
-		cfg.providers[0].models = [
-			{ id: 'glm', remote_id: 'remote-glm', aliases: ['claude-*'], max_tokens: 8192 },
-		];
-		proxy = await startProxy({ config: cfg });
-		home = mkTmpDir('cp-cc-home-');
-	});
-	after(() => teardown(proxy, fake, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
-
-	function claudeEnv(extra = {}) {
-		return {
-			PATH: process.env.PATH,
-			HOME: home,
-			TMPDIR: home,
-			ANTHROPIC_BASE_URL: proxy.url,
-			ANTHROPIC_AUTH_TOKEN: AK,
-			DISABLE_TELEMETRY: '1',
-			DISABLE_AUTOUPDATER: '1',
-			DISABLE_ERROR_REPORTING: '1',
-			CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-			CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
-			...extra,
-		};
-	}
-
-	test('claude --version runs', { timeout: 30000 }, async () => {
-		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
-		const r = await runClaude(claudeBin, ['--version'], { ...process.env, HOME: home }, 20000);
-		assert.equal(r.code, 0, r.stderr);
-		assert.match(r.stdout, /\d+\.\d+\.\d+ \(Claude Code\)/);
-	});
-
-	test('claude -p: tool call runs Bash, result goes back upstream, final answer returned', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
-		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
-		const env = claudeEnv();
-		const prompt = `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${MARKER})`;
-		const r = await runClaude(claudeBin, [
-			'-p', prompt,
-			'--model', 'claude-sonnet-4-5',
-			'--output-format', 'json',
-			'--allowedTools', 'Bash(printf:*)',
-			'--max-turns', '4',
-		], env, RUN_TIMEOUT_MS);
-		const diag = () => `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 3000)}\n` +
-			`upstream saw ${fake.requests.length} request(s): ${fake.requests.map((q) => `${q.json?.model} stream=${!!q.json?.stream} tools=${q.json?.tools?.length ?? 0} msgs=${q.json?.messages?.length}`).join('; ')}`;
-		if (process.env.CP_TEST_DEBUG_DIR) {
-			fs.writeFileSync(path.join(process.env.CP_TEST_DEBUG_DIR, 'claude-code-upstream.json'),
-				JSON.stringify(fake.requests.map((q) => ({ url: q.url, headers: q.headers, json: q.json })), null, 1));
-			fs.writeFileSync(path.join(process.env.CP_TEST_DEBUG_DIR, 'claude-code-output.txt'), r.stdout + '\n---\n' + r.stderr);
+/** The upstream for one release's tests: the tool turn above, and a turn
+ * whose first streamed answer breaks after its text has begun (CUT_MARKER);
+ * every later attempt at that turn, streamed or not, gets GOOD. */
+function makeResponder() {
+	const cutTurns = [];
+	const fn = (rec) => {
+		const body = rec.json ?? {};
+		const all = JSON.stringify(body.messages ?? []);
+		const isCutTurn = all.includes(CUT_MARKER) && (body.tools ?? []).length > 0;
+		if (!isCutTurn) return responder(rec);
+		cutTurns.push(rec);
+		if (cutTurns.length === 1 && body.stream) {
+			return { stream: true, end: 'cut', chunks: [
+				chunk({ role: 'assistant', content: '' }),
+				chunk({ content: CUT_TEXT }),
+			] };
 		}
-		assert.equal(r.code, 0, diag());
+		return answer(rec, GOOD);
+	};
+	fn.cutTurns = cutTurns;
+	return fn;
+}
 
-		// What Claude Code printed: one JSON object with the final answer.
-		let out;
-		assert.doesNotThrow(() => { out = JSON.parse(r.stdout); }, diag());
-		assert.equal(out.is_error, false, diag());
-		assert.equal(out.result, FINAL, diag());
-
-		// The upstream: a main turn with tools, then one carrying the tool result.
-		const main = fake.requests.filter((q) => JSON.stringify(q.json?.messages ?? []).includes(MARKER)
-			&& (q.json?.tools ?? []).some((t) => t.function?.name === 'Bash'));
-		assert.ok(main.length >= 2, diag());
-		const withResult = main.find((q) => hasToolResult(q.json.messages));
-		assert.ok(withResult, `no upstream request carried the tool result\n${diag()}`);
-		const toolMsg = withResult.json.messages.find((m) => m.role === 'tool');
-		assert.equal(toolMsg.tool_call_id, 'call_cc_1');
-		assert.ok(textOf(toolMsg.content).includes(TOOL_OUTPUT), `tool did not really run: ${JSON.stringify(toolMsg)}`);
-		assert.ok(!/permission|denied|not allowed/i.test(textOf(toolMsg.content)), `tool was refused: ${JSON.stringify(toolMsg)}`);
-		const asst = withResult.json.messages.find((m) => m.role === 'assistant' && m.tool_calls);
-		assert.equal(asst.tool_calls[0].function.name, 'Bash');
-		assert.equal(JSON.parse(asst.tool_calls[0].function.arguments).command, TOOL_COMMAND);
-		for (const q of fake.requests) {
-			assert.equal(q.headers.authorization, 'Bearer sk-fake-upstream-key');
-			assert.equal(q.json?.model, 'remote-glm');
-			// Claude Code's attribution line stays with the proxy, and its
-			// long JSON user id goes upstream in a short stable form
-			assert.ok(!JSON.stringify(q.json?.messages ?? []).includes('x-anthropic-billing-header'), 'attribution line forwarded');
-			if (q.json?.user !== undefined) assert.match(q.json.user, /^cp_[0-9a-f]{32}$/);
-		}
-		// No system message after a user/assistant message (Claude Code sends
-		// role:system messages mid-conversation these days).
-		for (const q of main) {
-			const msgs = q.json.messages;
-			const firstOther = msgs.findIndex((m) => m.role !== 'system');
-			msgs.forEach((m, i) => { if (m.role === 'system') assert.ok(i < firstOther, 'system message after the conversation began'); });
-		}
+/** An HTTP hop between Claude Code and the proxy that keeps every response
+ * body, so a test sees exactly what the proxy sent (and whether the body
+ * ended properly, with the chunked terminator). */
+async function startRecorder(target) {
+	const exchanges = [];
+	const server = http.createServer((req, res) => {
+		const ex = { method: req.method, url: req.url, status: 0, body: '', ended: false };
+		exchanges.push(ex);
+		const up = http.request(new URL(req.url, target), { method: req.method, headers: req.headers }, (ur) => {
+			ex.status = ur.statusCode;
+			res.writeHead(ur.statusCode, ur.headers);
+			ur.setEncoding('utf8');
+			ur.on('data', (d) => { ex.body += d; res.write(d); });
+			ur.on('end', () => { ex.ended = true; res.end(); });
+			ur.on('error', () => res.destroy());
+		});
+		up.on('error', () => res.destroy());
+		req.pipe(up);
 	});
+	server.listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	return {
+		exchanges,
+		url: `http://127.0.0.1:${server.address().port}`,
+		close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+	};
+}
 
-	test('claude -p with tool search: a tool ToolSearch loads goes upstream, the reference reads as text', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
-		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
-		const from = fake.requests.length;
-		const r = await runClaude(claudeBin, [
-			'-p', `Load the WebFetch tool, then say you are done. (${TS_MARKER})`,
-			'--model', 'claude-sonnet-4-5',
-			'--output-format', 'json',
-			'--max-turns', '4',
-		], claudeEnv({ ENABLE_TOOL_SEARCH: 'true' }), RUN_TIMEOUT_MS);
-		const reqs = fake.requests.slice(from).filter((q) => JSON.stringify(q.json?.messages ?? []).includes(TS_MARKER));
-		const names = (q) => (q.json.tools ?? []).map((t) => t.function?.name);
-		const diag = () => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}\n` +
-			`upstream: ${reqs.map((q) => `tools=${names(q).join(',')} msgs=${q.json.messages.length}`).join('; ')}`;
-		assert.equal(r.code, 0, diag());
-		assert.equal(JSON.parse(r.stdout).result, TS_FINAL, diag());
-		const before = reqs.find((q) => !hasToolResult(q.json.messages));
-		const after = reqs.find((q) => hasToolResult(q.json.messages));
-		assert.ok(before && after, diag());
-		assert.ok(names(before).includes('ToolSearch'), diag());
-		// Claude Code marks deferred tools with defer_loading; none is in the
-		// model's context before tool search loads it
-		assert.ok(!names(before).includes('WebFetch'), diag());
-		assert.ok(!names(before).includes('DeferredToolPlaceholder'), diag());
-		assert.ok(names(after).includes('WebFetch'), diag());
-		const toolMsg = after.json.messages.find((m) => m.role === 'tool');
-		assert.equal(toolMsg.tool_call_id, 'call_ts_1');
-		assert.match(textOf(toolMsg.content), /Tool WebFetch loaded; it can now be called\./);
+function claudeEnv(home, baseUrl, extra = {}) {
+	return {
+		PATH: process.env.PATH,
+		HOME: home,
+		TMPDIR: home,
+		ANTHROPIC_BASE_URL: baseUrl,
+		ANTHROPIC_AUTH_TOKEN: AK,
+		DISABLE_TELEMETRY: '1',
+		DISABLE_AUTOUPDATER: '1',
+		DISABLE_ERROR_REPORTING: '1',
+		CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+		CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+		...extra,
+	};
+}
+
+function describeUpstream(fake) {
+	return `upstream saw ${fake.requests.length} request(s): ${fake.requests.map((q) =>
+		`${q.json?.model} stream=${!!q.json?.stream} tools=${q.json?.tools?.length ?? 0} msgs=${q.json?.messages?.length}`).join('; ')}`;
+}
+
+function saveDebug(tag, fake, r) {
+	if (!process.env.CP_TEST_DEBUG_DIR) return;
+	fs.writeFileSync(path.join(process.env.CP_TEST_DEBUG_DIR, `claude-code-${tag}-upstream.json`),
+		JSON.stringify(fake.requests.map((q) => ({ url: q.url, headers: q.headers, json: q.json })), null, 1));
+	fs.writeFileSync(path.join(process.env.CP_TEST_DEBUG_DIR, `claude-code-${tag}-output.txt`), r.stdout + '\n---\n' + r.stderr);
+}
+
+for (const version of VERSIONS) {
+	const claudeBin = findClaude(version);
+
+	describe(`Claude Code (${version.name}) headless through the proxy`, { timeout: 300000 }, () => {
+		let fake, proxy, recorder, home;
+		const respond = makeResponder();
+		before(async () => {
+			fake = await startFakeUpstream();
+			fake.setResponder(respond);
+			const cfg = baseConfig(fake.url, { ak: AK });
+			// Every model name Claude Code uses routes to one model.
+			cfg.providers[0].models = [
+				{ id: 'glm', remote_id: 'remote-glm', aliases: ['claude-*'], max_tokens: 8192 },
+			];
+			proxy = await startProxy({ config: cfg });
+			recorder = await startRecorder(proxy.url);
+			home = mkTmpDir('cp-cc-home-');
+		});
+		after(() => teardown(proxy, fake, recorder, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
+
+		test('claude --version runs', { timeout: 30000 }, async () => {
+			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
+			const r = await runClaude(claudeBin, ['--version'], { ...process.env, HOME: home }, 20000);
+			assert.equal(r.code, 0, r.stderr);
+			assert.match(r.stdout, /\d+\.\d+\.\d+ \(Claude Code\)/);
+			if (version.name !== 'suite') assert.ok(r.stdout.startsWith(version.name), r.stdout);
+		});
+
+		test('claude -p: tool call runs Bash, result goes back upstream, final answer returned', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
+			const start = fake.requests.length;
+			const prompt = `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${MARKER})`;
+			const r = await runClaude(claudeBin, [
+				'-p', prompt,
+				'--model', 'claude-sonnet-4-5',
+				'--output-format', 'json',
+				'--allowedTools', 'Bash(printf:*)',
+				'--max-turns', '4',
+			], claudeEnv(home, proxy.url), RUN_TIMEOUT_MS);
+			const diag = () => `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 3000)}\n${describeUpstream(fake)}`;
+			saveDebug(`${version.name}-tool`, fake, r);
+			assert.equal(r.code, 0, diag());
+
+			// What Claude Code printed: one JSON object with the final answer.
+			let out;
+			assert.doesNotThrow(() => { out = JSON.parse(r.stdout); }, diag());
+			assert.equal(out.is_error, false, diag());
+			assert.equal(out.result, FINAL, diag());
+
+			// The upstream: a main turn with tools, then one carrying the tool result.
+			const mine = fake.requests.slice(start);
+			const main = mine.filter((q) => JSON.stringify(q.json?.messages ?? []).includes(MARKER)
+				&& (q.json?.tools ?? []).some((t) => t.function?.name === 'Bash'));
+			assert.ok(main.length >= 2, diag());
+			const withResult = main.find((q) => hasToolResult(q.json.messages));
+			assert.ok(withResult, `no upstream request carried the tool result\n${diag()}`);
+			const toolMsg = withResult.json.messages.find((m) => m.role === 'tool');
+			assert.equal(toolMsg.tool_call_id, 'call_cc_1');
+			assert.ok(textOf(toolMsg.content).includes(TOOL_OUTPUT), `tool did not really run: ${JSON.stringify(toolMsg)}`);
+			assert.ok(!/permission|denied|not allowed/i.test(textOf(toolMsg.content)), `tool was refused: ${JSON.stringify(toolMsg)}`);
+			const asst = withResult.json.messages.find((m) => m.role === 'assistant' && m.tool_calls);
+			assert.equal(asst.tool_calls[0].function.name, 'Bash');
+			assert.equal(JSON.parse(asst.tool_calls[0].function.arguments).command, TOOL_COMMAND);
+			for (const q of mine) {
+				assert.equal(q.headers.authorization, 'Bearer sk-fake-upstream-key');
+				assert.equal(q.json?.model, 'remote-glm');
+				// Claude Code's attribution line stays with the proxy, and its
+				// long JSON user id goes upstream in a short stable form
+				assert.ok(!JSON.stringify(q.json?.messages ?? []).includes('x-anthropic-billing-header'), 'attribution line forwarded');
+				if (q.json?.user !== undefined) assert.match(q.json.user, /^cp_[0-9a-f]{32}$/);
+			}
+			// No system message after a user/assistant message (Claude Code sends
+			// role:system messages mid-conversation these days).
+			for (const q of main) {
+				const msgs = q.json.messages;
+				const firstOther = msgs.findIndex((m) => m.role !== 'system');
+				msgs.forEach((m, i) => { if (m.role === 'system') assert.ok(i < firstOther, 'system message after the conversation began'); });
+			}
+		});
+
+		test('claude -p with tool search: a tool ToolSearch loads goes upstream, the reference reads as text', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
+			const from = fake.requests.length;
+			const r = await runClaude(claudeBin, [
+				'-p', `Load the WebFetch tool, then say you are done. (${TS_MARKER})`,
+				'--model', 'claude-sonnet-4-5',
+				'--output-format', 'json',
+				'--max-turns', '4',
+			], claudeEnv(home, proxy.url, { ENABLE_TOOL_SEARCH: 'true' }), RUN_TIMEOUT_MS);
+			const reqs = fake.requests.slice(from).filter((q) => JSON.stringify(q.json?.messages ?? []).includes(TS_MARKER));
+			const names = (q) => (q.json.tools ?? []).map((t) => t.function?.name);
+			const diag = () => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}\n` +
+				`upstream: ${reqs.map((q) => `tools=${names(q).join(',')} msgs=${q.json.messages.length}`).join('; ')}`;
+			assert.equal(r.code, 0, diag());
+			assert.equal(JSON.parse(r.stdout).result, TS_FINAL, diag());
+			const before = reqs.find((q) => !hasToolResult(q.json.messages));
+			const after = reqs.find((q) => hasToolResult(q.json.messages));
+			assert.ok(before && after, diag());
+			assert.ok(names(before).includes('ToolSearch'), diag());
+			// Claude Code marks deferred tools with defer_loading; none is in the
+			// model's context before tool search loads it
+			assert.ok(!names(before).includes('WebFetch'), diag());
+			assert.ok(!names(before).includes('DeferredToolPlaceholder'), diag());
+			assert.ok(names(after).includes('WebFetch'), diag());
+			const toolMsg = after.json.messages.find((m) => m.role === 'tool');
+			assert.equal(toolMsg.tool_call_id, 'call_ts_1');
+			assert.match(textOf(toolMsg.content), /Tool WebFetch loaded; it can now be called\./);
+		});
+
+		// Issue 10, item 7: a stream that breaks after its text began ends
+		// as Anthropic's do, with event: error and the block left open.
+		// 2.1.197 then retries the turn without streaming; given a
+		// content_block_stop before the error it failed the turn instead.
+		test('claude -p: an upstream stream cut after its text began -> error event, block left open, the turn is retried and succeeds', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
+			const seen = recorder.exchanges.length;
+			const r = await runClaude(claudeBin, [
+				'-p', `Say something nice. (${CUT_MARKER})`,
+				'--model', 'claude-sonnet-4-5',
+				'--output-format', 'json',
+				'--max-turns', '2',
+			], claudeEnv(home, recorder.url), RUN_TIMEOUT_MS);
+			const broken = recorder.exchanges.slice(seen).filter((x) => x.body.includes(CUT_TEXT) && x.body.includes('event: error'));
+			const diag = () => `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 3000)}\n` +
+				`${describeUpstream(fake)}\nthe broken stream as the proxy sent it:\n${broken[0]?.body ?? '(none)'}`;
+			saveDebug(`${version.name}-cut`, fake, r);
+
+			// What Claude Code made of it: the retried turn's good answer.
+			assert.ok(respond.cutTurns.length >= 2, `the turn was not retried\n${diag()}`);
+			assert.equal(r.code, 0, diag());
+			let out;
+			assert.doesNotThrow(() => { out = JSON.parse(r.stdout); }, diag());
+			assert.equal(out.is_error, false, diag());
+			assert.equal(out.result, GOOD, diag());
+
+			// What the proxy sent for the broken attempt: the text so far and
+			// one error event, the text block still open, the body properly
+			// ended (chunked terminator after the error event).
+			assert.equal(broken.length, 1, diag());
+			const evs = parseSSE(broken[0].body).filter((e) => e.event !== 'ping');
+			assert.deepEqual(evs.map((e) => e.event), ['message_start', 'content_block_start', 'content_block_delta', 'error'], diag());
+			const g = checkStreamGrammar(evs, { expectComplete: false });
+			assert.equal(g.blocks[0].text, CUT_TEXT);
+			assert.equal(g.error.type, 'error');
+			assert.equal(typeof g.error.error.type, 'string');
+			assert.ok(broken[0].ended, 'the stream was not ended with the chunked terminator');
+		});
 	});
-});
+}

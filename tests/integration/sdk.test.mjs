@@ -217,10 +217,19 @@ describe('@anthropic-ai/sdk conformance', { timeout: 300000 }, () => {
 		await assert.rejects(stream.finalMessage(), (e) => e instanceof Anthropic.RateLimitError && e.status === 429);
 	});
 
-	test('errors: stream cut by the upstream -> the SDK stream rejects', T, async () => {
+	// The proxy ends a broken stream as Anthropic's API does: the error
+	// event alone, the text block left open (issue 10, item 7). The SDK's
+	// accumulator must still surface it as an APIError with the type, after
+	// handing out the text that did arrive.
+	test('errors: stream cut by the upstream -> the SDK stream rejects with the error event', T, async () => {
 		fake.stream([chunk({ role: 'assistant', content: 'half an ans' })], { end: 'cut' });
 		const stream = client.messages.stream({ model: 'glm', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
-		await assert.rejects(stream.finalMessage(), (e) => e instanceof Anthropic.APIError);
+		let text = '';
+		stream.on('text', (t) => { text += t; });
+		await assert.rejects(stream.finalMessage(), (e) => e instanceof Anthropic.APIError &&
+			e.error?.type === 'error' && e.error?.error?.type === 'api_error' && /stream broken/.test(e.message));
+		assert.equal(text, 'half an ans');
+		assert.equal(stream.currentMessage?.content[0]?.text, 'half an ans');
 	});
 
 	test('the SDK retries a 429 honouring retry-after, then succeeds', T, async () => {

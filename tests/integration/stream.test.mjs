@@ -8,7 +8,7 @@ import {
 	startFakeUpstream, chunk, usageChunk, textStreamChunks, gate, textOf,
 } from './lib/fake-upstream.mjs';
 import {
-	startProxy, baseConfig, msgBody, checkStreamGrammar, SSEStream, RawConn, rawRequest, errorEnvelope, teardown,
+	startProxy, baseConfig, msgBody, checkStreamGrammar, SSEStream, RawConn, rawRequest, errorEnvelope, teardown, parseSSE,
 } from './lib/proxy.mjs';
 
 const T = { timeout: 20000 };
@@ -292,39 +292,58 @@ describe('streaming', { timeout: 300000 }, () => {
 		assert.equal(g.blocks[0].text, 'one two three four');
 	});
 
-	test('upstream cut mid-stream -> open block closed, event: error, clean end', T, async () => {
+	// Issue 10, item 7: a stream that fails ends as Anthropic's do, with one
+	// error event after whatever was open (no content_block_stop, no
+	// signature, no message_delta), and the chunked body then ends cleanly.
+	test('upstream cut mid-stream -> event: error with the text block left open, clean end', T, async () => {
 		fake.stream([chunk({ role: 'assistant', content: 'partial ' }), chunk({ content: 'answer' })], { end: 'cut' });
 		const r = await proxy.stream(msgBody());		// throws if the chunked body is not terminated
 		assert.equal(r.status, 200);
-		const evs = r.events.filter((e) => e.event !== 'ping');
-		const last = evs.at(-1);
-		assert.equal(last.event, 'error', `last event ${last.event}`);
-		errorEnvelope({ status: 200, text: last.raw });
-		assert.ok(!names(r.events).includes('message_stop'));
+		assert.deepEqual(names(r.events), ['message_start', 'content_block_start', 'content_block_delta',
+			'content_block_delta', 'error']);
+		errorEnvelope({ status: 200, text: r.events.at(-1).raw });
 		const g = checkStreamGrammar(r.events, { expectComplete: false });
 		assert.equal(g.blocks[0].text, 'partial answer');
-		// the text block was closed before the error
-		const stops = evs.filter((e) => e.event === 'content_block_stop');
-		assert.equal(stops.length, 1, 'open text block should be closed before event: error');
+		assert.match(r.raw, /event: error\ndata: [^\n]*\n\n$/, 'the error event is the last thing in the body');
 	});
 
-	test('upstream ends without finish_reason -> event: error', T, async () => {
+	test('upstream cut inside thinking -> event: error, no signature, block left open', T, async () => {
+		fake.stream([chunk({ role: 'assistant', reasoning_content: 'let me see' })], { end: 'cut' });
+		const r = await proxy.stream(msgBody());
+		assert.deepEqual(names(r.events), ['message_start', 'content_block_start', 'content_block_delta', 'error']);
+		assert.equal(r.events.filter((e) => e.event === 'content_block_delta')[0].data.delta.type, 'thinking_delta');
+	});
+
+	test('upstream cut before the first block -> message_start, then event: error', T, async () => {
+		fake.stream([chunk({ role: 'assistant', content: '' })], { end: 'cut' });
+		const r = await proxy.stream(msgBody());
+		assert.equal(r.status, 200);
+		assert.deepEqual(names(r.events), ['message_start', 'error']);
+	});
+
+	test('upstream ends without finish_reason -> event: error, block left open', T, async () => {
 		fake.stream([chunk({ role: 'assistant', content: 'trailing off' })], { end: 'eof' });
 		const r = await proxy.stream(msgBody());
 		assert.equal(r.status, 200);
-		const evs = r.events.filter((e) => e.event !== 'ping');
-		assert.equal(evs.at(-1).event, 'error');
-		assert.ok(!names(r.events).includes('message_stop'));
+		assert.deepEqual(names(r.events), ['message_start', 'content_block_start', 'content_block_delta', 'error']);
 	});
 
-	test('upstream sends garbage mid-stream -> event: error', T, async () => {
+	test('upstream sends garbage mid-stream -> event: error, block left open', T, async () => {
 		fake.stream([chunk({ role: 'assistant', content: 'fine so far' }), 'data: {this is not json\n\n',
 			chunk({ content: 'never' })]);
 		const r = await proxy.stream(msgBody());
 		assert.equal(r.status, 200);
-		const evs = r.events.filter((e) => e.event !== 'ping');
-		assert.equal(evs.at(-1).event, 'error');
-		errorEnvelope({ status: 200, text: evs.at(-1).raw });
+		assert.deepEqual(names(r.events), ['message_start', 'content_block_start', 'content_block_delta', 'error']);
+		errorEnvelope({ status: 200, text: r.events.at(-1).raw });
+	});
+
+	test('upstream error event mid-stream -> its type in event: error, block left open', T, async () => {
+		fake.stream([chunk({ role: 'assistant', content: 'so far' }),
+			'event: error\ndata: {"error":{"message":"Overloaded","type":"overloaded_error","code":529}}\n\n']);
+		const r = await proxy.stream(msgBody());
+		assert.equal(r.status, 200);
+		assert.deepEqual(names(r.events), ['message_start', 'content_block_start', 'content_block_delta', 'error']);
+		assert.equal(r.events.at(-1).data.error.type, 'overloaded_error');
 	});
 
 	test('upstream 429 before the first byte -> JSON 429 with retry-after, not a 200 stream', T, async () => {
@@ -364,6 +383,8 @@ describe('streaming', { timeout: 300000 }, () => {
 		const last = all.at(-1);
 		assert.equal(last.event, 'error');
 		assert.equal(last.data.error.type, 'timeout_error');
+		assert.deepEqual(names(all), ['message_start', 'content_block_start', 'content_block_delta', 'error'],
+			'the text block is left open at the timeout');
 		assert.ok(took >= 2500 && took < 8000, `idle timeout after ${took} ms, configured 3 s`);
 		const closed = await Promise.race([h.clientClosed, new Promise((res) => setTimeout(() => res(null), 3000))]);
 		assert.ok(closed, 'upstream connection left open after the idle timeout');
@@ -387,6 +408,32 @@ describe('streaming', { timeout: 300000 }, () => {
 			const r2 = await c.readResponse();
 			assert.equal(r2.status, 200);
 			assert.equal(r2.json.health, 'ok');
+		} finally {
+			c.destroy();
+		}
+	});
+
+	// Issue 10, item 25: the events of one upstream read leave in one write,
+	// and each write is one chunk: an answer the upstream sends in one
+	// piece comes back in a couple of chunks, not one per event.
+	test('a 50-chunk answer sent at once -> a few chunks (one per upstream read), not one per event', T, async () => {
+		const pieces = Array.from({ length: 50 }, (_, i) => ` w${i}`);
+		const body = textStreamChunks(pieces).map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n';
+		fake.stream([body], { end: 'eof' });
+		const c = await RawConn.open(proxy.port);
+		try {
+			const req = JSON.stringify(msgBody({ stream: true }));
+			await c.write(rawRequest('POST', '/v1/messages', { headers: { 'content-type': 'application/json' }, body: req }));
+			const head = await c.readHead();
+			assert.equal(head.status, 200);
+			const chunks = [];
+			for (let b; (b = await c.readChunk()) !== null;) chunks.push(b.toString('utf8'));
+			const evs = checkStreamGrammar(parseSSE(chunks.join('')));
+			assert.equal(evs.blocks[0].text, pieces.join(''));
+			assert.equal(parseSSE(chunks.join('')).length, 55);
+			// every chunk holds whole events
+			for (const ch of chunks) assert.match(ch, /^event: [a-z_]+\ndata: .*\n\n$/s);
+			assert.ok(chunks.length <= 4, `${chunks.length} chunks for 55 events`);
 		} finally {
 			c.destroy();
 		}

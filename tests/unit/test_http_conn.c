@@ -29,6 +29,17 @@ static struct http_conn		 conn;
 static struct http_request	 req;
 static int			 peer = -1;
 
+/* send(2), counted: this program's definition takes the place of libc's
+ * for http_conn_write, so a test can count the writes of a response */
+static unsigned long		 sends;
+
+ssize_t
+send(int fd, const void *p, size_t len, int flags)
+{
+	sends++;
+	return sendto(fd, p, len, flags, NULL, 0);
+}
+
 static const struct http_limits	 base_limits = {
 	.keepalive_ms = 2000,
 	.header_ms = 2000,
@@ -876,20 +887,44 @@ test_head_and_errors(void)
 	is_str(http_resp_reason(529), "Overloaded", "reason 529");
 }
 
+/* a stream request on the pair, read */
+static void
+stream_request(const char *version, const char *method)
+{
+	char	 r[160];
+
+	snprintf(r, sizeof(r), "%s /v1/messages HTTP/%s\r\nContent-Length: "
+	    "2\r\n%s\r\n{}", method, version, strcmp(version, "1.0") == 0 ?
+	    "Connection: keep-alive\r\n" : "");
+	put(r);
+	http_conn_read_request(&conn, &req);
+}
+
 static void
 test_stream(void)
 {
+	struct buf	 wire = BUF_INITIALIZER;
 	const char	*raw;
+	unsigned long	 n;
+	int		 rv;
 
 	open_pair(NULL);
-	put("POST /v1/messages HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
-	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_REQUEST,
-	    "stream: read");
-	is_int(http_resp_stream_begin(&conn, &req), 0, "stream: begin");
-	is_int(http_resp_stream_write(&conn, "event: ping\ndata: {}\n\n", 22),
-	    0, "stream: write");
-	is_int(http_resp_stream_write(&conn, "", 0), 0, "stream: empty write");
-	is_int(http_resp_stream_end(&conn), 0, "stream: end");
+	stream_request("1.1", "POST");
+	n = sends;
+	is_int(http_resp_stream(&conn, &req, &wire, "event: ping\ndata: {}\n\n",
+	    22, HTTP_STREAM_BEGIN), 0, "stream: begin with a batch");
+	is_int(sends - n, 1, "stream: head and first batch in one send");
+	n = sends;
+	is_int(http_resp_stream(&conn, &req, &wire, "data: 2\n\n", 9, 0), 0,
+	    "stream: a batch");
+	is_int(http_resp_stream(&conn, &req, &wire, "", 0, 0), 0,
+	    "stream: an empty batch");
+	is_int(sends - n, 1, "stream: one send for a batch, none for an "
+	    "empty one");
+	n = sends;
+	is_int(http_resp_stream(&conn, &req, &wire, "data: 3\n\n", 9,
+	    HTTP_STREAM_END), 0, "stream: the last batch");
+	is_int(sends - n, 1, "stream: last batch and terminator in one send");
 	raw = get_all(100);
 	ok(strncmp(raw, "HTTP/1.1 200 OK\r\n", 17) == 0, "stream: 200");
 	ok(has_header(raw, "\r\nContent-Type: text/event-stream\r\n") &&
@@ -897,29 +932,43 @@ test_stream(void)
 	    has_header(raw, "\r\nTransfer-Encoding: chunked\r\n") &&
 	    has_header(raw, "\r\nrequest-id: req_"), "stream: headers");
 	ok(!has_header(raw, "Content-Length"), "stream: no Content-Length");
-	is_str(body_of(raw), "16\r\nevent: ping\ndata: {}\n\n\r\n0\r\n\r\n",
-	    "stream: chunk framing");
+	is_str(body_of(raw), "16\r\nevent: ping\ndata: {}\n\n\r\n"
+	    "9\r\ndata: 2\n\n\r\n9\r\ndata: 3\n\n\r\n0\r\n\r\n",
+	    "stream: a chunk per batch, then the terminator");
 	is_int(req.keep_alive, 1, "stream: HTTP/1.1 stays keep-alive");
+	n = sends;
+	is_int(http_resp_stream(&conn, &req, &wire, "late", 4, 0), 0,
+	    "stream: a write after the end ...");
+	is_int(sends - n, 0, "stream: ... is dropped");
 	http_conn_end_request(&conn, &req);
 
-	/* chunk size lines in lower-case hex, on both sides of the size
-	 * where an event stops fitting the stack buffer */
+	/* a whole stream in one read of the upstream: one send in all */
+	stream_request("1.1", "POST");
+	n = sends;
+	http_resp_stream(&conn, &req, &wire, "data: x\n\n", 9,
+	    HTTP_STREAM_BEGIN | HTTP_STREAM_END);
+	is_int(sends - n, 1, "stream: begin and end at once: one send");
+	is_str(body_of(get_all(100)), "9\r\ndata: x\n\n\r\n0\r\n\r\n",
+	    "stream: ... head, chunk, terminator");
+	http_conn_end_request(&conn, &req);
+
+	/* chunk size lines in lower-case hex */
 	{
 		static const size_t sizes[] = { 1, 9, 10, 15, 16, 255, 256,
-		    4064, 4065, 9999 };
-		static char	 ev[10000];
+		    4064, 4065, 9999, 70000 };
+		static char	 ev[70000];
 		char		 want[16];
 		size_t		 k, wl;
 		int		 bad = 0;
 
 		memset(ev, 'e', sizeof(ev));
 		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-			put("POST /v1/messages HTTP/1.1\r\n"
-			    "Content-Length: 2\r\n\r\n{}");
-			http_conn_read_request(&conn, &req);
-			http_resp_stream_begin(&conn, &req);
-			http_resp_stream_write(&conn, ev, sizes[k]);
-			http_resp_stream_end(&conn);
+			stream_request("1.1", "POST");
+			http_resp_stream(&conn, &req, &wire, NULL, 0,
+			    HTTP_STREAM_BEGIN);
+			http_resp_stream(&conn, &req, &wire, ev, sizes[k], 0);
+			http_resp_stream(&conn, &req, &wire, NULL, 0,
+			    HTTP_STREAM_END);
 			raw = get_all(100);
 			wl = (size_t)snprintf(want, sizeof(want), "%zx\r\n",
 			    sizes[k]);
@@ -928,16 +977,15 @@ test_stream(void)
 				bad++;
 			http_conn_end_request(&conn, &req);
 		}
-		is_int(bad, 0, "stream: chunk sizes 1..9999 framed in hex");
+		is_int(bad, 0, "stream: chunk sizes 1..70000 framed in hex");
 	}
 
-	put("POST /v1/messages HTTP/1.0\r\nContent-Length: 2\r\n"
-	    "Connection: keep-alive\r\n\r\n{}");
-	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_REQUEST,
-	    "stream 1.0: read");
-	http_resp_stream_begin(&conn, &req);
-	http_resp_stream_write(&conn, "data: 1\n\n", 9);
-	http_resp_stream_end(&conn);
+	stream_request("1.0", "POST");
+	http_resp_stream(&conn, &req, &wire, "data: 1\n\n", 9,
+	    HTTP_STREAM_BEGIN);
+	n = sends;
+	rv = http_resp_stream(&conn, &req, &wire, NULL, 0, HTTP_STREAM_END);
+	ok(rv == 0 && sends == n, "stream 1.0: the end writes nothing");
 	raw = get_all(100);
 	ok(!has_header(raw, "Transfer-Encoding") &&
 	    has_header(raw, "\r\nConnection: close\r\n"),
@@ -945,7 +993,16 @@ test_stream(void)
 	is_str(body_of(raw), "data: 1\n\n", "stream 1.0: raw body");
 	is_int(req.keep_alive, 0, "stream 1.0: keep_alive forced off");
 	http_conn_end_request(&conn, &req);
+
+	stream_request("1.1", "HEAD");
+	http_resp_stream(&conn, &req, &wire, "data: 1\n\n", 9,
+	    HTTP_STREAM_BEGIN | HTTP_STREAM_END);
+	raw = get_all(100);
+	ok(has_header(raw, "\r\nContent-Type: text/event-stream\r\n") &&
+	    *body_of(raw) == '\0', "stream to HEAD: the head alone");
+	http_conn_end_request(&conn, &req);
 	close_pair();
+	buf_free(&wire);
 }
 
 static void

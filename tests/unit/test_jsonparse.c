@@ -80,7 +80,7 @@ normal(const char *s)
 /* ours: same contract, err filled when it refuses */
 static int
 ours(const char *s, size_t len, const struct jsonparse_opts *o, char **out,
-    struct jsonparse_err *err)
+    struct jsonlex_err *err)
 {
 	json_object	*v;
 
@@ -97,7 +97,7 @@ ours(const char *s, size_t len, const struct jsonparse_opts *o, char **out,
 static int
 agree_but(const char *s, size_t len, int *accepted, int stricter)
 {
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	char			*a, *b;
 	int			 ga, gb, same;
 
@@ -176,7 +176,7 @@ test_stricter(void)
 		"[\"overlong \xc0\xaf\"]", "[\"surrogate \xed\xa0\x80\"]",
 	};
 	static const struct jsonparse_opts lax = { 64, 1, NULL };
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	char			*out;
 	size_t			 i;
 
@@ -193,7 +193,7 @@ test_stricter(void)
 static void
 error_at(const char *s, size_t off, const char *what, int eof)
 {
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	char			*out;
 
 	ok(!ours(s, strlen(s), &plain, &out, &err) && err.offset == off &&
@@ -210,7 +210,7 @@ test_whole(void)
 {
 	static const char *const fine[] = { "{} ", "[1]\r\n", "\t\"s\"\t",
 	    " null\n\n", "0\r" };
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*v;
 	size_t			 i;
 
@@ -284,7 +284,7 @@ test_opaque(void)
 	    "{ \"cmd\" : \"ls  -l\" }}]}],"
 	    "\"other\":{\"input_schema\":{\"k\":1}}}";
 	json_object		*v, *t, *schema, *in, *other;
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	size_t			 end;
 	const char		*s;
 
@@ -339,7 +339,7 @@ test_long_strings(void)
 	static const char ctrl[] =
 	    "[\"a raw\ttab in a long upstream string, escaped on output\"]";
 	static const struct jsonparse_opts lax = { 64, 1, NULL };
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*v;
 	size_t			 end;
 
@@ -387,7 +387,7 @@ test_opaque_refuses(void)
 		"{\"tools\":[{\"input_schema\":{\"a\":tru}}]}",
 		"{\"tools\":[{\"input_schema\":{\"a\":1}",
 	};
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	char			*out;
 	size_t			 i;
 
@@ -402,7 +402,7 @@ test_opaque_refuses(void)
 static int
 opaque_agrees(const char *s, size_t len)
 {
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*a, *b;
 	char			*want, *got, *plain_out;
 	int			 same, plain_ok;
@@ -487,7 +487,7 @@ tape_equal(const struct jsonscan *sc, int v, json_object *o)
 static int
 scan_agrees(struct jsonscan *sc, const char *s, size_t len)
 {
-	struct jsonparse_err	 e1, e2;
+	struct jsonlex_err	 e1, e2;
 	json_object		*o;
 	size_t			 end;
 	int			 parsed, scanned;
@@ -519,7 +519,7 @@ test_scan(void)
 	    "\"usage\":{\"prompt_tokens\":99999999999999999999,"
 	    "\"completion_tokens\":-1e400},\"a\":1,\"a\":2}";
 	struct jsonscan		 sc = JSONSCAN_INITIALIZER;
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	const char		*p;
 	size_t			 len;
 	int64_t			 n;

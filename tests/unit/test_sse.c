@@ -358,9 +358,12 @@ test_writer(void)
 	struct buf	 b = BUF_INITIALIZER;
 	struct rec	 r;
 
-	ok(sse_write_event(&b, "ping", "{\"type\":\"ping\"}", 15) == 0,
-	    "write an event");
-	sse_write_event(&b, "message_stop", "{\"type\":\"message_stop\"}", 23);
+	ok(sse_event_begin(&b, "ping") == 0 &&
+	    buf_puts(&b, "{\"type\":\"ping\"}") == 0 &&
+	    sse_event_end(&b) == 0, "write an event");
+	sse_event_begin(&b, "message_stop");
+	buf_puts(&b, "{\"type\":\"message_stop\"}");
+	sse_event_end(&b);
 	is_str(b.data, "event: ping\ndata: {\"type\":\"ping\"}\n\n"
 	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 	    "writer appends event: NAME\\ndata: JSON\\n\\n");

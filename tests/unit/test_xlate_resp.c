@@ -92,7 +92,7 @@ load(const char *name, const char *suffix)
 {
 	static const struct jsonparse_opts upstream = { 64, 1, NULL };
 	char			 path[1024];
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*o;
 	FILE			*f;
 	char			*text;
