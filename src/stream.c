@@ -1074,9 +1074,14 @@ stream_error(struct stream *s, const char *type, const char *message,
 	/* as Anthropic's API: the error event alone, whatever is open stays
 	 * open (Claude Code 2.1.197 fails a turn whose block was stopped
 	 * before the error, and retries one whose block was left open);
-	 * a tail held back as a possible secret's start is dropped with it.
-	 * The message is masked: the last net before a client, it may
-	 * quote an upstream. */
+	 * A tail held back as a possible secret's start goes first when it is
+	 * too short to tell anything (under half of the shortest secret
+	 * masked), else it is dropped with the unfinished block. The message
+	 * is masked: the last net before a client, it may quote an upstream. */
+	if (s->held.len > 0 && s->held.len < SECRET_MIN_LEN / 2 &&
+	    text_masked(s, "", 0, 1) == -1 && s->client_gone)
+		return -1;
+	buf_reset(&s->held);
 	secret_mask(&masked, message, message != NULL ? strlen(message) : 0);
 	if (ev_begin(s, "error") == -1 ||
 	    buf_puts(o, "{\"type\":\"error\",\"error\":{\"type\":") == -1 ||

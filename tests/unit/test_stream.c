@@ -728,6 +728,26 @@ test_secrets(void)
 	    strstr(r.st.preview.data, "battery") == NULL,
 	    "secrets: the preview has the masked text");
 	run_free(&r);
+
+	/* a stream that fails while a tail is held: most of a key is never
+	 * sent, a letter or two that tell nothing are */
+	run_init(&r, 0);
+	feed(&r, CHUNK("{\"content\":\"said correct horse\"}", "null"));
+	stream_error(&r.st, "api_error", "cut", "req_1");
+	o = r.out.data;
+	ok(strstr(o, "\"said \"") != NULL && strstr(o, "corr") == NULL &&
+	    strstr(o, "event: error") != NULL,
+	    "secrets: a long held tail is dropped when the stream fails");
+	run_free(&r);
+	run_init(&r, 0);
+	feed(&r, CHUNK("{\"content\":\"words, co\"}", "null"));
+	stream_error(&r.st, "api_error", "cut", "req_1");
+	o = r.out.data;
+	ok(strstr(o, "\"co\"") != NULL && strstr(o, "\"co\"") <
+	    strstr(o, "event: error") &&
+	    strstr(o, "content_block_stop") == NULL,
+	    "secrets: a short held tail goes before the error, block open");
+	run_free(&r);
 	secret_clear();
 }
 
