@@ -84,7 +84,8 @@ const struct conf_key conf_keys[] = {
 	    "interval of ping events to a streaming client while the upstream "
 	    "is silent, 1..3600" },
 	{ "header_timeout_seconds", CONF_INT, "10", 1,
-	    "deadline for a client's request line and headers, 1..3600" },
+	    "deadline for a client's request line and headers (for a "
+	    "connection's first request counted from the accept), 1..3600" },
 	{ "body_timeout_seconds", CONF_INT, "60", 1,
 	    "deadline for a client's request body, 1..3600" },
 	{ "keepalive_timeout_seconds", CONF_INT, "75", 1,

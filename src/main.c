@@ -280,9 +280,8 @@ main(int argc, char *argv[])
 			    (long)other, s.pidfile);
 		die("pidfile %s: %s", s.pidfile, strerror(errno));
 	}
-	if ((fd = listen_open(conf->host, conf->port,
-	    conf->header_timeout_seconds, bound, sizeof(bound), err,
-	    sizeof(err))) == -1)
+	if ((fd = listen_open(conf->host, conf->port, bound, sizeof(bound),
+	    err, sizeof(err))) == -1)
 		die("%s", err);
 	if (s.user != NULL && geteuid() == 0 &&
 	    privdrop_apply(&pd, err, sizeof(err)) == -1)

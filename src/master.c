@@ -8,9 +8,10 @@
  * generation alive, throttling respawns when workers die young. SIGHUP
  * parses the whole new configuration first; if it fails the old one stays
  * and the reason is logged; if it succeeds a new generation is forked and
- * the old one is told to finish its requests and exit. SIGTERM/SIGINT tell
- * every worker to finish, wait up to shutdown_timeout_seconds, then SIGKILL
- * what is left, and exit 0. A one-second interval timer wakes it for the
+ * the old one is told to finish its requests and exit. SIGTERM/SIGINT set
+ * the listening socket draining (no new connections, the queued ones kept
+ * for the workers to answer), tell every worker to stop, wait up to
+ * shutdown_timeout_seconds, then SIGKILL what is left, and exit 0. A one-second interval timer wakes it for the
  * time-based work (respawn throttling, the shutdown deadline, systemd's
  * STATUS line), so there is never more than one timer to juggle.
  */
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -284,7 +286,8 @@ retire_idle(void)
 	if (pick != NULL) {
 		log_debug("retiring idle worker %ld", (long)pick->pid);
 		pick->retiring = 1;
-		kill(pick->pid, SIGTERM);
+		kill(pick->pid, SIGUSR2);	/* a keep-alive client it just
+						 * took gets its next answer */
 	}
 }
 
@@ -370,6 +373,11 @@ shutdown_all(const sigset_t *waitmask)
 	log_info("shutting down: waiting up to %d s for %zu workers",
 	    conf->shutdown_timeout_seconds, count_all());
 	notify_send("STOPPING=1");
+	/* the workers answer what the kernel has queued before the socket
+	 * closes (closing it would reset those connections) */
+	if (listen_drain(listen_fd) == -1)
+		log_warn("cannot drain the listening socket; connections "
+		    "still queued may be reset");
 	close(listen_fd);
 	signal_workers(0, SIGTERM);
 	deadline = util_now_ms() + (uint64_t)conf->shutdown_timeout_seconds *
