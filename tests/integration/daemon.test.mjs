@@ -183,6 +183,31 @@ describe('systemd notifications (NOTIFY_SOCKET)', { timeout: 120000, skip: !pyth
 		proxy.writeConfig(baseConfig(fake.url));
 	});
 
+	test('a failed reload stays in STATUS= until a reload succeeds (issue 10)', { timeout: 30000 }, async () => {
+		const bad = baseConfig(fake.url);
+		bad.workers = 'many';
+		proxy.writeConfig(bad);
+		let from = notify.messages.length;
+		proxy.signal('SIGHUP');
+		const failed = await notify.waitFor((m) => /reload failed: .*workers/.test(m.fields.STATUS ?? ''), 5000,
+			'STATUS= naming the failed reload', from);
+		assert.equal(failed.fields.READY, '1', `the failure comes with READY=1: ${JSON.stringify(failed.raw)}`);
+		// the periodic STATUS= (every 5 s) keeps saying so, with the counts
+		const later = await notify.waitFor((m) => 'STATUS' in m.fields && !('READY' in m.fields), 7500,
+			'the next periodic STATUS=', failed.index + 1);
+		assert.match(later.fields.STATUS, /^reload failed: .*workers.*; /, `periodic STATUS= ${later.fields.STATUS}`);
+		assert.match(later.fields.STATUS, STATUS_RE);
+		// a good reload clears it
+		proxy.writeConfig(baseConfig(fake.url));
+		from = notify.messages.length;
+		proxy.signal('SIGHUP');
+		const ok = await notify.waitFor((m) => m.fields.READY === '1', 10000, 'READY=1 after the good reload', from);
+		assert.doesNotMatch(ok.fields.STATUS ?? '', /fail/, `STATUS= after a good reload: ${ok.fields.STATUS}`);
+		const next = await notify.waitFor((m) => 'STATUS' in m.fields && !('READY' in m.fields), 7500,
+			'a periodic STATUS= after the good reload', ok.index + 1);
+		assert.doesNotMatch(next.fields.STATUS, /fail/);
+	});
+
 	test('SIGTERM: STOPPING=1, exit 0', T, async () => {
 		const from = notify.messages.length;
 		const ex = proxy.stop();
@@ -584,7 +609,7 @@ describe('secrets: literal keys, env:NAME and file:/path', { timeout: 120000 }, 
 		assert.ok(!p.stderr.includes(AK) && !p.stderr.includes(UP), 'a key was logged');
 	});
 
-	test('an unset env: variable or an unreadable file: refuses to start, exit 1, naming it', T, async () => {
+	test('an unset env: variable or an unreadable file: refuses to start, exit 78 (EX_CONFIG), naming it', T, async () => {
 		const dir = mkTmpDir('cp-secret-');
 		try {
 			const c1 = path.join(dir, 'c1.json');
@@ -593,14 +618,14 @@ describe('secrets: literal keys, env:NAME and file:/path', { timeout: 120000 }, 
 			fs.writeFileSync(c1, JSON.stringify(cfg), { mode: 0o600 });
 			const r1 = await runBinary(['-c', c1, '-p', '0', '-l', '127.0.0.1', ...rootArgs],
 				{ env: { CP_TEST_SURELY_UNSET_VAR: undefined }, timeoutMs: 5000 });
-			assert.equal(r1.code, 1, r1.stderr);
+			assert.equal(r1.code, 78, r1.stderr);
 			assert.match(r1.stderr, /CP_TEST_SURELY_UNSET_VAR/);
 			assert.match(r1.stderr, /providers\[0\]\.api_key/);
 			const c2 = path.join(dir, 'c2.json');
 			cfg.providers[0].api_key = `file:${path.join(dir, 'missing.key')}`;
 			fs.writeFileSync(c2, JSON.stringify(cfg), { mode: 0o600 });
 			const r2 = await runBinary(['-c', c2, '-p', '0', '-l', '127.0.0.1', ...rootArgs], { timeoutMs: 5000 });
-			assert.equal(r2.code, 1, r2.stderr);
+			assert.equal(r2.code, 78, r2.stderr);
 			assert.match(r2.stderr, /missing\.key/);
 		} finally {
 			fs.rmSync(dir, { recursive: true, force: true });

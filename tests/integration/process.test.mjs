@@ -87,7 +87,7 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 			const c = good();
 			mutate(c);
 			const r = await check(c);
-			assert.equal(r.code, 1, `exit ${r.code}; output: ${r.stdout}${r.stderr}`);
+			assert.equal(r.code, 78, `exit ${r.code}; output: ${r.stdout}${r.stderr}`);
 			const lines = oneLine(r.stdout + r.stderr);
 			assert.equal(lines.length, 1, `expected one line, got:\n${lines.join('\n')}`);
 			assert.ok(lines[0].includes(want), `line does not name ${want}: ${lines[0]}`);
@@ -95,15 +95,15 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 		});
 	}
 
-	test('invalid JSON is refused with one line, exit 1', T, async () => {
+	test('invalid JSON is refused with one line, exit 78', T, async () => {
 		const r = await check('{"providers": [', { raw: true });
-		assert.equal(r.code, 1);
+		assert.equal(r.code, 78);
 		assert.equal(oneLine(r.stdout + r.stderr).length, 1, r.stdout + r.stderr);
 	});
 
-	test('missing file is refused, exit 1', T, async () => {
+	test('missing file is refused, exit 78', T, async () => {
 		const r = await runBinary(['-t', '-c', path.join(dir, 'does-not-exist.json')]);
-		assert.equal(r.code, 1);
+		assert.equal(r.code, 78);
 		assert.match(r.stdout + r.stderr, /does-not-exist\.json/);
 	});
 
@@ -120,7 +120,7 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 			assert.equal(r2.code, 0, r2.stdout + r2.stderr);
 			fs.writeFileSync(path.join(cwd, 'config.json'), '{');
 			const r3 = await runBinary(['-t'], { env: { CONFIG_PATH: undefined }, cwd });
-			assert.equal(r3.code, 1, './config.json was not the one read');
+			assert.equal(r3.code, 78, './config.json was not the one read');
 		} finally {
 			fs.rmSync(cwd, { recursive: true, force: true });
 		}
@@ -234,6 +234,18 @@ describe('processes and signals', { timeout: 240000 }, () => {
 		assert.doesNotMatch(proxy.stderr, /killing/, 'a worker was killed');
 	});
 
+	test('counts in log lines agree with their noun: "1 worker", not "1 workers"', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 1 });
+		assert.match(proxy.stderr, /listening on [^\n]*, 1 worker(\n|,)/);
+		const from = proxy.stderr.length;
+		proxy.signal('SIGHUP');
+		await proxy.waitForLog(/configuration reloaded: generation 1, 1 worker\n/, 5000, from);
+		await pollUntil(() => proxy.workers().length === 1, { what: 'the previous generation to leave' });
+		await proxy.stop();
+		assert.match(proxy.stderr, /waiting up to \d+ s for 1 worker\n/);
+		assert.doesNotMatch(proxy.stderr, /\b1 workers\b/);
+	});
+
 	test('kill -9 of a worker: replaced, requests still served', T, async () => {
 		const proxy = await start({ config: baseConfig(fake.url), workers: 2 });
 		const before = await pollUntil(() => { const w = proxy.workers(); return w.length === 2 ? w : null; },
@@ -344,13 +356,24 @@ describe('processes and signals', { timeout: 240000 }, () => {
 		assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
 	});
 
-	test('a bad config refuses to start: exit 1 with the key path', T, async () => {
+	test('a bad config refuses to start: exit 78 (EX_CONFIG) with the key path, other start failures exit 1', T, async () => {
 		const bad = baseConfig(fake.url, { port: 'x' });
 		const p = new Proxy({ config: bad });
 		started.push(p);
 		await assert.rejects(p.start(5000));
-		assert.equal(p.exit?.code, 1);
+		assert.equal(p.exit?.code, 78);
 		assert.match(p.stderr, /port/);
+		// not the configuration: an unknown user
+		const dir = mkTmpDir('cp-exit-');
+		try {
+			fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify(baseConfig(fake.url)), { mode: 0o600 });
+			const r = await runBinary(['-c', path.join(dir, 'c.json'), '-u', 'cp-no-such-user-x', '-p', '0'],
+				{ timeoutMs: 5000 });
+			assert.equal(r.code, 1, r.stderr);
+			assert.match(r.stderr, /cp-no-such-user-x/);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
 
