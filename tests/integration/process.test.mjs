@@ -101,6 +101,17 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 		assert.equal(oneLine(r.stdout + r.stderr).length, 1, r.stdout + r.stderr);
 	});
 
+	test('a key given twice is refused, naming its path; a syntax error gives line and column', T, async () => {
+		const text = JSON.stringify(good(), null, 2).replace('"id": "glm",', '"id": "glm", "id": "other",');
+		assert.notEqual(text, JSON.stringify(good(), null, 2), 'the fixture has no "id": "glm"');
+		const r = await check(text, { raw: true });
+		assert.equal(r.code, 78, r.stdout + r.stderr);
+		assert.deepEqual(oneLine(r.stdout + r.stderr), ['claude-proxy: providers[0].models[0].id: duplicate key']);
+		const r2 = await check('{\n  "port": 8888,\n  "host": x\n}', { raw: true });
+		assert.equal(r2.code, 78);
+		assert.match(r2.stderr, /: line 3, column 11: /);
+	});
+
 	test('missing file is refused, exit 78', T, async () => {
 		const r = await runBinary(['-t', '-c', path.join(dir, 'does-not-exist.json')]);
 		assert.equal(r.code, 78);
