@@ -3,7 +3,7 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -11,7 +11,7 @@ import path from 'node:path';
 
 import { startFakeUpstream, completion, closedPort } from './lib/fake-upstream.mjs';
 import {
-	Proxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, teardown, safeJSON,
+	Proxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, teardown, safeJSON, repoRoot, proxyBin,
 } from './lib/proxy.mjs';
 import { NotifySocket, python3Available } from './lib/notify.mjs';
 
@@ -629,6 +629,44 @@ describe('secrets: literal keys, env:NAME and file:/path', { timeout: 120000 }, 
 			assert.match(r2.stderr, /missing\.key/);
 		} finally {
 			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+// ---------------------------------------------------------------------------
+// The README's Quick start, as printed (issue 10: as root it used to refuse)
+
+describe('README Quick start', { timeout: 60000 }, () => {
+	test('its run command, as printed, serves (as root too, then as nobody)', T, async () => {
+		const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+		const section = readme.slice(readme.indexOf('## Quick start'));
+		const block = section.match(/```sh\n([\s\S]*?)```/)[1].trim().split('\n');
+		assert.equal(block.length, 2, `the Quick start block:\n${block.join('\n')}`);
+		// line 2: install && build && run; the run part is the last one
+		const run = block[1].split(' && ').at(-1);
+		assert.match(run, /build\/claude-proxy -c config\.json\.example/);
+		// this build's binary, and a free port instead of 8888
+		const cmd = `${block[0]}\n${run.replace('build/claude-proxy', proxyBin)} -p 0`;
+		const p = spawn('/bin/sh', ['-c', cmd], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+		let err = '';
+		p.stderr.on('data', (d) => { err += d; });
+		const exited = new Promise((r) => p.on('exit', (code) => r(code)));
+		try {
+			const port = await pollUntil(() => err.match(/listening on 127\.0\.0\.1:(\d+)/)?.[1]
+				?? (p.exitCode !== null ? Promise.reject(new Error(`exited ${p.exitCode}: ${err}`)) : null),
+			{ timeoutMs: 10000, what: 'the Quick start daemon to listen' });
+			const r = await fetch(`http://127.0.0.1:${port}/`);
+			assert.equal(r.status, 200);
+			assert.equal((await r.json()).health, 'ok');
+			const r2 = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { 'x-api-key': 'change-me' } });
+			assert.equal(r2.status, 200, 'the key the Quick start sets is not the one required');
+			const [daemon] = children(p.pid);
+			assert.ok(daemon, 'no daemon under the shell');
+			if (isRoot) assert.equal(psUser(daemon), 'nobody', 'as root the Quick start daemon must not serve as root');
+		} finally {
+			for (const d of children(p.pid)) process.kill(d, 'SIGTERM');
+			const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 10000))]);
+			if (code === null) p.kill('SIGKILL');
 		}
 	});
 });
