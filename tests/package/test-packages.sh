@@ -27,31 +27,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${CP_SOURCE_DIR:-$here/../..}" && pwd)
 
-# --- TAP -----------------------------------------------------------------------
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
-# check DESC CMD...: one test line from a command's status; its output
-# becomes diagnostics when it fails.
-check() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		[ -n "$out" ] && printf '%s\n' "$out" | tail -n 40 | diag
-	fi
-	return 0
-}
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ] || echo "# $failed of $n checks failed"
-	exit $((failed > 0))
-}
+# --- TAP ---------------------------------------------------------------------
+# shellcheck source=tests/package/tap.sh
+. "$here/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "Bail out! test-packages.sh installs packages and must run as root"

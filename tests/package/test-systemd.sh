@@ -35,29 +35,9 @@ suite=bookworm
 include=systemd,systemd-sysv,dbus,curl,libcurl4,libjson-c5,libbsd0
 base=$cache/$suite-minbase
 
-# --- TAP -----------------------------------------------------------------------
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
-check() {	# check DESC CMD...: one test line from a command's status
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		[ -n "$out" ] && printf '%s\n' "$out" | tail -n 30 | diag
-	fi
-	return 0
-}
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ] || echo "# $failed of $n checks failed"
-	exit $((failed > 0))
-}
+# --- TAP ---------------------------------------------------------------------
+# shellcheck source=tests/package/tap.sh
+. "$here/tap.sh"
 skip_all() {	# the container cannot run here: say why, fail nothing
 	skip "the service under systemd in a container" "$1"
 	finish
