@@ -7,8 +7,9 @@
 #include "conf.h"
 #include "http_conn.h"
 
-/* 0 = allowed (no ak configured, or a matching Authorization: Bearer or
- * x-api-key header), -1 = not */
-int	 auth_check(const struct conf *, const struct http_request *);
+/* NULL = allowed (no ak configured, or a matching Authorization: Bearer or
+ * x-api-key header); otherwise the message of the 401, which says what was
+ * missing or wrong and holds nothing the client sent */
+const char	*auth_check(const struct conf *, const struct http_request *);
 
 #endif

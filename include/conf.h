@@ -94,6 +94,9 @@ struct conf_key {
 	const char	*default_value;	/* as documented; NULL = required */
 	int		 reloadable;	/* SIGHUP applies it */
 	const char	*doc;		/* one line for humans */
+	long long	 min, max;	/* CONF_INT: the values allowed; the
+					 * parser and the man page test read
+					 * them here and nowhere else */
 };
 
 extern const struct conf_key	 conf_keys[];

@@ -22,9 +22,12 @@ struct http_limits {
 	int	 body_ms;		/* whole body */
 	int	 send_ms;		/* one write may block this long */
 	int64_t	 max_body_bytes;
-	/* a signal ends the wait for a request's first byte only when it
-	 * raised this flag (NULL: any signal does) */
+	/* a signal ends the wait for a request's first byte (as
+	 * HTTP_CONN_STOPPED) only when it raised this flag (NULL: any
+	 * signal does) */
 	const volatile sig_atomic_t *stop;
+	/* raised: every response from now on says Connection: close */
+	const volatile sig_atomic_t *closing;
 };
 
 struct http_conn {
@@ -37,6 +40,13 @@ struct http_conn {
 	uint64_t	 bytes_out;	/* per request, for the access log */
 	int		 stream_chunked; /* set by http_resp_stream_begin */
 	unsigned	 requests;	/* begun on this connection */
+	uint64_t	 accepted_ms;	/* http_conn_init: the first head's
+					 * deadline counts from here */
+	struct {
+		int	 status;	/* 400, 408, 413, 417, 431, 500, 501,
+					 * 505; 0 = none */
+		char	 msg[96];
+	}		 reject;	/* HTTP_CONN_REJECTED: answer this */
 };
 
 struct http_request {
@@ -64,8 +74,13 @@ struct http_request {
 enum {
 	HTTP_CONN_REQUEST = 0,	/* a request is ready */
 	HTTP_CONN_EOF = 1,	/* peer closed or idle timeout between requests */
-	HTTP_CONN_FAILED = -1	/* error answered (400/408/413/431/501) or I/O
-				 * failure; close the connection */
+	HTTP_CONN_STOPPED = 2,	/* limits.stop raised while waiting for a
+				 * request: nothing read, call again */
+	HTTP_CONN_REJECTED = -2, /* a framing or limit error: answer
+				 * conn->reject (keep_alive is off), then
+				 * http_conn_linger, then close */
+	HTTP_CONN_FAILED = -1	/* I/O failure or the client left mid-request:
+				 * nobody to answer; close the connection */
 };
 
 /* peer: the client's address for the logs as accept() gave it, or NULL to
@@ -74,7 +89,12 @@ void	 http_conn_init(struct http_conn *, int fd, const struct http_limits *,
 	    const char *peer);
 void	 http_conn_close(struct http_conn *);	/* closes fd, frees */
 int	 http_conn_read_request(struct http_conn *, struct http_request *);
+/* after answering HTTP_CONN_REJECTED: drain the client's upload briefly */
+void	 http_conn_linger(struct http_conn *);
 void	 http_conn_end_request(struct http_conn *, struct http_request *);
+/* as a response head is built: clears req->keep_alive once limits.closing
+ * is raised; returns req->keep_alive */
+int	 http_conn_decide_keep_alive(struct http_conn *, struct http_request *);
 /* write all of it within limits.send_ms; -1 sets conn->broken */
 int	 http_conn_write(struct http_conn *, const void *, size_t);
 /* has the peer hung up? (non-blocking; does not consume request bytes) */

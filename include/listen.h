@@ -8,9 +8,14 @@
 #include <stddef.h>
 
 /* bind host:port (port 0 = any free port); -1 with err filled on failure.
- * defer_seconds: TCP_DEFER_ACCEPT, connections that send nothing wait in
- * the kernel, not in a worker. bound receives "127.0.0.1:8888". */
-int	 listen_open(const char *host, int port, int defer_seconds,
-	    char *bound, size_t boundsz, char *err, size_t errsz);
+ * bound receives "127.0.0.1:8888". */
+int	 listen_open(const char *host, int port, char *bound, size_t boundsz,
+	    char *err, size_t errsz);
+/* the daemon stops: take no new connection, keep the queued ones, and
+ * bound accept() so workers that find the queue empty return (EAGAIN);
+ * -1 (errno set) when the kernel refused either */
+int	 listen_drain(int fd);
+/* has listen_drain run on fd? (async-signal-safe: one getsockopt) */
+int	 listen_draining(int fd);
 
 #endif

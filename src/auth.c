@@ -3,7 +3,10 @@
  *
  * Accepts "Authorization: Bearer <ak>" or "x-api-key: <ak>". The comparison
  * takes the same time whatever the prefix in common (it always runs over
- * the configured key's full length); the key itself is never logged.
+ * the configured key's full length); the key itself is never logged. A
+ * refusal says what was missing or which header was wrong (no key, an
+ * x-api-key, a bearer token, another Authorization scheme), never what
+ * the client sent.
  */
 #include <string.h>
 
@@ -34,28 +37,51 @@ key_matches(const char *ak, size_t aklen, const char *v, size_t vlen)
 	return !ct_differs(ak, v, aklen);
 }
 
-int
+/* the token of "Authorization: Bearer <token>", or NULL for another
+ * scheme */
+static const char *
+bearer_token(const char *v, size_t vlen, size_t *tlen)
+{
+	if (vlen < 6 || !util_strncaseeq(v, 6, "bearer") ||
+	    (vlen > 6 && v[6] != ' ' && v[6] != '\t'))
+		return NULL;
+	v += 6;
+	vlen -= 6;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	*tlen = vlen;
+	return v;
+}
+
+const char *
 auth_check(const struct conf *c, const struct http_request *req)
 {
-	const char	*v;
-	size_t		 vlen, aklen;
+	const char	*xkey, *authz, *token = NULL;
+	size_t		 xlen = 0, alen = 0, tlen = 0, aklen;
 
 	if (c->ak == NULL || c->ak[0] == '\0')
-		return 0;
+		return NULL;
 	aklen = strlen(c->ak);
-	if ((v = http_request_header(req, "x-api-key", &vlen)) != NULL &&
-	    key_matches(c->ak, aklen, v, vlen))
-		return 0;
-	if ((v = http_request_header(req, "authorization", &vlen)) != NULL &&
-	    vlen > 7 && util_strncaseeq(v, 7, "bearer ")) {
-		v += 7;
-		vlen -= 7;
-		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-			v++;
-			vlen--;
-		}
-		if (key_matches(c->ak, aklen, v, vlen))
-			return 0;
-	}
-	return -1;
+	xkey = http_request_header(req, "x-api-key", &xlen);
+	authz = http_request_header(req, "authorization", &alen);
+	if (xkey != NULL && key_matches(c->ak, aklen, xkey, xlen))
+		return NULL;
+	if (authz != NULL &&
+	    (token = bearer_token(authz, alen, &tlen)) != NULL &&
+	    key_matches(c->ak, aklen, token, tlen))
+		return NULL;
+
+	/* say which header was wrong, never what it held */
+	if (xkey != NULL)
+		return xlen == 0 ? "empty x-api-key" : "invalid x-api-key";
+	if (authz == NULL)
+		return "missing API key: send x-api-key or Authorization: "
+		    "Bearer";
+	if (token == NULL)
+		return "Authorization must be \"Bearer <key>\": send the key "
+		    "as a bearer token or in x-api-key";
+	return tlen == 0 ? "empty bearer token in Authorization" :
+	    "invalid bearer token in Authorization";
 }

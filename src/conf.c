@@ -3,7 +3,7 @@
  *
  * conf_keys[] declares every key once: its path ("providers[].models[].id"),
  * JSON type, documented default (NULL = required), whether SIGHUP applies
- * it, and one line of documentation. Parsing runs in two passes over the
+ * it, one line of documentation, and an integer's range. Parsing runs in two passes over the
  * json-c tree. The first is driven by the table alone: every key met is
  * looked up there (not found = "unknown key"), its JSON type is checked
  * against the table's, arrays are walked into, and every required key of
@@ -16,6 +16,10 @@
  * Secrets: "ak" and every "api_key" may hold "env:NAME" (the value of environment
  * variable NAME) or "file:/abs/path" (the file's contents without trailing
  * newlines). They are resolved at parse time, so a reload re-reads them.
+ *
+ * Before either pass the text is scanned once more (jsonscan) for a
+ * member name repeated in one object, which json-c would silently resolve
+ * to the last value. JSON syntax errors name the line and the column.
  *
  * Promises: conf_parse either returns a complete, validated configuration
  * with every derived field filled in, or returns -1 with exactly one line
@@ -45,12 +49,14 @@
 #include "buf.h"
 #include "conf.h"
 #include "jsonparse.h"
+#include "jsonscan.h"
 #include "log.h"
 
 #define CONF_PATHMAX	256
 #define CONF_FILEMAX	(16 * 1024 * 1024)	/* config file */
 #define CONF_SECRETMAX	(64 * 1024)		/* file: secret */
 #define CONF_MAXWORKERS	1024
+#define CONF_MAXDEPTH	64			/* nesting; the schema has 4 */
 
 struct conf *conf;
 
@@ -64,44 +70,45 @@ const struct conf_key conf_keys[] = {
 	{ "host", CONF_STRING, "127.0.0.1 if ak is empty, else 0.0.0.0", 0,
 	    "listen address (IPv4 or IPv6 literal or host name)" },
 	{ "port", CONF_INT, "8888", 0,
-	    "listen port, 0..65535 (0 = any free port)" },
+	    "listen port (0 = any free port)", 0, 65535 },
 	{ "workers", CONF_INT, "0", 1,
-	    "worker processes started and always kept, 0..1024 "
-	    "(0 = 2 x online cores, at least 4)" },
+	    "worker processes started and always kept "
+	    "(0 = 2 x online cores, at least 4)", 0, CONF_MAXWORKERS },
 	{ "max_workers", CONF_INT, "256", 1,
-	    "ceiling of the worker pool, 1..1024: when no worker is idle "
-	    "another is started, up to this many" },
+	    "ceiling of the worker pool: when no worker is idle another is "
+	    "started, up to this many", 1, CONF_MAXWORKERS },
 	{ "worker_idle_timeout_seconds", CONF_INT, "60", 1,
 	    "workers beyond \"workers\" that stay idle this long are "
-	    "retired, 1..86400" },
+	    "retired", 1, 86400 },
 	{ "upstream_timeout_seconds", CONF_INT, "300", 1,
-	    "total time for a non-streaming upstream request, 1..86400" },
+	    "total time for a non-streaming upstream request", 1, 86400 },
 	{ "upstream_connect_timeout_seconds", CONF_INT, "10", 1,
-	    "time to connect to an upstream (TCP and TLS), 1..3600" },
+	    "time to connect to an upstream (TCP and TLS)", 1, 3600 },
 	{ "stream_idle_timeout_seconds", CONF_INT, "0", 1,
-	    "longest silence from a streaming upstream, 0..86400 "
-	    "(0 = upstream_timeout_seconds)" },
+	    "longest silence from a streaming upstream "
+	    "(0 = upstream_timeout_seconds)", 0, 86400 },
 	{ "stream_ping_seconds", CONF_INT, "10", 1,
 	    "interval of ping events to a streaming client while the upstream "
-	    "is silent, 1..3600" },
+	    "is silent", 1, 3600 },
 	{ "header_timeout_seconds", CONF_INT, "10", 1,
-	    "deadline for a client's request line and headers, 1..3600" },
+	    "deadline for a client's request line and headers (for a "
+	    "connection's first request counted from the accept)", 1, 3600 },
 	{ "body_timeout_seconds", CONF_INT, "60", 1,
-	    "deadline for a client's request body, 1..3600" },
+	    "deadline for a client's request body", 1, 3600 },
 	{ "keepalive_timeout_seconds", CONF_INT, "75", 1,
-	    "how long an idle client connection is kept open, 1..3600" },
+	    "how long an idle client connection is kept open", 1, 3600 },
 	{ "send_timeout_seconds", CONF_INT, "60", 1,
-	    "deadline for each write to a client, 1..3600" },
+	    "deadline for each write to a client", 1, 3600 },
 	{ "shutdown_timeout_seconds", CONF_INT, "30", 1,
-	    "how long in-flight requests may run after SIGTERM, 1..3600" },
+	    "how long in-flight requests may run after SIGTERM", 1, 3600 },
 	{ "max_body_bytes", CONF_INT, "33554432", 1,
-	    "largest request body accepted (413 above), 1024..1073741824" },
+	    "largest request body accepted (413 above)", 1024, 1073741824 },
 	{ "log_body_max_chars", CONF_INT, "4096", 1,
-	    "characters of request and response bodies logged, 0..16777216 "
-	    "(0 = none)" },
+	    "characters of request and response bodies logged (0 = none)",
+	    0, 16777216 },
 	{ "log_stream_text_preview_chars", CONF_INT, "256", 1,
-	    "characters of streamed text previewed in the log, 0..16777216 "
-	    "(0 = none)" },
+	    "characters of streamed text previewed in the log (0 = none)",
+	    0, 16777216 },
 	{ "providers", CONF_ARRAY, NULL, 1,
 	    "upstream OpenAI-compatible services (non-empty array of objects)" },
 
@@ -144,7 +151,7 @@ const struct conf_key conf_keys[] = {
 	    "model's id or repeat another model's alias (members of one "
 	    "fallback chain may share them)" },
 	{ "providers[].models[].max_tokens", CONF_INT, "0", 1,
-	    "cap on max_tokens sent upstream, 0..2147483647 (0 = no cap)" },
+	    "cap on max_tokens sent upstream (0 = no cap)", 0, INT32_MAX },
 	{ "providers[].models[].reasoning", CONF_BOOL, "false", 1,
 	    "the model accepts reasoning_effort (from thinking / output_config)" },
 
@@ -166,19 +173,19 @@ const struct conf_key conf_keys[] = {
 	    "required for tavily and brave; \"env:NAME\" or \"file:/path\" "
 	    "as for providers[].api_key" },
 	{ "web_search.max_results", CONF_INT, "5", 1,
-	    "results per search when the tool asks for no other number, "
-	    "1..20" },
+	    "results per search when the tool asks for no other number",
+	    1, 20 },
 	{ "web_search.timeout_seconds", CONF_INT, "10", 1,
-	    "time for one backend call, 1..300" },
+	    "time for one backend call", 1, 300 },
 	{ "web_fetch", CONF_OBJECT, "absent: web fetch off", 1,
 	    "the proxy's fetcher that runs the web_fetch server tool" },
 	{ "web_fetch.enabled", CONF_BOOL, "false", 1,
 	    "run web_fetch (otherwise the tool is dropped from requests)" },
 	{ "web_fetch.max_bytes", CONF_INT, "10485760", 1,
-	    "bytes of one page read, 1024..104857600; a longer text is cut "
-	    "there, a longer PDF refused (content_too_large)" },
+	    "bytes of one page read; a longer text is cut there, a longer "
+	    "PDF refused (content_too_large)", 1024, 104857600 },
 	{ "web_fetch.timeout_seconds", CONF_INT, "30", 1,
-	    "time for one fetch, redirects included, 1..300" },
+	    "time for one fetch, redirects included", 1, 300 },
 	{ "web_fetch.allow_private_addresses", CONF_BOOL, "false", 1,
 	    "let the fetcher connect to loopback, private, link-local and "
 	    "other non-public addresses" },
@@ -396,11 +403,13 @@ conf_get(json_object *obj, const struct conf_key *k)
 	    v : NULL;
 }
 
+/* an integer, checked against its key's range in conf_keys[] */
 static int
 conf_int(struct conf_ctx *cx, json_object *obj, const char *where,
-    const char *path, long long min, long long max, long long *out)
+    const char *path, long long *out)
 {
 	const struct conf_key *k = conf_key_must(path, CONF_INT);
+	long long	 min = k->min, max = k->max;
 	json_object	*v;
 	const char	*errstr;
 	char		 kw[CONF_PATHMAX];
@@ -423,11 +432,11 @@ conf_int(struct conf_ctx *cx, json_object *obj, const char *where,
 
 static int
 conf_int32(struct conf_ctx *cx, json_object *obj, const char *where,
-    const char *path, int min, int max, int *out)
+    const char *path, int *out)
 {
 	long long	 n;
 
-	if (conf_int(cx, obj, where, path, min, max, &n) == -1)
+	if (conf_int(cx, obj, where, path, &n) == -1)
 		return -1;
 	*out = (int)n;
 	return 0;
@@ -656,8 +665,8 @@ conf_model(struct conf_ctx *cx, json_object *obj, const char *where,
 	    &s) == -1 || conf_strdup(cx, where, s ? s : m->id,
 	    &m->remote_id) == -1)
 		return -1;
-	if (conf_int(cx, obj, where, "providers[].models[].max_tokens", 0,
-	    INT32_MAX, &n) == -1)
+	if (conf_int(cx, obj, where, "providers[].models[].max_tokens",
+	    &n) == -1)
 		return -1;
 	m->max_tokens = n;
 	conf_bool(obj, "providers[].models[].reasoning", &m->reasoning);
@@ -800,10 +809,10 @@ conf_web_search(struct conf_ctx *cx, json_object *root,
 	if (b->needs_key && w->api_key[0] == '\0')
 		return conf_err(cx, "web_search.api_key", "missing (backend "
 		    "%s needs a key)", b->name);
-	if (conf_int32(cx, obj, "web_search", "web_search.max_results", 1, 20,
+	if (conf_int32(cx, obj, "web_search", "web_search.max_results",
 	    &w->max_results) == -1 ||
-	    conf_int32(cx, obj, "web_search", "web_search.timeout_seconds", 1,
-	    300, &w->timeout_seconds) == -1)
+	    conf_int32(cx, obj, "web_search", "web_search.timeout_seconds",
+	    &w->timeout_seconds) == -1)
 		return -1;
 	return 0;
 }
@@ -823,10 +832,9 @@ conf_web_fetch(struct conf_ctx *cx, json_object *root,
 	conf_bool(obj, "web_fetch.enabled", &w->enabled);
 	conf_bool(obj, "web_fetch.allow_private_addresses",
 	    &w->allow_private_addresses);
-	if (conf_int32(cx, obj, "web_fetch", "web_fetch.timeout_seconds", 1,
-	    300, &w->timeout_seconds) == 0 &&
-	    conf_int(cx, obj, "web_fetch", "web_fetch.max_bytes", 1024,
-	    104857600, &n) == 0) {
+	if (conf_int32(cx, obj, "web_fetch", "web_fetch.timeout_seconds",
+	    &w->timeout_seconds) == 0 &&
+	    conf_int(cx, obj, "web_fetch", "web_fetch.max_bytes", &n) == 0) {
 		w->max_bytes = n;
 		rv = 0;
 	}
@@ -837,39 +845,37 @@ conf_web_fetch(struct conf_ctx *cx, json_object *root,
 static int
 conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 {
+	/* the int keys of struct conf; their ranges are conf_keys[]' */
 	static const struct {
 		const char	*path;
-		int		 min, max;
 		size_t		 off;
 	} ints[] = {
-		{ "port", 0, 65535, offsetof(struct conf, port) },
-		{ "workers", 0, CONF_MAXWORKERS,
-		    offsetof(struct conf, workers) },
-		{ "max_workers", 1, CONF_MAXWORKERS,
-		    offsetof(struct conf, max_workers) },
-		{ "worker_idle_timeout_seconds", 1, 86400,
+		{ "port", offsetof(struct conf, port) },
+		{ "workers", offsetof(struct conf, workers) },
+		{ "max_workers", offsetof(struct conf, max_workers) },
+		{ "worker_idle_timeout_seconds",
 		    offsetof(struct conf, worker_idle_timeout_seconds) },
-		{ "upstream_timeout_seconds", 1, 86400,
+		{ "upstream_timeout_seconds",
 		    offsetof(struct conf, upstream_timeout_seconds) },
-		{ "upstream_connect_timeout_seconds", 1, 3600,
+		{ "upstream_connect_timeout_seconds",
 		    offsetof(struct conf, upstream_connect_timeout_seconds) },
-		{ "stream_idle_timeout_seconds", 0, 86400,
+		{ "stream_idle_timeout_seconds",
 		    offsetof(struct conf, stream_idle_timeout_seconds) },
-		{ "stream_ping_seconds", 1, 3600,
+		{ "stream_ping_seconds",
 		    offsetof(struct conf, stream_ping_seconds) },
-		{ "header_timeout_seconds", 1, 3600,
+		{ "header_timeout_seconds",
 		    offsetof(struct conf, header_timeout_seconds) },
-		{ "body_timeout_seconds", 1, 3600,
+		{ "body_timeout_seconds",
 		    offsetof(struct conf, body_timeout_seconds) },
-		{ "keepalive_timeout_seconds", 1, 3600,
+		{ "keepalive_timeout_seconds",
 		    offsetof(struct conf, keepalive_timeout_seconds) },
-		{ "send_timeout_seconds", 1, 3600,
+		{ "send_timeout_seconds",
 		    offsetof(struct conf, send_timeout_seconds) },
-		{ "shutdown_timeout_seconds", 1, 3600,
+		{ "shutdown_timeout_seconds",
 		    offsetof(struct conf, shutdown_timeout_seconds) },
-		{ "log_body_max_chars", 0, 16777216,
+		{ "log_body_max_chars",
 		    offsetof(struct conf, log_body_max_chars) },
-		{ "log_stream_text_preview_chars", 0, 16777216,
+		{ "log_stream_text_preview_chars",
 		    offsetof(struct conf, log_stream_text_preview_chars) },
 	};
 	const struct conf_key *k;
@@ -888,14 +894,13 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 	if (conf_strdup(cx, "host", s, &c->host) == -1)
 		return -1;
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		if (conf_int32(cx, root, "", ints[i].path, ints[i].min,
-		    ints[i].max, (int *)((char *)c + ints[i].off)) == -1)
+		if (conf_int32(cx, root, "", ints[i].path,
+		    (int *)((char *)c + ints[i].off)) == -1)
 			return -1;
 	if (c->workers > c->max_workers)
 		return conf_err(cx, "max_workers", "%d is less than workers "
 		    "(%d)", c->max_workers, c->workers);
-	if (conf_int(cx, root, "", "max_body_bytes", 1024, 1073741824,
-	    &n) == -1)
+	if (conf_int(cx, root, "", "max_body_bytes", &n) == -1)
 		return -1;
 	c->max_body_bytes = n;
 
@@ -1000,6 +1005,93 @@ conf_check_models(struct conf_ctx *cx, const struct conf *c)
 	return rv;
 }
 
+/* "name: line L, column C: msg" for the byte at offset at; the column
+ * counts characters (UTF-8 sequences), as editors show it */
+static int
+conf_syntax_err(struct conf_ctx *cx, const char *name, const char *text,
+    size_t len, size_t at, const char *msg)
+{
+	size_t	 i, line = 1, col = 1;
+
+	for (i = 0; i < at && i < len; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			col++;
+	}
+	return conf_err(cx, name, "line %zu, column %zu: %s", line, col, msg);
+}
+
+/* the path of member key (decoded, klen bytes) of the object at where */
+static void
+conf_member_path(char *out, size_t outsz, const char *where, const char *key,
+    size_t klen)
+{
+	conf_path(out, outsz, "%s%s%.*s", where, *where ? "." : "", (int)klen,
+	    key);
+}
+
+/*
+ * json-c keeps the last of repeated member names and says nothing, so
+ * "port" given twice would silently be the second. The tokens of jsonscan
+ * keep every member in order: any name met twice in one object is
+ * refused, naming its path.
+ */
+static int
+conf_dup_walk(struct conf_ctx *cx, const struct jsonscan *sc, size_t v,
+    const char *where)
+{
+	const struct jsonscan_tok *t = &sc->tok[v], *kt, *jt;
+	char	 kw[CONF_PATHMAX];
+	size_t	 k, j, i;
+
+	if (t->type == JSONSCAN_ARRAY) {
+		for (i = 0, k = v + 1; k < t->next; i++, k = sc->tok[k].next) {
+			conf_path(kw, sizeof(kw), "%s[%zu]", where, i);
+			if (conf_dup_walk(cx, sc, k, kw) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	if (t->type != JSONSCAN_OBJECT)
+		return 0;
+	/* members: key token, value token, ...; keys are decoded in place
+	 * right after their opening quote */
+	for (k = v + 1; k < t->next; k = sc->tok[k + 1].next) {
+		kt = &sc->tok[k];
+		conf_member_path(kw, sizeof(kw), where,
+		    sc->text.data + kt->start + 1, kt->n);
+		for (j = v + 1; j < k; j = sc->tok[j + 1].next) {
+			jt = &sc->tok[j];
+			if (jt->n == kt->n && memcmp(sc->text.data + jt->start + 1,
+			    sc->text.data + kt->start + 1, kt->n) == 0)
+				return conf_err(cx, kw, "duplicate key");
+		}
+		if (conf_dup_walk(cx, sc, k + 1, kw) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check_duplicates(struct conf_ctx *cx, const char *name,
+    const char *text, size_t len)
+{
+	struct jsonscan		 sc = JSONSCAN_INITIALIZER;
+	struct jsonlex_err	 e;
+	int			 rv;
+
+	memset(&e, 0, sizeof(e));
+	if (jsonscan(&sc, text, len, CONF_MAXDEPTH, 0, &e) == -1)
+		rv = conf_syntax_err(cx, name, text, len, e.offset,
+		    e.what != NULL ? e.what : "invalid JSON");
+	else
+		rv = conf_dup_walk(cx, &sc, 0, "");
+	jsonscan_free(&sc);
+	return rv;
+}
+
 static json_object *
 conf_json(struct conf_ctx *cx, const char *name, const char *text,
     size_t len)
@@ -1008,7 +1100,7 @@ conf_json(struct conf_ctx *cx, const char *name, const char *text,
 	struct jsonlex_err	 perr;
 	json_object	*root;
 	const char	*msg, *nul;
-	size_t		 end, i, line;
+	size_t		 end;
 
 	if (len > CONF_FILEMAX) {
 		conf_err(cx, name, "larger than %d bytes", CONF_FILEMAX);
@@ -1024,10 +1116,7 @@ conf_json(struct conf_ctx *cx, const char *name, const char *text,
 	}
 	if (msg != NULL) {
 		json_object_put(root);
-		for (line = 1, i = 0; i < end && i < len; i++)
-			if (text[i] == '\n')
-				line++;
-		conf_err(cx, name, "line %zu: %s", line, msg);
+		conf_syntax_err(cx, name, text, len, end, msg);
 		return NULL;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
@@ -1051,6 +1140,10 @@ conf_parse_named(const char *name, const char *text, size_t len,
 		cx->err[0] = '\0';
 	if ((root = conf_json(cx, name, text, len)) == NULL)
 		return -1;
+	if (conf_check_duplicates(cx, name, text, len) == -1) {
+		json_object_put(root);
+		return -1;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		conf_err(cx, name, "%s", strerror(errno));
 		goto done;

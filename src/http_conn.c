@@ -2,16 +2,20 @@
  * http_conn.c: one client connection, in blocking I/O with deadlines.
  *
  * What it does: reads requests off a connection (head, then a body framed
- * by Content-Length or chunked coding), applies the limits, answers the
- * framing errors itself, and writes responses with a bounded wait.
+ * by Content-Length or chunked coding), applies the limits, and writes
+ * responses with a bounded wait. It does not compose responses: a framing
+ * or limit error is handed back to the caller to answer (with http_resp),
+ * so this module stays below http_resp.
  *
  * Promises:
  * - Every wait is a poll() against a deadline for the whole phase, taken
- *   from CLOCK_MONOTONIC: keepalive_ms for the first byte of a request
- *   (header_ms for the first request of a connection),
- *   header_ms for the whole head from its first byte, body_ms for the
- *   whole body, send_ms for one http_conn_write. A client sending a byte
- *   a second does not extend any of them.
+ *   from CLOCK_MONOTONIC: for the first request of a connection,
+ *   header_ms from the moment the connection was accepted bounds the wait
+ *   for its first byte and its whole head together; for the next ones,
+ *   keepalive_ms bounds the wait for the first byte and header_ms the
+ *   head from that byte on; body_ms the whole body, send_ms one
+ *   http_conn_write. A client sending a byte a second does not extend any
+ *   of them.
  * - req->method, path, query and headers point into conn->in, which is
  *   neither reallocated nor moved below head_len until
  *   http_conn_end_request. Bodies are read into req->body, never into
@@ -22,16 +26,20 @@
  *   is rejected, the only transfer coding is a single "chunked".
  * - 413 for a too large Content-Length is decided before any of the body
  *   is read and before 100 Continue is sent.
- * - An interrupted wait for the first byte of a request (a signal, such
- *   as the worker's graceful stop) ends the connection as HTTP_CONN_EOF,
- *   so an idle keep-alive connection never delays a stopping worker.
+ * - A signal that raises limits.stop while the connection waits for the
+ *   first byte of a request ends the wait as HTTP_CONN_STOPPED with
+ *   nothing read, so the caller can wait again under a shorter bound (a
+ *   stopping worker) without losing a request the client is sending.
+ * - Once limits.closing is raised, the next response head says
+ *   Connection: close (http_conn_decide_keep_alive).
  *
- * How it fails: framing and limit errors are answered (400, 408, 413,
- * 417, 431, 501, 505) with Connection: close, after which the rest of
- * the client's upload is drained for a short while so the answer is not
- * destroyed by a reset; the caller gets HTTP_CONN_FAILED and closes. I/O
- * errors and a client that leaves mid-request give HTTP_CONN_FAILED with
- * no answer. A failed or timed out write sets conn->broken.
+ * How it fails: framing and limit errors give HTTP_CONN_REJECTED with
+ * conn->reject (status 400, 408, 413, 417, 431, 500, 501, 505 and a
+ * message) and req->keep_alive off: the caller answers it and then calls
+ * http_conn_linger, which drains the rest of the client's upload for a
+ * short while so the answer is not destroyed by a reset. I/O errors and a
+ * client that leaves mid-request give HTTP_CONN_FAILED with nothing to
+ * answer. A failed or timed out write sets conn->broken.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* POLLRDHUP */
@@ -54,7 +62,6 @@
 #include "buf.h"
 #include "http_conn.h"
 #include "http_parse.h"
-#include "http_resp.h"
 #include "log.h"
 #include "util.h"
 
@@ -81,6 +88,7 @@ http_conn_init(struct http_conn *conn, int fd, const struct http_limits *lim,
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = fd;
 	conn->limits = *lim;
+	conn->accepted_ms = util_now_ms();
 	/* a worker knows the address from accept(): no system call */
 	if (peer != NULL) {
 		strlcpy(conn->peer, peer, sizeof(conn->peer));
@@ -182,19 +190,20 @@ fill_in(struct http_conn *conn, uint64_t deadline, int intr_stops)
 }
 
 /*
- * After an error answer: stop sending, then read and drop what the client
- * is still uploading until it closes, for a little while, so that closing
- * with unread data (which resets the connection) does not destroy the
- * answer before the client has read it.
+ * After the answer to a rejected request: stop sending, then read and drop
+ * what the client is still uploading until it closes, for a little while,
+ * so that closing with unread data (which resets the connection) does not
+ * destroy the answer before the client has read it. Not after a 408: that
+ * client is not sending.
  */
-static void
-linger_drain(struct http_conn *conn)
+void
+http_conn_linger(struct http_conn *conn)
 {
 	char		 scratch[4096];
 	uint64_t	 deadline;
 	int		 ms = conn->limits.body_ms;
 
-	if (conn->broken)
+	if (conn->broken || conn->reject.status == 408)
 		return;
 	if (shutdown(conn->fd, SHUT_WR) == -1)
 		return;
@@ -205,17 +214,17 @@ linger_drain(struct http_conn *conn)
 		;
 }
 
+/* a framing or limit error: the caller answers it */
 static int
 fail(struct http_conn *conn, struct http_request *req, int status,
     const char *msg)
 {
 	req->keep_alive = 0;
+	conn->reject.status = status;
+	strlcpy(conn->reject.msg, msg, sizeof(conn->reject.msg));
 	log_debug("%s: %s: %d %s", conn->peer, req->request_id, status, msg);
-	if (http_resp_error(conn, req, status, NULL, NULL, "%s", msg) == 0 &&
-	    status != 408)
-		linger_drain(conn);
 	buf_free(&req->body);
-	return HTTP_CONN_FAILED;
+	return HTTP_CONN_REJECTED;
 }
 
 /* the client left or the connection broke mid-request: nobody to answer */
@@ -576,32 +585,51 @@ request_reset(struct http_request *req)
 int
 http_conn_read_request(struct http_conn *conn, struct http_request *req)
 {
-	ssize_t	 r;
-	int	 rv;
+	uint64_t	 first, head_deadline;
+	ssize_t		 r;
+	int		 rv;
 
 	request_reset(req);
 	util_random_id(req->request_id, sizeof(req->request_id), "req_", 24);
 	conn->head_len = 0;
 	conn->bytes_out = 0;
 	conn->stream_chunked = 0;
+	conn->reject.status = 0;
+	conn->reject.msg[0] = '\0';
 	if (conn->broken)
 		return HTTP_CONN_FAILED;
 
+	/*
+	 * A new connection owes us its whole head within header_ms of being
+	 * accepted, not after the keep-alive time and not header_ms after
+	 * its first byte: silent and slow connections must not hold workers.
+	 */
+	first = conn->accepted_ms + (conn->limits.header_ms > 0 ?
+	    (uint64_t)conn->limits.header_ms : 0);
 	if (conn->in.len == 0) {
-		/* a new connection owes us a request now, not after the
-		 * keep-alive time: silent connections must not hold workers */
-		r = fill_in(conn, deadline_in(conn->requests == 0 ?
-		    conn->limits.header_ms : conn->limits.keepalive_ms), 1);
+		r = fill_in(conn, conn->requests == 0 ? first :
+		    deadline_in(conn->limits.keepalive_ms), 1);
+		if (r == IO_INTR)
+			return HTTP_CONN_STOPPED;
 		if (r <= 0)
 			return HTTP_CONN_EOF;
 	}
 	conn->requests++;
 	req->start_ms = util_now_ms();
-	rv = read_head(conn, req, req->start_ms + (conn->limits.header_ms > 0 ?
-	    (uint64_t)conn->limits.header_ms : 0));
+	head_deadline = conn->requests == 1 ? first :
+	    deadline_in(conn->limits.header_ms);
+	rv = read_head(conn, req, head_deadline);
 	if (rv != HTTP_CONN_REQUEST)
 		return rv;
 	return read_body(conn, req);
+}
+
+int
+http_conn_decide_keep_alive(struct http_conn *conn, struct http_request *req)
+{
+	if (conn->limits.closing != NULL && *conn->limits.closing)
+		req->keep_alive = 0;
+	return req->keep_alive;
 }
 
 void

@@ -8,7 +8,8 @@
  * Promises: every response carries `request-id: <req->request_id>`; a
  * response to HEAD has the headers of the GET answer (Content-Length
  * included) and no body; `Connection: close` when the connection will be
- * closed (!req->keep_alive), `Connection: keep-alive` to HTTP/1.0 clients
+ * closed (!req->keep_alive, which http_conn_decide_keep_alive clears when
+ * the worker is told to go), `Connection: keep-alive` to HTTP/1.0 clients
  * that asked for it. A stream toward an HTTP/1.0 client is not chunked;
  * it ends when the connection closes, so keep_alive is forced off. Head
  * and body go out in one write where possible; in a stream each batch of
@@ -180,6 +181,7 @@ http_resp_send(struct http_conn *conn, struct http_request *req, int status,
 	/* head and body in one allocation, no regrowth on the way */
 	if (buf_reserve(&b, 512 + (nobody || req->is_head ? 0 : len)) == -1)
 		goto done;
+	http_conn_decide_keep_alive(conn, req);
 	if (put_head_start(&b, req, status) == -1)
 		goto done;
 	if (content_type != NULL && !nobody &&
@@ -291,6 +293,7 @@ put_stream_head(struct buf *b, struct http_conn *conn,
 		req->keep_alive = 0;
 	} else
 		conn->stream_chunked = 1;
+	http_conn_decide_keep_alive(conn, req);
 	if (put_head_start(b, req, 200) == -1 ||
 	    buf_puts(b, "Content-Type: text/event-stream\r\n"
 	    "Cache-Control: no-cache\r\n") == -1)

@@ -1,18 +1,33 @@
 /*
- * listen.c: create the listening socket.
+ * listen.c: create the listening socket, and drain it when the daemon
+ * stops.
  *
  * One socket for all workers: they all block in accept() on it and Linux
  * wakes one. The accept queue belongs to the socket, so a worker that dies
  * or is replaced loses no queued connection. Failure is reported to the
  * caller (an address in use is a configuration problem, not a bug).
+ *
+ * No TCP_DEFER_ACCEPT: the kernel would hold a silent connection for up
+ * to its own timeout before a worker saw it, and the worker's header
+ * deadline would then start again, doubling header_timeout_seconds.
+ *
+ * Draining: closing a listening socket resets every connection still in
+ * its accept queue, whose clients may already have sent a request. So at
+ * a stop the socket first stops taking new connections (a socket filter
+ * drops connection requests, which their clients retry and then find
+ * refused) and gets a receive timeout that bounds accept(); the workers
+ * accept and answer what is queued until accept() times out on an empty
+ * queue, and only then is the socket closed.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
+
+#include <linux/filter.h>
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +36,10 @@
 #include "listen.h"
 
 #define LISTEN_BACKLOG	1024
+/* an empty queue stays empty this long before a stopping worker leaves:
+ * a handshake already answered by the kernel completes within a round
+ * trip and its connection must still find a worker */
+#define DRAIN_WAIT_MS	250
 
 static void
 describe(const struct sockaddr *sa, char *out, size_t outsz)
@@ -42,8 +61,8 @@ describe(const struct sockaddr *sa, char *out, size_t outsz)
 }
 
 int
-listen_open(const char *host, int port, int defer_seconds, char *bound,
-    size_t boundsz, char *err, size_t errsz)
+listen_open(const char *host, int port, char *bound, size_t boundsz,
+    char *err, size_t errsz)
 {
 	struct addrinfo		 hints, *res = NULL;
 	struct sockaddr_storage	 ss;
@@ -71,11 +90,6 @@ listen_open(const char *host, int port, int defer_seconds, char *bound,
 		goto fail;
 	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
-	/* a connection that sends nothing never reaches (and occupies) a
-	 * worker; best effort, the header deadline still bounds the rest */
-	if (defer_seconds > 0)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
-		    &defer_seconds, sizeof(defer_seconds));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		goto fail;
 	describe((struct sockaddr *)&ss, bound, boundsz);
@@ -88,4 +102,41 @@ fail:
 		close(fd);
 	freeaddrinfo(res);
 	return -1;
+}
+
+int
+listen_drain(int fd)
+{
+	/* TCP flags at byte 13 of the TCP header, where a socket filter's
+	 * packet starts: drop a SYN without ACK, pass everything else (the
+	 * handshakes under way complete) */
+	static struct sock_filter	 drop_syn[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog	 prog = {
+		sizeof(drop_syn) / sizeof(drop_syn[0]), drop_syn
+	};
+	struct timeval		 tv = { 0, DRAIN_WAIT_MS * 1000 };
+	int			 rv = 0;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) == -1)
+		rv = -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		rv = -1;
+	return rv;
+}
+
+int
+listen_draining(int fd)
+{
+	struct timeval	 tv;
+	socklen_t	 len = sizeof(tv);
+
+	return getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) == 0 &&
+	    (tv.tv_sec != 0 || tv.tv_usec != 0);
 }

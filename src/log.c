@@ -2,10 +2,22 @@
  * log.c: the daemon's log (after OpenBSD's log.c).
  *
  * In the foreground lines go to stderr with a timestamp and the process's
- * role; daemonised they go to syslog. log_debug prints only with -v. Callers
- * never pass secrets; request bodies reach the log only through
+ * role; daemonised they go to syslog. When stderr is journald's stream
+ * ($JOURNAL_STREAM names its device and inode, as systemd sets it for a
+ * service) each line starts with its syslog priority as "<N>", which
+ * journald reads (SyslogLevelPrefix=), and carries no timestamp of its own,
+ * journald keeping one. log_debug prints only with -v.
+ *
+ * Priorities: log_debug LOG_DEBUG, log_info LOG_INFO, log_warn and
+ * log_warnx LOG_WARNING (the daemon goes on: a failed reload, a worker
+ * that died), log_exitx LOG_ERR (the daemon does not start), fatal and
+ * fatalx LOG_CRIT (a broken environment ends the process).
+ *
+ * Callers never pass secrets; request bodies reach the log only through
  * util_log_excerpt, which bounds and sanitises them.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,12 +31,14 @@
 
 static int	 log_verbose;
 static int	 log_syslog;
+static int	 log_journal;		/* stderr is journald's stream */
 static char	 log_prefix[32] = "main";
 static pid_t	 log_pid;		/* set with the prefix: forks change it */
 
-/* every line starts with the local time to the second, then .ms, then
- * " prefix[pid]: "; both are formatted only when they change (once a
- * second, once a process), not for each of the access log's lines */
+/* every line starts with the local time to the second, then .ms (or,
+ * for journald, the priority), then "prefix[pid]: "; both are formatted
+ * only when they change (once a second, once a process), not for each of
+ * the access log's lines */
 static char	 log_tag[64];
 static size_t	 log_taglen;
 static time_t	 log_ts_sec = (time_t)-1;
@@ -36,10 +50,28 @@ make_tag(void)
 {
 	int	 n;
 
-	n = snprintf(log_tag, sizeof(log_tag), " %s[%ld]: ", log_prefix,
+	n = snprintf(log_tag, sizeof(log_tag), "%s[%ld]: ", log_prefix,
 	    (long)log_pid);
 	log_taglen = n < 0 ? 0 : (size_t)n >= sizeof(log_tag) ?
 	    sizeof(log_tag) - 1 : (size_t)n;
+}
+
+/* is stderr the stream $JOURNAL_STREAM names ("device:inode")? Not when
+ * it was redirected, or inherited by a program started from the service */
+static int
+journal_stream(void)
+{
+	const char		*e = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+	char			 end;
+
+	if (e == NULL || sscanf(e, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
 }
 
 void
@@ -47,6 +79,7 @@ log_init(int verbose, int use_syslog, int facility)
 {
 	log_verbose = verbose;
 	log_syslog = use_syslog;
+	log_journal = !use_syslog && journal_stream();
 	log_pid = getpid();
 	make_tag();
 	if (use_syslog)
@@ -88,22 +121,28 @@ vlog(int pri, const char *fmt, va_list ap)
 		errno = saved;
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (now.tv_sec != log_ts_sec) {
-		log_ts_sec = now.tv_sec;
-		localtime_r(&now.tv_sec, &tm);
-		log_tslen = strftime(log_ts, sizeof(log_ts),
-		    "%Y-%m-%dT%H:%M:%S", &tm);
-	}
 	if (log_taglen == 0)
 		make_tag();
-	ms = now.tv_nsec / 1000000;
-	memcpy(line, log_ts, log_tslen);
-	n = (int)log_tslen;
-	line[n++] = '.';
-	line[n++] = (char)('0' + ms / 100);
-	line[n++] = (char)('0' + ms / 10 % 10);
-	line[n++] = (char)('0' + ms % 10);
+	if (log_journal) {
+		/* "<N>": pri is a level, facility bits are journald's */
+		n = snprintf(line, 8, "<%d>", pri & LOG_PRIMASK);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec != log_ts_sec) {
+			log_ts_sec = now.tv_sec;
+			localtime_r(&now.tv_sec, &tm);
+			log_tslen = strftime(log_ts, sizeof(log_ts),
+			    "%Y-%m-%dT%H:%M:%S", &tm);
+		}
+		ms = now.tv_nsec / 1000000;
+		memcpy(line, log_ts, log_tslen);
+		n = (int)log_tslen;
+		line[n++] = '.';
+		line[n++] = (char)('0' + ms / 100);
+		line[n++] = (char)('0' + ms / 10 % 10);
+		line[n++] = (char)('0' + ms % 10);
+		line[n++] = ' ';
+	}
 	memcpy(line + n, log_tag, log_taglen);
 	n += (int)log_taglen;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
@@ -145,7 +184,7 @@ log_warn(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog_errno(LOG_ERR, fmt, ap);
+	vlog_errno(LOG_WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -155,7 +194,7 @@ log_warnx(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, fmt, ap);
+	vlog(LOG_WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -201,4 +240,22 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_exitx(int status, const char *fmt, ...)
+{
+	char	 msg[4096];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* the one line a failed start prints: no timestamp, no role, so
+	 * that it reads the same from a terminal, a script or -t */
+	if (log_journal)
+		fprintf(stderr, "<%d>claude-proxy: %s\n", LOG_ERR, msg);
+	else
+		fprintf(stderr, "claude-proxy: %s\n", msg);
+	exit(status);
 }

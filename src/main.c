@@ -5,7 +5,8 @@
  * Everything that can be wrong with the environment (an unreadable or
  * invalid configuration, an address in use, an unknown user, another
  * instance holding the pidfile) is reported here in one line on stderr
- * before any process is forked, with exit status 1.
+ * before any process is forked: exit status 78 (EX_CONFIG) for the
+ * configuration file, 1 for the rest.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -15,11 +16,11 @@
 #include <getopt.h>
 #include <libutil.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -61,18 +62,12 @@ static const struct {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
-static __attribute__((noreturn)) void
-die(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	fprintf(stderr, "claude-proxy: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
+/* one line on stderr, exit 1: the command line or the environment */
+#define die(...)	log_exitx(1, __VA_ARGS__)
+/* the configuration file cannot be read or is invalid: exit 78, which a
+ * supervisor can tell from the rest and not restart on (systemd's
+ * RestartPreventExitStatus=) since trying again cannot help */
+#define die_config(...)	log_exitx(EX_CONFIG, __VA_ARGS__)
 
 static void
 usage(FILE *f)
@@ -194,7 +189,7 @@ absolute_path(const char *path)
 	if (path[0] == '/')
 		return path;
 	if (realpath(path, abs) == NULL)
-		die("%s: %s", path, strerror(errno));
+		die_config("%s: %s", path, strerror(errno));
 	return abs;
 }
 
@@ -255,7 +250,7 @@ main(int argc, char *argv[])
 
 	log_init(s.verbose, 0, s.facility);
 	if (conf_load(s.master.config_path, &c, err, sizeof(err)) == -1)
-		die("%s", err);
+		die_config("%s", err);
 	if (master_apply_overrides(c, &s.master) == -1)
 		die("out of memory");
 	if (s.test_only) {
@@ -284,9 +279,8 @@ main(int argc, char *argv[])
 			    (long)other, s.pidfile);
 		die("pidfile %s: %s", s.pidfile, strerror(errno));
 	}
-	if ((fd = listen_open(conf->host, conf->port,
-	    conf->header_timeout_seconds, bound, sizeof(bound), err,
-	    sizeof(err))) == -1)
+	if ((fd = listen_open(conf->host, conf->port, bound, sizeof(bound),
+	    err, sizeof(err))) == -1)
 		die("%s", err);
 	if (s.user != NULL && geteuid() == 0 &&
 	    privdrop_apply(&pd, err, sizeof(err)) == -1)
@@ -306,10 +300,11 @@ main(int argc, char *argv[])
 	 * signals until master_run() installs them */
 	sig_block_master();
 
-	log_info("claude-proxy %s listening on %s (%s), %d workers%s%s",
+	log_info("claude-proxy %s listening on %s (%s), %d worker%s%s%s",
 	    PACKAGE_VERSION, bound, conf->ak && conf->ak[0] ?
 	    "inbound key required" : "no inbound key", conf_workers(conf),
-	    s.user ? ", user " : "", s.user ? s.user : "");
+	    LOG_PLURAL(conf_workers(conf)), s.user ? ", user " : "",
+	    s.user ? s.user : "");
 	websearch_log_config(conf);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");

@@ -8,9 +8,10 @@
  * generation alive, throttling respawns when workers die young. SIGHUP
  * parses the whole new configuration first; if it fails the old one stays
  * and the reason is logged; if it succeeds a new generation is forked and
- * the old one is told to finish its requests and exit. SIGTERM/SIGINT tell
- * every worker to finish, wait up to shutdown_timeout_seconds, then SIGKILL
- * what is left, and exit 0. A one-second interval timer wakes it for the
+ * the old one is told to finish its requests and exit. SIGTERM/SIGINT set
+ * the listening socket draining (no new connections, the queued ones kept
+ * for the workers to answer), tell every worker to stop, wait up to
+ * shutdown_timeout_seconds, then SIGKILL what is left, and exit 0. A one-second interval timer wakes it for the
  * time-based work (respawn throttling, the shutdown deadline, systemd's
  * STATUS line), so there is never more than one timer to juggle.
  */
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -55,6 +57,8 @@ static int			 young_deaths;
 static uint64_t			 respawn_not_before;
 static const struct master_opts	*opts;
 static int			 listen_fd;
+/* why the last reload failed; shown in every STATUS= until one succeeds */
+static char			 reload_failure[256];
 
 int
 master_apply_overrides(struct conf *c, const struct master_opts *o)
@@ -244,8 +248,8 @@ maintain(void)
 		grow = live / 2 > 0 ? live / 2 : 1;
 		if (grow > max - live)
 			grow = max - live;
-		log_debug("all %zu workers busy: starting %zu more", live,
-		    grow);
+		log_debug("all %zu worker%s busy: starting %zu more", live,
+		    LOG_PLURAL(live), grow);
 		while (grow-- > 0)
 			if (spawn_worker() == -1)
 				break;
@@ -285,8 +289,45 @@ retire_idle(void)
 	if (pick != NULL) {
 		log_debug("retiring idle worker %ld", (long)pick->pid);
 		pick->retiring = 1;
-		kill(pick->pid, SIGTERM);
+		kill(pick->pid, SIGUSR2);	/* a keep-alive client it just
+						 * took gets its next answer */
 	}
+}
+
+/* "N workers (B busy, I idle), R requests served", after the reason of
+ * a failed reload: that stays visible (systemctl status) until a reload
+ * succeeds, since the admin may look long after the SIGHUP */
+static void
+status_line(char *out, size_t outsz)
+{
+	unsigned long long	 served = scoreboard_requests();
+	size_t			 live = count_live(generation);
+	int			 starting, idle, busy;
+
+	scoreboard_count_states(generation, &starting, &idle, &busy);
+	snprintf(out, outsz, "%s%s%zu worker%s (%d busy, %d idle), %llu "
+	    "request%s served", reload_failure, reload_failure[0] ? "; " : "",
+	    live, LOG_PLURAL(live), busy, idle + starting, served,
+	    LOG_PLURAL(served));
+}
+
+static void
+report_status(void)
+{
+	char	 st[400];
+
+	status_line(st, sizeof(st));
+	notify_send("STATUS=%s", st);
+}
+
+/* the end of a reload, good or bad, in one datagram with its status */
+static void
+reload_done(void)
+{
+	char	 st[400];
+
+	status_line(st, sizeof(st));
+	notify_send("READY=1\nSTATUS=%s", st);
 }
 
 static void
@@ -301,12 +342,16 @@ reload(void)
 	if (conf_load(opts->config_path, &fresh, err, sizeof(err)) == -1) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
-		notify_send("READY=1\nSTATUS=reload failed: %.200s", err);
+		snprintf(reload_failure, sizeof(reload_failure),
+		    "reload failed: %.200s", err);
+		reload_done();
 		return;
 	}
 	if (master_apply_overrides(fresh, opts) == -1) {
 		log_warnx("reload failed: out of memory");
-		notify_send("READY=1");
+		snprintf(reload_failure, sizeof(reload_failure),
+		    "reload failed: out of memory");
+		reload_done();
 		conf_free(fresh);
 		return;
 	}
@@ -318,7 +363,9 @@ reload(void)
 	{
 		char *h = strdup(conf->host);
 		if (h == NULL) {
-			notify_send("READY=1");
+			snprintf(reload_failure, sizeof(reload_failure),
+			    "reload failed: out of memory");
+			reload_done();
 			conf_free(fresh);
 			return;
 		}
@@ -342,20 +389,10 @@ reload(void)
 	/* the new generation accepts; the old one finishes its requests,
 	 * keep-alive clients included (SIGUSR2, not SIGTERM) */
 	signal_workers(1, SIGUSR2);
-	log_info("configuration reloaded: generation %u, %d workers",
-	    generation, conf_workers(conf));
-	notify_send("READY=1");
-}
-
-static void
-report_status(void)
-{
-	int	 starting, idle, busy;
-
-	scoreboard_count_states(generation, &starting, &idle, &busy);
-	notify_send("STATUS=%zu workers (%d busy, %d idle), %llu requests "
-	    "served", count_live(generation), busy, idle + starting,
-	    (unsigned long long)scoreboard_requests());
+	log_info("configuration reloaded: generation %u, %d worker%s",
+	    generation, conf_workers(conf), LOG_PLURAL(conf_workers(conf)));
+	reload_failure[0] = '\0';
+	reload_done();
 }
 
 static void
@@ -375,9 +412,15 @@ shutdown_all(const sigset_t *waitmask)
 	uint64_t	 deadline;
 	int		 killed = 0;
 
-	log_info("shutting down: waiting up to %d s for %zu workers",
-	    conf->shutdown_timeout_seconds, count_all());
+	log_info("shutting down: waiting up to %d s for %zu worker%s",
+	    conf->shutdown_timeout_seconds, count_all(),
+	    LOG_PLURAL(count_all()));
 	notify_send("STOPPING=1");
+	/* the workers answer what the kernel has queued before the socket
+	 * closes (closing it would reset those connections) */
+	if (listen_drain(listen_fd) == -1)
+		log_warn("cannot drain the listening socket; connections "
+		    "still queued may be reset");
 	close(listen_fd);
 	signal_workers(0, SIGTERM);
 	deadline = util_now_ms() + (uint64_t)conf->shutdown_timeout_seconds *
@@ -391,8 +434,8 @@ shutdown_all(const sigset_t *waitmask)
 		}
 		sig_alarm = 0;
 		if (!killed && util_now_ms() >= deadline && count_all() > 0) {
-			log_warnx("shutdown timeout: killing %zu workers",
-			    count_all());
+			log_warnx("shutdown timeout: killing %zu worker%s",
+			    count_all(), LOG_PLURAL(count_all()));
 			signal_workers(0, SIGKILL);
 			killed = 1;
 		}

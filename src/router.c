@@ -143,6 +143,7 @@ int
 router_dispatch(struct http_conn *c, struct http_request *req)
 {
 	const struct route	*r, *path_hit = NULL;
+	const char		*denied;
 	size_t			 i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -152,9 +153,9 @@ router_dispatch(struct http_conn *c, struct http_request *req)
 		path_hit = r;
 		if (!method_matches(r, req))
 			continue;
-		if (!r->open && auth_check(conf, req) == -1)
-			return http_resp_error(c, req, 401, NULL, NULL,
-			    "invalid x-api-key");
+		if (!r->open && (denied = auth_check(conf, req)) != NULL)
+			return http_resp_error(c, req, 401, NULL, NULL, "%s",
+			    denied);
 		return r->handler(c, req);
 	}
 	if (path_hit != NULL) {

@@ -1,16 +1,23 @@
 /*
  * sig.c: signal handling for the master and the workers.
  *
- * Handlers do nothing but set flags (the worker's also closes its copy of
- * the listening socket, as Apache prefork does, so the kernel stops handing
- * it connections at once). Handlers are installed without SA_RESTART so a
- * blocked accept() or poll() returns EINTR and the loop sees the flag.
+ * Handlers do nothing but set flags, with two exceptions in a worker. A
+ * worker told to retire closes its copy of the listening socket, as Apache
+ * prefork does, so the kernel stops handing it connections at once; so does
+ * a worker told to stop, unless the master has set the socket draining
+ * (listen_drain: the daemon stops), in which case the worker keeps it to
+ * answer what is queued. And the stop handler notes the monotonic second
+ * it came, which bounds how long the worker still waits for a keep-alive
+ * client. Handlers are installed without SA_RESTART so a blocked accept()
+ * or poll() returns EINTR and the loop sees the flag.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "sig.h"
 
@@ -20,6 +27,8 @@ volatile sig_atomic_t	 sig_reload;
 volatile sig_atomic_t	 sig_alarm;
 volatile sig_atomic_t	 sig_pool;
 volatile sig_atomic_t	 sig_retire;
+volatile sig_atomic_t	 sig_closing;
+volatile sig_atomic_t	 sig_terminate_sec;
 
 static volatile sig_atomic_t	 sig_listen_fd = -1;
 
@@ -49,20 +58,26 @@ on_master_signal(int signo)
 static void
 on_worker_stop(int signo)
 {
-	int	 saved = errno;
+	struct timespec	 now;
+	int		 saved = errno;
 
 	(void)signo;
+	if (!sig_terminate) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		sig_terminate_sec = (sig_atomic_t)now.tv_sec;
+	}
 	sig_terminate = 1;
-	if (sig_listen_fd != -1) {
+	sig_closing = 1;
+	if (sig_listen_fd != -1 && !listen_draining(sig_listen_fd)) {
 		close(sig_listen_fd);
 		sig_listen_fd = -1;
 	}
 	errno = saved;
 }
 
-/* SIGUSR2: retire after a reload: stop accepting, but let the client of
- * an idle keep-alive connection send its next request (answered with
- * Connection: close) rather than close under it */
+/* SIGUSR2: retire (a reload, or an idle extra worker): stop accepting,
+ * but let the client of an idle keep-alive connection send its next
+ * request (answered with Connection: close) rather than close under it */
 static void
 on_worker_retire(int signo)
 {
@@ -70,6 +85,7 @@ on_worker_retire(int signo)
 
 	(void)signo;
 	sig_retire = 1;
+	sig_closing = 1;
 	if (sig_listen_fd != -1) {
 		close(sig_listen_fd);
 		sig_listen_fd = -1;
@@ -139,10 +155,13 @@ sig_worker_install(int listen_fd)
 	sig_listen_fd = listen_fd;
 	sig_terminate = 0;
 	sig_retire = 0;
+	sig_closing = 0;
 	install(SIGTERM, on_worker_stop);
-	install(SIGINT, on_worker_stop);
 	install(SIGQUIT, on_worker_stop);
 	install(SIGUSR2, on_worker_retire);
+	/* a terminal's ^C reaches the whole process group: the master
+	 * alone acts on it, draining the socket before it stops us */
+	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
@@ -151,6 +170,12 @@ sig_worker_install(int listen_fd)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
 		fatal("sigprocmask");
+}
+
+int
+sig_worker_listening(void)
+{
+	return sig_listen_fd != -1;
 }
 
 void

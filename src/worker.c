@@ -4,12 +4,21 @@
  * Blocks in accept() on the listening socket it inherited and serves one
  * connection at a time, request after request while the client keeps it
  * alive. Every wait is bounded by http_conn's deadlines and upstream's
- * timeouts. On SIGTERM the handler closes the listening socket: the worker
- * finishes the request in hand (answering it with Connection: close) and
- * exits 0. On SIGUSR2 (a reload) it also waits, up to the keep-alive
- * timeout, for the next request of an idle keep-alive connection and
- * answers it with Connection: close, so no client writes a request into a
- * connection being closed. One access line is logged per request.
+ * timeouts. Framing errors http_conn finds are answered here. One access
+ * line is logged per request.
+ *
+ * Promises when told to go: no client loses a request it has written.
+ * From the signal on, every response says Connection: close. An answer
+ * that went out before, promising keep-alive, is honoured: the worker
+ * waits for that client's next request and answers it with
+ * Connection: close, rather than close the connection while the client
+ * may be writing into it. On SIGUSR2 (a reload, or an idle extra worker
+ * retired) the wait is the keep-alive timeout, and the worker then exits
+ * 0. On SIGTERM it is cut to end a second before the master's
+ * shutdown_timeout_seconds run out; and when the master has set the
+ * listening socket draining, the worker then accepts and answers the
+ * connections still queued in the kernel (their first request answered
+ * with Connection: close) until the queue stays empty, and exits 0.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -27,6 +36,7 @@
 
 #include "conf.h"
 #include "http_conn.h"
+#include "http_resp.h"
 #include "log.h"
 #include "router.h"
 #include "scoreboard.h"
@@ -93,6 +103,37 @@ access_log(const struct http_conn *c, struct http_request *req)
 	buf_free(&model);
 }
 
+/* a stopping worker leaves this long before the master would kill it */
+#define STOP_MARGIN_MS	1000
+
+/* how long to wait for a keep-alive connection's next request: the
+ * keep-alive timeout, cut to what is left of the shutdown time once told
+ * to stop */
+static int
+idle_wait_ms(void)
+{
+	int64_t	 ms = (int64_t)conf->keepalive_timeout_seconds * 1000, left;
+
+	if (sig_terminate) {
+		left = (int64_t)sig_terminate_sec * 1000 +
+		    (int64_t)conf->shutdown_timeout_seconds * 1000 -
+		    STOP_MARGIN_MS - (int64_t)util_now_ms();
+		if (left < ms)
+			ms = left > 0 ? left : 0;
+	}
+	return (int)ms;
+}
+
+/* a framing or limit error found by http_conn: answer it, then let the
+ * client's upload drain so the answer is not lost to a reset */
+static void
+answer_rejected(struct http_conn *c, struct http_request *req)
+{
+	if (http_resp_error(c, req, c->reject.status, NULL, NULL, "%s",
+	    c->reject.msg) == 0)
+		http_conn_linger(c);
+}
+
 static void
 serve(int fd, const struct sockaddr_storage *ss)
 {
@@ -100,7 +141,7 @@ serve(int fd, const struct sockaddr_storage *ss)
 	struct http_request	 req;
 	struct http_limits	 lim;
 	char			 peer[sizeof(c.peer)];
-	int			 on = 1;
+	int			 on = 1, r;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	lim.keepalive_ms = conf->keepalive_timeout_seconds * 1000;
@@ -108,7 +149,8 @@ serve(int fd, const struct sockaddr_storage *ss)
 	lim.body_ms = conf->body_timeout_seconds * 1000;
 	lim.send_ms = conf->send_timeout_seconds * 1000;
 	lim.max_body_bytes = conf->max_body_bytes;
-	lim.stop = &sig_terminate;	/* a reload (sig_retire) waits on */
+	lim.stop = &sig_terminate;	/* shortens the wait; a reload does not */
+	lim.closing = &sig_closing;
 	peer_name(ss, peer, sizeof(peer));
 	http_conn_init(&c, fd, &lim, peer);
 
@@ -116,28 +158,28 @@ serve(int fd, const struct sockaddr_storage *ss)
 		memset(&req, 0, sizeof(req));
 		req.log_upstream_ms = -1;
 		c.bytes_out = 0;
-		if (http_conn_read_request(&c, &req) != HTTP_CONN_REQUEST) {
-			/* answered already (400, 408, 413, 431, 501, 505) */
-			if (req.status != 0) {
-				access_log(&c, &req);
-				scoreboard_request_done(router_endpoint(&req),
-				    req.status);
-			}
-			break;
+		c.limits.keepalive_ms = idle_wait_ms();
+		r = http_conn_read_request(&c, &req);
+		if (r == HTTP_CONN_STOPPED)
+			continue;	/* wait again, for the time left */
+		if (r == HTTP_CONN_REJECTED) {
+			answer_rejected(&c, &req);
+			access_log(&c, &req);
+			scoreboard_request_done(router_endpoint(&req),
+			    req.status);
 		}
-		if (sig_terminate || sig_retire)
-			req.keep_alive = 0;
+		if (r != HTTP_CONN_REQUEST)
+			break;
 		router_dispatch(&c, &req);
 		access_log(&c, &req);
 		scoreboard_request_done(router_endpoint(&req), req.status);
-		/* retiring, a connection whose last answer promised
-		 * keep-alive stays open for the next request, which is then
-		 * answered with Connection: close (above) */
-		if (!req.keep_alive || c.broken || sig_terminate) {
-			http_conn_end_request(&c, &req);
-			break;
-		}
+		/* an answer that promised keep-alive is honoured, also when
+		 * told to go meanwhile: the client's next request is then
+		 * answered with Connection: close (http_resp asks
+		 * http_conn_decide_keep_alive) */
 		http_conn_end_request(&c, &req);
+		if (!req.keep_alive || c.broken)
+			break;
 	}
 	http_conn_close(&c);
 }
@@ -171,15 +213,21 @@ worker_main(int listen_fd, int board)
 		fatalx("cannot initialise libcurl");
 	scoreboard_attach(board);
 
-	while (!sig_terminate && !sig_retire) {
+	for (;;) {
+		/* a stop without draining (a stray signal, the master gone)
+		 * has closed the socket, like a retirement */
+		if (sig_retire || (sig_terminate && !sig_worker_listening()))
+			break;
 		scoreboard_set_state(SB_IDLE);
 		sslen = sizeof(ss);
 		fd = accept4(listen_fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (sig_terminate || sig_retire)
+			/* draining, and the queue stayed empty */
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    (errno == EBADF && (sig_terminate || sig_retire)))
 				continue;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {

@@ -2,15 +2,20 @@
 # Installs what the test suite needs, builds claude-proxy twice (plain and
 # with AddressSanitizer + UndefinedBehaviorSanitizer) and runs everything:
 # the unit tests (TAP), the integration tests against the real binary, the
-# official Anthropic SDK and Claude Code. Ends with "N passed, N failed" and
-# exits non-zero on any failure.
+# official Anthropic SDK and Claude Code; as root also the packages and the
+# packaged service under systemd. Ends with "N passed, N failed, N skipped"
+# and exits non-zero on any failure: a failed test, a test node cancelled
+# (one that ran past its timeout), a runner that exited non-zero or said
+# nothing. Skipped tests are counted apart, never as passed.
 #
 # Usage: tests/run.sh            (from anywhere; uses ./build and ./build-asan)
 #        SKIP_INSTALL=1 tests/run.sh   (dependencies already there)
 #        SKIP_ASAN=1 tests/run.sh      (one build only, faster while hacking)
 #        SKIP_FUZZ=1 tests/run.sh      (no fuzzing; FUZZ_SECONDS=N per target)
-#        SKIP_PACKAGES=1 tests/run.sh  (no .deb/.rpm build, install and purge;
-#                                       they only run as root anyway)
+#        SKIP_PACKAGES=1 tests/run.sh  (no .deb/.rpm build, install and purge,
+#                                       no systemd test; root only anyway)
+#        SKIP_SYSTEMD=1 tests/run.sh   (packages, but not the service under
+#                                       systemd in a container)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -42,27 +47,37 @@ install_deps() {
 	npm ci --prefix tests --no-audit --no-fund --loglevel=error || exit 1
 }
 
+. "$top/tests/lib/counts.sh"
+
 passed=0
 failed=0
+skipped=0
+
+add() {	# add LABEL PASSED FAILED SKIPPED
+	passed=$((passed + $2)); failed=$((failed + $3)); skipped=$((skipped + $4))
+	echo "== $1: $2 passed, $3 failed, $4 skipped"
+}
 
 count_meson() {	# $1 = build dir, $2 = label: add its unit tests' TAP results
 	label=$2
 	set -- $(python3 - "$1/meson-logs/testlog.json" <<'PY'
 import json, re, sys
-p = f = 0
+p = f = s = 0
 for line in open(sys.argv[1]):
     t = json.loads(line)
     out = t.get("stdout") or ""
-    ok = len(re.findall(r"^ok ", out, re.M))
+    skip = len(re.findall(r"^ok .*# skip", out, re.M | re.I))
+    ok = len(re.findall(r"^ok ", out, re.M)) - skip
     nok = len(re.findall(r"^not ok ", out, re.M))
-    if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and nok == 0:
+    if t.get("result") == "SKIP" and ok + nok + skip == 0:
+        skip = 1       # a whole test program skipped
+    elif t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and nok == 0:
         nok = 1        # crashed or timed out without saying why
-    p += ok; f += nok
-print(p, f)
+    p += ok; f += nok; s += skip
+print(p, f, s)
 PY
 )
-	passed=$((passed + $1)); failed=$((failed + $2))
-	echo "== $label: $1 passed, $2 failed"
+	add "$label" "$1" "$2" "$3"
 }
 
 run_unit() {	# $1 = build dir, $2 = label
@@ -75,12 +90,11 @@ run_node() {	# $1 = binary, $2 = label, $3... = test files
 	bin=$1; label=$2; shift 2
 	log="$top/build/node-$label.tap"
 	CLAUDE_PROXY_BIN="$bin" node tests/integration/run.mjs "$@" >"$log" 2>&1
-	grep -E '^not ok|^# (pass|fail)' "$log" | tail -n 40
-	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -n 1)
-	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -n 1)
-	[ -n "$p" ] || { p=0; f=1; echo "== $label: the runner said nothing"; }
-	passed=$((passed + p)); failed=$((failed + ${f:-1}))
-	echo "== $label: $p passed, ${f:-1} failed"
+	rc=$?
+	grep -E '^not ok|^# (pass|fail|cancelled|skipped)' "$log" | tail -n 40
+	[ "$rc" -eq 0 ] || echo "== $label: the runner exited with status $rc"
+	# shellcheck disable=SC2046
+	add "$label" $(count_node "$log" "$rc")
 }
 
 run_tap() {	# $1 = label, rest = a command that prints TAP
@@ -88,15 +102,12 @@ run_tap() {	# $1 = label, rest = a command that prints TAP
 	log="$top/build/tap-$label.log"
 	"$@" >"$log" 2>&1
 	rc=$?
-	grep -E '^not ok' "$log" | head -n 20
-	p=$(grep -c '^ok ' "$log")
-	f=$(grep -c '^not ok ' "$log")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
+	grep -E '^not ok|^ok .*# [Ss][Kk][Ii][Pp]' "$log" | head -n 20
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$log"; then
 		tail -n 20 "$log"
 	fi
-	passed=$((passed + p)); failed=$((failed + f))
-	echo "== $label: $p passed, $f failed"
+	# shellcheck disable=SC2046
+	add "$label" $(count_tap "$log" "$rc")
 }
 
 build() {	# $1 = dir, rest = meson options
@@ -115,6 +126,8 @@ build() {	# $1 = dir, rest = meson options
 [ "${SKIP_INSTALL:-0}" = 1 ] || install_deps
 
 if build build -Dwerror=true; then
+	# this script's own counting: a hang must never read as a pass
+	run_tap counts tests/test-counts.sh
 	run_unit build unit
 	run_node "$top/build/claude-proxy" integration
 else
@@ -130,6 +143,10 @@ fi
 # the packages are built, installed, used and purged for real: root only
 if [ "${SKIP_PACKAGES:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
 	run_tap packages tests/package/test-packages.sh
+	# the .deb as a service under systemd, in a container (skips itself
+	# where systemd-nspawn cannot run; the first run builds its root)
+	[ "${SKIP_SYSTEMD:-0}" = 1 ] ||
+	    run_tap systemd tests/package/test-systemd.sh
 fi
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
@@ -144,5 +161,5 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	fi
 fi
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -243,6 +243,24 @@ describe('inbound auth (ak set)', { timeout: 120000 }, () => {
 		}
 	});
 
+	test('a 401 says what was missing or which header was wrong, never what it held (issue 10)', T, async () => {
+		const cases = [
+			[{}, /^missing API key: send x-api-key or Authorization: Bearer$/],
+			[{ 'x-api-key': 'wrong-key-1234' }, /^invalid x-api-key$/],
+			[{ authorization: 'Bearer wrong-key-1234' }, /^invalid bearer token in Authorization$/],
+			[{ authorization: 'Bearer ' }, /^empty bearer token in Authorization$/],
+			[{ authorization: 'Basic d3Jvbmcta2V5LTEyMzQ=' }, /^Authorization must be "Bearer <key>"/],
+			[{ 'x-api-key': '' }, /^empty x-api-key$/],
+		];
+		for (const [h, want] of cases) {
+			const r = await proxy.get('/v1/models', h);
+			assert.equal(r.status, 401, JSON.stringify(h));
+			const msg = errorEnvelope(r).error.message;
+			assert.match(msg, want, JSON.stringify(h));
+			assert.ok(!/wrong-key|d3Jvbm/.test(msg), `the message echoes what was sent: ${msg}`);
+		}
+	});
+
 	test('Authorization: Bearer <ak> is accepted', T, async () => {
 		const r = await proxy.get('/v1/models', { authorization: `Bearer ${AK}` });
 		assert.equal(r.status, 200, r.text);

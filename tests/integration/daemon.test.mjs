@@ -3,7 +3,7 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -11,7 +11,7 @@ import path from 'node:path';
 
 import { startFakeUpstream, completion, closedPort } from './lib/fake-upstream.mjs';
 import {
-	Proxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, teardown, safeJSON,
+	Proxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, teardown, safeJSON, repoRoot, proxyBin,
 } from './lib/proxy.mjs';
 import { NotifySocket, python3Available } from './lib/notify.mjs';
 
@@ -181,6 +181,31 @@ describe('systemd notifications (NOTIFY_SOCKET)', { timeout: 120000, skip: !pyth
 		assert.equal(r.status, 200);
 		assert.ok(r.json.data.some((x) => x.id === 'after-notify-reload'), 'the running configuration was lost');
 		proxy.writeConfig(baseConfig(fake.url));
+	});
+
+	test('a failed reload stays in STATUS= until a reload succeeds (issue 10)', { timeout: 30000 }, async () => {
+		const bad = baseConfig(fake.url);
+		bad.workers = 'many';
+		proxy.writeConfig(bad);
+		let from = notify.messages.length;
+		proxy.signal('SIGHUP');
+		const failed = await notify.waitFor((m) => /reload failed: .*workers/.test(m.fields.STATUS ?? ''), 5000,
+			'STATUS= naming the failed reload', from);
+		assert.equal(failed.fields.READY, '1', `the failure comes with READY=1: ${JSON.stringify(failed.raw)}`);
+		// the periodic STATUS= (every 5 s) keeps saying so, with the counts
+		const later = await notify.waitFor((m) => 'STATUS' in m.fields && !('READY' in m.fields), 7500,
+			'the next periodic STATUS=', failed.index + 1);
+		assert.match(later.fields.STATUS, /^reload failed: .*workers.*; /, `periodic STATUS= ${later.fields.STATUS}`);
+		assert.match(later.fields.STATUS, STATUS_RE);
+		// a good reload clears it
+		proxy.writeConfig(baseConfig(fake.url));
+		from = notify.messages.length;
+		proxy.signal('SIGHUP');
+		const ok = await notify.waitFor((m) => m.fields.READY === '1', 10000, 'READY=1 after the good reload', from);
+		assert.doesNotMatch(ok.fields.STATUS ?? '', /fail/, `STATUS= after a good reload: ${ok.fields.STATUS}`);
+		const next = await notify.waitFor((m) => 'STATUS' in m.fields && !('READY' in m.fields), 7500,
+			'a periodic STATUS= after the good reload', ok.index + 1);
+		assert.doesNotMatch(next.fields.STATUS, /fail/);
 	});
 
 	test('SIGTERM: STOPPING=1, exit 0', T, async () => {
@@ -584,7 +609,7 @@ describe('secrets: literal keys, env:NAME and file:/path', { timeout: 120000 }, 
 		assert.ok(!p.stderr.includes(AK) && !p.stderr.includes(UP), 'a key was logged');
 	});
 
-	test('an unset env: variable or an unreadable file: refuses to start, exit 1, naming it', T, async () => {
+	test('an unset env: variable or an unreadable file: refuses to start, exit 78 (EX_CONFIG), naming it', T, async () => {
 		const dir = mkTmpDir('cp-secret-');
 		try {
 			const c1 = path.join(dir, 'c1.json');
@@ -593,17 +618,55 @@ describe('secrets: literal keys, env:NAME and file:/path', { timeout: 120000 }, 
 			fs.writeFileSync(c1, JSON.stringify(cfg), { mode: 0o600 });
 			const r1 = await runBinary(['-c', c1, '-p', '0', '-l', '127.0.0.1', ...rootArgs],
 				{ env: { CP_TEST_SURELY_UNSET_VAR: undefined }, timeoutMs: 5000 });
-			assert.equal(r1.code, 1, r1.stderr);
+			assert.equal(r1.code, 78, r1.stderr);
 			assert.match(r1.stderr, /CP_TEST_SURELY_UNSET_VAR/);
 			assert.match(r1.stderr, /providers\[0\]\.api_key/);
 			const c2 = path.join(dir, 'c2.json');
 			cfg.providers[0].api_key = `file:${path.join(dir, 'missing.key')}`;
 			fs.writeFileSync(c2, JSON.stringify(cfg), { mode: 0o600 });
 			const r2 = await runBinary(['-c', c2, '-p', '0', '-l', '127.0.0.1', ...rootArgs], { timeoutMs: 5000 });
-			assert.equal(r2.code, 1, r2.stderr);
+			assert.equal(r2.code, 78, r2.stderr);
 			assert.match(r2.stderr, /missing\.key/);
 		} finally {
 			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+// ---------------------------------------------------------------------------
+// The README's Quick start, as printed (issue 10: as root it used to refuse)
+
+describe('README Quick start', { timeout: 60000 }, () => {
+	test('its run command, as printed, serves (as root too, then as nobody)', T, async () => {
+		const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+		const section = readme.slice(readme.indexOf('## Quick start'));
+		const block = section.match(/```sh\n([\s\S]*?)```/)[1].trim().split('\n');
+		assert.equal(block.length, 2, `the Quick start block:\n${block.join('\n')}`);
+		// line 2: install && build && run; the run part is the last one
+		const run = block[1].split(' && ').at(-1);
+		assert.match(run, /build\/claude-proxy -c config\.json\.example/);
+		// this build's binary, and a free port instead of 8888
+		const cmd = `${block[0]}\n${run.replace('build/claude-proxy', proxyBin)} -p 0`;
+		const p = spawn('/bin/sh', ['-c', cmd], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+		let err = '';
+		p.stderr.on('data', (d) => { err += d; });
+		const exited = new Promise((r) => p.on('exit', (code) => r(code)));
+		try {
+			const port = await pollUntil(() => err.match(/listening on 127\.0\.0\.1:(\d+)/)?.[1]
+				?? (p.exitCode !== null ? Promise.reject(new Error(`exited ${p.exitCode}: ${err}`)) : null),
+			{ timeoutMs: 10000, what: 'the Quick start daemon to listen' });
+			const r = await fetch(`http://127.0.0.1:${port}/`);
+			assert.equal(r.status, 200);
+			assert.equal((await r.json()).health, 'ok');
+			const r2 = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { 'x-api-key': 'change-me' } });
+			assert.equal(r2.status, 200, 'the key the Quick start sets is not the one required');
+			const [daemon] = children(p.pid);
+			assert.ok(daemon, 'no daemon under the shell');
+			if (isRoot) assert.equal(psUser(daemon), 'nobody', 'as root the Quick start daemon must not serve as root');
+		} finally {
+			for (const d of children(p.pid)) process.kill(d, 'SIGTERM');
+			const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 10000))]);
+			if (code === null) p.kill('SIGKILL');
 		}
 	});
 });

@@ -85,7 +85,7 @@ describe('pool keys in the configuration', { timeout: 60000 }, () => {
 	]) {
 		test(`refused: ${name}`, T, async () => {
 			const r = await check(over);
-			assert.equal(r.code, 1, `exit ${r.code}: ${r.stdout}${r.stderr}`);
+			assert.equal(r.code, 78, `exit ${r.code}: ${r.stdout}${r.stderr}`);
 			assert.ok((r.stdout + r.stderr).includes(key), `does not name ${key}: ${r.stdout}${r.stderr}`);
 		});
 	}

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { startFakeUpstream, completion, gate } from './lib/fake-upstream.mjs';
-import { pidOwningLocalPort } from './lib/hardening.mjs';
+import { startFakeUpstream, completion, gate, pause } from './lib/fake-upstream.mjs';
+import { pidOwningLocalPort, connectNotAccepted } from './lib/hardening.mjs';
 import {
-	startProxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, Proxy, errorEnvelope, teardown,
+	startProxy, baseConfig, runBinary, mkTmpDir, msgBody, pollUntil, Proxy, errorEnvelope, teardown, RawConn,
 } from './lib/proxy.mjs';
 
 const T = { timeout: 20000 };
@@ -87,7 +87,7 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 			const c = good();
 			mutate(c);
 			const r = await check(c);
-			assert.equal(r.code, 1, `exit ${r.code}; output: ${r.stdout}${r.stderr}`);
+			assert.equal(r.code, 78, `exit ${r.code}; output: ${r.stdout}${r.stderr}`);
 			const lines = oneLine(r.stdout + r.stderr);
 			assert.equal(lines.length, 1, `expected one line, got:\n${lines.join('\n')}`);
 			assert.ok(lines[0].includes(want), `line does not name ${want}: ${lines[0]}`);
@@ -95,15 +95,26 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 		});
 	}
 
-	test('invalid JSON is refused with one line, exit 1', T, async () => {
+	test('invalid JSON is refused with one line, exit 78', T, async () => {
 		const r = await check('{"providers": [', { raw: true });
-		assert.equal(r.code, 1);
+		assert.equal(r.code, 78);
 		assert.equal(oneLine(r.stdout + r.stderr).length, 1, r.stdout + r.stderr);
 	});
 
-	test('missing file is refused, exit 1', T, async () => {
+	test('a key given twice is refused, naming its path; a syntax error gives line and column', T, async () => {
+		const text = JSON.stringify(good(), null, 2).replace('"id": "glm",', '"id": "glm", "id": "other",');
+		assert.notEqual(text, JSON.stringify(good(), null, 2), 'the fixture has no "id": "glm"');
+		const r = await check(text, { raw: true });
+		assert.equal(r.code, 78, r.stdout + r.stderr);
+		assert.deepEqual(oneLine(r.stdout + r.stderr), ['claude-proxy: providers[0].models[0].id: duplicate key']);
+		const r2 = await check('{\n  "port": 8888,\n  "host": x\n}', { raw: true });
+		assert.equal(r2.code, 78);
+		assert.match(r2.stderr, /: line 3, column 11: /);
+	});
+
+	test('missing file is refused, exit 78', T, async () => {
 		const r = await runBinary(['-t', '-c', path.join(dir, 'does-not-exist.json')]);
-		assert.equal(r.code, 1);
+		assert.equal(r.code, 78);
 		assert.match(r.stdout + r.stderr, /does-not-exist\.json/);
 	});
 
@@ -120,7 +131,7 @@ describe('-t / --test-config', { timeout: 120000 }, () => {
 			assert.equal(r2.code, 0, r2.stdout + r2.stderr);
 			fs.writeFileSync(path.join(cwd, 'config.json'), '{');
 			const r3 = await runBinary(['-t'], { env: { CONFIG_PATH: undefined }, cwd });
-			assert.equal(r3.code, 1, './config.json was not the one read');
+			assert.equal(r3.code, 78, './config.json was not the one read');
 		} finally {
 			fs.rmSync(cwd, { recursive: true, force: true });
 		}
@@ -183,16 +194,67 @@ describe('processes and signals', { timeout: 240000 }, () => {
 		const proxy = await start({ config: baseConfig(fake.url), workers: 2 });
 		const g = gate('release');
 		const h = fake.enqueue({ gate: g, then: { status: 200, body: completion({ content: 'finished in flight' }) } });
-		const pending = proxy.post('/v1/messages', msgBody());
+		// a keep-alive client: the answer must tell it the connection ends
+		const pending = proxy.post('/v1/messages', msgBody(), { connection: 'keep-alive' });
 		await h.request;		// the upstream has the request: it is in flight
 		proxy.signal('SIGTERM');
-		await pollUntil(() => connectRefused(proxy.port), { timeoutMs: 5000, what: 'the listening socket to close' });
+		await pollUntil(() => connectNotAccepted(proxy.port), { timeoutMs: 5000, what: 'new connections to go unaccepted' });
 		g.open();
 		const r = await pending;
 		assert.equal(r.status, 200, r.text);
 		assert.equal(r.json.content[0].text, 'finished in flight');
+		assert.equal(r.headers.get('connection'), 'close', 'the in-flight answer must say Connection: close');
 		const ex = await Promise.race([proxy.exited, new Promise((res) => setTimeout(() => res(null), 10000))]);
 		assert.deepEqual(ex, { code: 0, signal: null }, 'daemon did not exit 0 after SIGTERM');
+		assert.ok(await connectRefused(proxy.port), 'the port still takes connections after the exit');
+	});
+
+	test('SIGTERM: an idle keep-alive connection is not closed under its client; its next request is answered with Connection: close', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url, { shutdown_timeout_seconds: 10 }), workers: 2 });
+		const c = await RawConn.open(proxy.port);
+		c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+		const first = await c.readResponse();
+		assert.equal(first.status, 200);
+		assert.equal(first.headers.connection, undefined, 'the first answer keeps the connection');
+		const t0 = Date.now();
+		proxy.signal('SIGTERM');
+		await pollUntil(() => connectNotAccepted(proxy.port), { timeoutMs: 5000, what: 'new connections to go unaccepted' });
+		assert.ok(!c.ended, 'the idle keep-alive connection was closed under its client');
+		c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+		const second = await c.readResponse();
+		assert.equal(second.status, 200);
+		assert.equal(second.headers.connection, 'close');
+		assert.ok(await c.closesWithin(3000), 'closed after the answer that said so');
+		const ex = await Promise.race([proxy.exited, new Promise((res) => setTimeout(() => res(null), 10000))]);
+		assert.deepEqual(ex, { code: 0, signal: null });
+		assert.ok(Date.now() - t0 < 9000, 'the stop waited for the shutdown timeout');
+	});
+
+	test('SIGTERM: a keep-alive client that stays idle is closed before shutdown_timeout_seconds, without a kill', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url, { shutdown_timeout_seconds: 3 }), workers: 2 });
+		const c = await RawConn.open(proxy.port);
+		c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+		assert.equal((await c.readResponse()).status, 200);
+		const t0 = Date.now();
+		proxy.signal('SIGTERM');
+		const ex = await Promise.race([proxy.exited, new Promise((res) => setTimeout(() => res(null), 10000))]);
+		const took = Date.now() - t0;
+		assert.deepEqual(ex, { code: 0, signal: null });
+		assert.ok(c.ended, 'the connection outlived the daemon');
+		assert.ok(took >= 1000 && took < 3000, `exit ${took} ms after SIGTERM (shutdown_timeout_seconds 3)`);
+		assert.doesNotMatch(proxy.stderr, /killing/, 'a worker was killed');
+	});
+
+	test('counts in log lines agree with their noun: "1 worker", not "1 workers"', T, async () => {
+		const proxy = await start({ config: baseConfig(fake.url), workers: 1 });
+		assert.match(proxy.stderr, /listening on [^\n]*, 1 worker(\n|,)/);
+		const from = proxy.stderr.length;
+		proxy.signal('SIGHUP');
+		await proxy.waitForLog(/configuration reloaded: generation 1, 1 worker\n/, 5000, from);
+		await pollUntil(() => proxy.workers().length === 1, { what: 'the previous generation to leave' });
+		await proxy.stop();
+		assert.match(proxy.stderr, /waiting up to \d+ s for 1 worker\n/);
+		assert.doesNotMatch(proxy.stderr, /\b1 workers\b/);
 	});
 
 	test('kill -9 of a worker: replaced, requests still served', T, async () => {
@@ -305,13 +367,24 @@ describe('processes and signals', { timeout: 240000 }, () => {
 		assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
 	});
 
-	test('a bad config refuses to start: exit 1 with the key path', T, async () => {
+	test('a bad config refuses to start: exit 78 (EX_CONFIG) with the key path, other start failures exit 1', T, async () => {
 		const bad = baseConfig(fake.url, { port: 'x' });
 		const p = new Proxy({ config: bad });
 		started.push(p);
 		await assert.rejects(p.start(5000));
-		assert.equal(p.exit?.code, 1);
+		assert.equal(p.exit?.code, 78);
 		assert.match(p.stderr, /port/);
+		// not the configuration: an unknown user
+		const dir = mkTmpDir('cp-exit-');
+		try {
+			fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify(baseConfig(fake.url)), { mode: 0o600 });
+			const r = await runBinary(['-c', path.join(dir, 'c.json'), '-u', 'cp-no-such-user-x', '-p', '0'],
+				{ timeoutMs: 5000 });
+			assert.equal(r.code, 1, r.stderr);
+			assert.match(r.stderr, /cp-no-such-user-x/);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
 
@@ -388,5 +461,117 @@ describe('logs', { timeout: 120000 }, () => {
 		assert.equal(r.status, 404);
 		errorEnvelope(r);
 		assert.ok(!proxy.stderr.includes(UPKEY));
+	});
+});
+
+/**
+ * One keep-alive HTTP/1.1 client on a raw socket, posting in a loop. It
+ * tells apart what the issue cares about: a request written into a
+ * connection that then broke (lost: counted in broken) from a connection
+ * that was never made (the request never left: the daemon had stopped).
+ */
+function keepAliveClient(port, body, { onAnswer }) {
+	const st = { answers: 0, broken: [], closes: 0, done: null };
+	let sock = null, buf = Buffer.alloc(0), waiting = null;
+
+	function connect() {
+		return new Promise((resolve) => {
+			const s = net.connect(port, '127.0.0.1');
+			const t = setTimeout(() => { s.destroy(); resolve(null); }, 20000);
+			s.once('connect', () => { clearTimeout(t); resolve(s); });
+			s.once('error', () => { clearTimeout(t); resolve(null); });
+		});
+	}
+	function answer() {	// resolves { status, close } or rejects on loss
+		return new Promise((resolve, reject) => {
+			waiting = { resolve, reject };
+			check();
+		});
+	}
+	function check() {
+		if (!waiting) return;
+		const end = buf.indexOf('\r\n\r\n');
+		if (end < 0) return;
+		const head = buf.subarray(0, end).toString('latin1');
+		const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? -1);
+		if (len < 0) { const w = waiting; waiting = null; w.reject(new Error(`no content-length: ${head}`)); return; }
+		if (buf.length < end + 4 + len) return;
+		buf = buf.subarray(end + 4 + len);
+		const w = waiting; waiting = null;
+		w.resolve({ status: Number(head.split(' ')[1]), close: /\r\nconnection: *close/i.test(head) });
+	}
+	async function run() {
+		for (let i = 0; ; i++) {
+			if (!sock) {
+				sock = await connect();
+				if (!sock) return;	// refused or never accepted: nothing sent
+				buf = Buffer.alloc(0);
+				sock.on('data', (d) => { buf = Buffer.concat([buf, d]); check(); });
+				const lost = (why) => () => { if (waiting) { const w = waiting; waiting = null; w.reject(new Error(why)); } };
+				sock.on('error', (e) => lost(e.code ?? e.message)());
+				sock.on('end', lost('closed before the answer'));
+				sock.on('close', lost('closed before the answer'));
+			}
+			const payload = JSON.stringify(body(i));
+			const p = answer();
+			sock.write(`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`
+				+ `Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+			try {
+				const r = await p;
+				if (r.status !== 200) st.broken.push(`answer ${i}: HTTP ${r.status}`);
+				st.answers++;
+				onAnswer();
+				if (r.close) { st.closes++; sock.destroy(); sock = null; }
+			} catch (e) {
+				st.broken.push(`request ${i}: ${e.message}`);
+				sock.destroy();
+				sock = null;
+			}
+		}
+	}
+	st.done = run();
+	return st;
+}
+
+describe('SIGTERM under keep-alive load (issue 10, item 5)', { timeout: 120000 }, () => {
+	const SHUTDOWN_S = 20;
+	let fake, proxy;
+	before(async () => {
+		fake = await startFakeUpstream();
+		// every answer takes a little while, so requests are in flight
+		fake.setResponder(() => ({ stream: true, headers: { 'content-type': 'application/json' }, end: 'eof',
+			chunks: [pause(15), JSON.stringify(completion({ content: 'ok' }))] }));
+		// 24 clients, at most 8 workers: 16 connections wait in the
+		// kernel's queue, their requests written, until the stop
+		proxy = new Proxy({ workers: 4, config: baseConfig(fake.url, {
+			max_workers: 8, shutdown_timeout_seconds: SHUTDOWN_S, log_body_max_chars: 0 }) });
+		await proxy.start();
+	});
+	after(() => teardown(() => proxy.kill(), fake));
+
+	test('24 keep-alive clients posting in a loop: no request lost, every queued one answered, exit 0', { timeout: 90000 }, async () => {
+		let total = 0;
+		const clients = Array.from({ length: 24 }, (_, k) => keepAliveClient(proxy.port,
+			(i) => msgBody({ messages: [{ role: 'user', content: `client ${k} request ${i}` }] }),
+			{ onAnswer: () => { total++; } }));
+		await pollUntil(() => total >= 200, { timeoutMs: 30000, what: '200 answers before the stop' });
+		const servedBefore = clients.filter((c) => c.answers > 0).length;
+		const t0 = Date.now();
+		proxy.signal('SIGTERM');
+		const ex = await Promise.race([proxy.exited, new Promise((r) => setTimeout(() => r(null), (SHUTDOWN_S + 5) * 1000))]);
+		const took = Date.now() - t0;
+		await Promise.all(clients.map((c) => c.done));
+		const broken = clients.flatMap((c, k) => c.broken.map((b) => `client ${k}: ${b}`));
+		if (process.env.CP_TEST_VERBOSE) {
+			console.log(`# ${total} answers, ${servedBefore} clients served before the stop, exit after ${took} ms`);
+		}
+		assert.deepEqual(broken, [], `${broken.length} requests lost or failed`);
+		assert.deepEqual(ex, { code: 0, signal: null }, `no clean exit ${took} ms after SIGTERM`);
+		assert.ok(took < (SHUTDOWN_S - 1) * 1000, `exit took ${took} ms: the stop waited for the shutdown timeout`);
+		assert.ok(servedBefore < 24, 'every client was served before the stop: nothing waited in the queue');
+		for (const [k, c] of clients.entries()) {
+			assert.ok(c.answers > 0, `client ${k}'s request, queued in the kernel, was never answered`);
+			assert.ok(c.closes > 0, `client ${k} never got Connection: close`);
+		}
 	});
 });

@@ -14,7 +14,7 @@ import { startFakeUpstream, completion, chunk, usageChunk, gate, pause, closedPo
 import { startProxy, baseConfig, msgBody, checkStreamGrammar, pollUntil, teardown, Proxy } from './lib/proxy.mjs';
 import {
 	SLACK_MS, isSanitizerBuild, fdCount, fdTargets, rssKiB, deathLines, sanitizerLines, rawExchange, runPool, openStream,
-	streamOnce, connectRefused, waitMs, alive,
+	streamOnce, connectRefused, connectNotAccepted, waitMs, alive,
 } from './lib/hardening.mjs';
 
 const ASAN = isSanitizerBuild();
@@ -386,7 +386,7 @@ describe('SIGTERM while streams are open', { timeout: 120000 }, () => {
 		}
 		const t0 = Date.now();
 		proxy.signal('SIGTERM');
-		await pollUntil(() => connectRefused(proxy.port), { timeoutMs: 5000, what: 'the listening socket to close' });
+		await pollUntil(() => connectNotAccepted(proxy.port), { timeoutMs: 5000, what: 'new connections to go unaccepted' });
 		assert.equal(proxy.exit, null, 'the daemon exited with streams open');
 		g.open();
 		for (const [k, o] of streams.entries()) {

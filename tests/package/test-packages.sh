@@ -27,31 +27,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${CP_SOURCE_DIR:-$here/../..}" && pwd)
 
-# --- TAP -----------------------------------------------------------------------
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
-# check DESC CMD...: one test line from a command's status; its output
-# becomes diagnostics when it fails.
-check() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		[ -n "$out" ] && printf '%s\n' "$out" | tail -n 40 | diag
-	fi
-	return 0
-}
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ] || echo "# $failed of $n checks failed"
-	exit $((failed > 0))
-}
+# --- TAP ---------------------------------------------------------------------
+# shellcheck source=tests/package/tap.sh
+. "$here/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "Bail out! test-packages.sh installs packages and must run as root"
@@ -106,7 +84,7 @@ trap 'exit 130' INT TERM
 # run-time dependencies (dpkg -i does not fetch them).
 needed="build-essential debhelper dpkg-dev fakeroot lintian rpm python3
     meson ninja-build pkg-config libcurl4-openssl-dev libjson-c-dev libbsd-dev
-    systemd procps git mandoc"
+    systemd procps git mandoc cpio"
 missing=
 for p in $needed; do
 	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
@@ -505,6 +483,27 @@ if [ -n "$rpmfile" ]; then
 	esac
 	check "rpm: %pre creates the claude-proxy user" sh -c \
 	    "rpm -qp --scripts '$rpmfile' | grep -q claude-proxy"
+	# a license file marked %license (rpm -qL), the same as the tree's
+	# (Fedora's licence directory is claude-proxy, older rpm's
+	# claude-proxy-VERSION)
+	lic=$(rpm -qpL "$rpmfile" 2>/dev/null)
+	case $lic in
+	/usr/share/licenses/claude-proxy/LICENSE | \
+	/usr/share/licenses/claude-proxy-[0-9]*/LICENSE) ;;
+	*) lic= ;;
+	esac
+	if [ -n "$lic" ] &&
+	    rpm2cpio "$rpmfile" | cpio -i --quiet --to-stdout ".$lic" 2>/dev/null |
+	    cmp -s - "$src/LICENSE" && grep -q '^MIT License' "$src/LICENSE"; then
+		ok "rpm: %license ships LICENSE (MIT)"
+	else
+		not_ok "rpm: %license ships LICENSE (MIT) (rpm -qL: '$lic')"
+	fi
+	url=$(rpm -qp --qf '%{URL}' "$rpmfile" 2>/dev/null)
+	case $url in
+	https://*) ok "rpm: URL tag ($url)" ;;
+	*) not_ok "rpm: URL tag (got '$url')" ;;
+	esac
 
 	# The same files as the .deb, modulo distribution conventions: Debian's
 	# units live in /lib, man pages are compressed differently, docs,
@@ -514,7 +513,7 @@ if [ -n "$rpmfile" ]; then
 			sed -e 's|^\./|/|' -e 's|^/lib/systemd/|/usr/lib/systemd/|' \
 			    -e 's/\.\(gz\|xz\|bz2\)$//' |
 			    grep -v -e '^/usr/share/doc/' -e '^/usr/lib/\.build-id' \
-			    -e '^/usr/share/lintian/' |
+			    -e '^/usr/share/lintian/' -e '^/usr/share/licenses/' |
 			    sort -u
 		}
 		dpkg-deb --fsys-tarfile "$deb" | tar -tvf - |

@@ -55,15 +55,24 @@ struct bad {
 
 static const struct bad bad[] = {
 	/* JSON itself */
-	{ "", "config: line 1: unexpected end of input" },
-	{ "{", "config: line 1: unexpected end of input" },
-	{ "{\n'port': 1,\n'ak': }", "config: line 3: unexpected character" },
-	{ "{} {}", "config: line 1: unexpected characters after the top-level value" },
-	{ "{}\n\nx", "config: line 3: unexpected characters after the top-level value" },
+	{ "", "config: line 1, column 1: unexpected end of input" },
+	{ "{", "config: line 1, column 2: unexpected end of input" },
+	{ "{\n'port': 1,\n'ak': }", "config: line 3, column 7: unexpected character" },
+	{ "{} {}", "config: line 1, column 4: unexpected characters after the top-level value" },
+	{ "{}\n\nx", "config: line 3, column 1: unexpected characters after the top-level value" },
 	{ "[]", "config: expected a JSON object at the top level" },
-	{ "{'port': 1, /* no comments */ 'x': 2}", "config: line 1: object key expected" },
-	{ "{'port': 1,}", "config: line 1: object key expected" },
-	{ "{}\v", "config: line 1: unexpected characters after the top-level value" },
+	{ "{'port': 1, /* no comments */ 'x': 2}", "config: line 1, column 13: object key expected" },
+	{ "{'port': 1,}", "config: line 1, column 12: object key expected" },
+	{ "{}\v", "config: line 1, column 3: unexpected characters after the top-level value" },
+	/* columns count characters, not bytes */
+	{ "{'ak':'\xc3\xa9\xc3\xa9',x}", "config: line 1, column 12: object key expected" },
+	/* a key given twice is refused where it repeats, not last-wins */
+	{ WITH("'port': 1, 'port': 2"), "port: duplicate key" },
+	{ "{'p\\u006frt': 1, 'port': 2}", "port: duplicate key" },
+	{ WITH("'foo': 1, 'foo': 1"), "foo: duplicate key" },
+	{ PROV("'name':'a','models':[{'id':'a'}],'name':'b'"), "providers[0].name: duplicate key" },
+	{ MODELS("{'id':'a'},{'id':'b','aliases':[],'aliases':['c']}"), "providers[0].models[1].aliases: duplicate key" },
+	{ MODELS("{'id':'a','id':'b'}"), "providers[0].models[0].id: duplicate key" },
 	/* unknown keys, at every level */
 	{ WITH("'foo': 1"), "foo: unknown key" },
 	{ WITH("'Port': 1"), "Port: unknown key" },
@@ -157,7 +166,8 @@ static const struct bad bad[] = {
 	{ WITH("'ak': 'env:CP_TEST_UNSET_VAR'"), "ak: environment variable CP_TEST_UNSET_VAR is not set" },
 	{ WITH("'ak': 'env:CP_TEST_EMPTY_VAR'"), "ak: environment variable CP_TEST_EMPTY_VAR is empty" },
 	{ WITH("'ak': 'env:'"), "ak: env: needs a variable name" },
-	{ PROV("'models':[{'id':'a'}],'api_key':'env:CP_TEST_UNSET_VAR'"),
+	{ "{'providers':[{'base_url':'https://api.example.com',"
+	    "'api_key':'env:CP_TEST_UNSET_VAR','models':[{'id':'a'}]}]}",
 	    "providers[0].api_key: environment variable CP_TEST_UNSET_VAR is not set" },
 	{ WITH("'ak': 'file:relative/path'"), "ak: file: needs an absolute path" },
 	{ WITH("'ak': 'file:/nonexistent/cp-test-key'"), "ak: /nonexistent/cp-test-key: No such file or directory" },
@@ -196,7 +206,7 @@ test_nul(void)
 
 	ok(conf_parse(text, sizeof(text) - 1, &c, err, sizeof(err)) == -1,
 	    "NUL byte refused");
-	is_str(err, "config: line 2: NUL byte", "NUL byte error");
+	is_str(err, "config: line 2, column 10: NUL byte", "NUL byte error");
 	ok(conf_parse("{}", 2, &c, NULL, 0) == -1 && c == NULL,
 	    "errsz 0 is fine");
 }
@@ -447,7 +457,8 @@ test_secrets(void)
 	snprintf(json, sizeof(json), "ak: %s/conf: Is a directory", data_dir);
 	is_str(err, json, "directory secret error");
 
-	c = parse(PROV("'models':[{'id':'a'}],'api_key':''"), err, sizeof(err));
+	c = parse("{'providers':[{'base_url':'https://api.example.com',"
+	    "'api_key':'','models':[{'id':'a'}]}]}", err, sizeof(err));
 	ok(c != NULL && strcmp(c->providers[0].api_key, "") == 0,
 	    "empty literal api_key allowed (local servers)");
 	conf_free(c);
@@ -544,6 +555,48 @@ wrong_type_error(enum conf_type t)
 
 /* the table drives the parser: every key parses, is type-checked, and
  * every required key is required */
+/* the value v at the key k (instance path inst): 0 accepted, -1 refused */
+static int
+try_int(const char *base, const struct conf_key *k, long long v, char *err,
+    size_t errsz)
+{
+	json_object	*root = json_tokener_parse(q(base));
+	struct conf	*c = NULL;
+	const char	*t;
+	int		 rv;
+
+	set_path(root, k->path, json_object_new_int64(v));
+	/* workers may not exceed max_workers: give room both ways */
+	if (strcmp(k->path, "workers") == 0)
+		set_path(root, "max_workers", json_object_new_int64(1024));
+	if (strcmp(k->path, "max_workers") == 0)
+		set_path(root, "workers", json_object_new_int64(1));
+	t = json_object_to_json_string(root);
+	rv = conf_parse(t, strlen(t), &c, err, errsz);
+	conf_free(c);
+	json_object_put(root);
+	return rv;
+}
+
+static void
+test_range(const char *base, const struct conf_key *k, const char *inst)
+{
+	char	 err[512], want[512];
+
+	ok(k->min < k->max, "%s: range %lld..%lld", k->path, k->min, k->max);
+	ok(try_int(base, k, k->min, err, sizeof(err)) == 0,
+	    "%s: its minimum %lld is accepted (%s)", k->path, k->min, err);
+	ok(try_int(base, k, k->max, err, sizeof(err)) == 0,
+	    "%s: its maximum %lld is accepted (%s)", k->path, k->max, err);
+	ok(try_int(base, k, k->min - 1, err, sizeof(err)) == -1,
+	    "%s: %lld refused", k->path, k->min - 1);
+	snprintf(want, sizeof(want), "%s: %lld out of range %lld..%lld", inst,
+	    k->min - 1, k->min, k->max);
+	is_str(err, want, "%s: below the range, named", k->path);
+	ok(try_int(base, k, k->max + 1, err, sizeof(err)) == -1,
+	    "%s: %lld refused", k->path, k->max + 1);
+}
+
 static void
 test_table(void)
 {
@@ -590,6 +643,15 @@ test_table(void)
 		    wrong_type_error(k->type));
 		is_str(err, want, "key %s: wrong type error", k->path);
 		json_object_put(root);
+
+		/* an integer's range is the table's: its ends are accepted,
+		 * one past them refused (with max_workers and workers kept
+		 * consistent by setting both) */
+		if (k->type == CONF_INT)
+			test_range(base, k, inst);
+		else
+			ok(k->min == 0 && k->max == 0, "%s has no range",
+			    k->path);
 
 		if (k->default_value != NULL)
 			continue;
@@ -725,8 +787,9 @@ test_load(void)
 
 	snprintf(path, sizeof(path), "%s/conf/syntax_error.json", data_dir);
 	ok(conf_load(path, &c, err, sizeof(err)) == -1, "syntax error refused");
-	snprintf(want, sizeof(want), "%s: line 4: object key expected", path);
-	is_str(err, want, "syntax error names file and line");
+	snprintf(want, sizeof(want), "%s: line 4, column 67: object key "
+	    "expected", path);
+	is_str(err, want, "syntax error names file, line and column");
 
 	if (mkdtemp(tmpl) == NULL) {
 		ok(0, "mkdtemp: %s", strerror(errno));
@@ -758,8 +821,8 @@ test_load(void)
 
 	write_file(path, "", 0600);
 	logged = load_capture(path, &rv, err, sizeof(err));
-	snprintf(want, sizeof(want), "%s: line 1: unexpected end of input",
-	    path);
+	snprintf(want, sizeof(want), "%s: line 1, column 1: unexpected end "
+	    "of input", path);
 	ok(rv == -1, "empty file refused");
 	is_str(err, want, "empty file error");
 

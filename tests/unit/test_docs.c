@@ -5,7 +5,8 @@
  * entry naming its long and short forms (and an argument when it takes
  * one), and a mention in the SYNOPSIS. claude-proxy.json.5 must document
  * every key of conf_keys[]: an ".It Ic <path> Ar <type>" entry stating its
- * default (or that it is required), and a row of the key summary with that
+ * default (or that it is required) and, for an integer, the range the
+ * parser enforces ("0 to 65535"), and a row of the key summary with that
  * default and whether SIGHUP applies it. Neither page may document an
  * option or key the tables no longer have. The configuration examples in
  * claude-proxy.json.5 must load: the full one is config.json.example and
@@ -477,6 +478,13 @@ check_key(const struct page *p, const struct conf_key *k)
 			ok(strstr(body, "default") != NULL,
 			    "%s:%ld: %s states its default", p->name, e + 1,
 			    k->path);
+	}
+
+	/* the range the parser enforces, as the page words it */
+	if (e >= 0 && k->type == CONF_INT) {
+		snprintf(want, sizeof(want), "%lld to %lld", k->min, k->max);
+		ok(strstr(body, want) != NULL, "%s:%ld: %s gives its range "
+		    "\"%s\"", p->name, e + 1, k->path, want);
 	}
 
 	ok(summary_row(p, k->path, def, sizeof(def), reload,

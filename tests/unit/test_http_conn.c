@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -67,6 +68,19 @@ close_pair(void)
 	http_conn_close(&conn);
 	close(peer);
 	peer = -1;
+}
+
+/* what the worker does: read a request, answer a rejected one (and
+ * drain the client's upload after the answer) */
+static int
+read_answered(void)
+{
+	int	 r = http_conn_read_request(&conn, &req);
+
+	if (r == HTTP_CONN_REJECTED && http_resp_error(&conn, &req,
+	    conn.reject.status, NULL, NULL, "%s", conn.reject.msg) == 0)
+		http_conn_linger(&conn);
+	return r;
 }
 
 static void
@@ -218,8 +232,8 @@ expect_error(const char *what, const char *request, int status,
 	open_pair(NULL);
 	put(request);
 	shutdown(peer, SHUT_WR);
-	r = http_conn_read_request(&conn, &req);
-	is_int(r, HTTP_CONN_FAILED, "%s: read fails", what);
+	r = read_answered();
+	is_int(r, HTTP_CONN_REJECTED, "%s: rejected", what);
 	check_error(what, get_all(200), status, type);
 	close_pair();
 }
@@ -417,8 +431,8 @@ test_limits(void)
 	put("POST / HTTP/1.1\r\nContent-Length: 5000\r\n"
 	    "Expect: 100-continue\r\n\r\n");
 	t0 = util_now_ms();
-	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_FAILED,
-	    "413: read fails");
+	is_int(read_answered(), HTTP_CONN_REJECTED,
+	    "413: rejected");
 	ok(util_now_ms() - t0 < 1000, "413: drain after the answer is bounded");
 	raw = get_all(100);
 	ok(strstr(raw, "100 Continue") == NULL, "413: no 100 Continue sent");
@@ -431,8 +445,8 @@ test_limits(void)
 	for (i = 0; i < 3; i++)
 		buf_printf(&w, "190\r\n%0400d\r\n", 0);
 	pid = put_async(w.data, w.len, 0);
-	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_FAILED,
-	    "413 chunked: read fails");
+	is_int(read_answered(), HTTP_CONN_REJECTED,
+	    "413 chunked: rejected");
 	reap(pid, 1);
 	check_error("413 by chunked growth", get_all(100), 413,
 	    "request_too_large");
@@ -444,8 +458,8 @@ test_limits(void)
 	put("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "100000\r\nabc");
 	shutdown(peer, SHUT_WR);
-	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_FAILED,
-	    "413 chunk size: read fails");
+	is_int(read_answered(), HTTP_CONN_REJECTED,
+	    "413 chunk size: rejected");
 	check_error("413 by chunk size", get_all(100), 413,
 	    "request_too_large");
 	close_pair();
@@ -469,8 +483,8 @@ test_limits(void)
 	buf_puts(&w, "\r\n\r\n");
 	open_pair(&lim);
 	pid = put_async(w.data, w.len, 0);
-	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_FAILED,
-	    "431 size: read fails");
+	is_int(read_answered(), HTTP_CONN_REJECTED,
+	    "431 size: rejected");
 	reap(pid, 1);
 	check_error("431 by size", get_all(100), 431, "invalid_request_error");
 	close_pair();
@@ -536,9 +550,9 @@ test_deadlines(void)
 	open_pair(&lim);
 	put("GET / HTTP/1.1\r\nHost: x\r\n");
 	t0 = util_now_ms();
-	r = http_conn_read_request(&conn, &req);
+	r = read_answered();
 	dt = util_now_ms() - t0;
-	is_int(r, HTTP_CONN_FAILED, "header deadline: read fails");
+	is_int(r, HTTP_CONN_REJECTED, "header deadline: rejected");
 	ok(dt >= 190 && dt < 1000, "header deadline took %llu ms",
 	    (unsigned long long)dt);
 	check_error("408 head", get_all(100), 408, "timeout_error");
@@ -548,10 +562,10 @@ test_deadlines(void)
 	open_pair(&lim);
 	pid = put_async(slow, sizeof(slow) - 1, 20000);
 	t0 = util_now_ms();
-	r = http_conn_read_request(&conn, &req);
+	r = read_answered();
 	dt = util_now_ms() - t0;
 	reap(pid, 1);
-	is_int(r, HTTP_CONN_FAILED, "slow head: read fails");
+	is_int(r, HTTP_CONN_REJECTED, "slow head: rejected");
 	ok(dt < 1000, "slow head cut at the phase deadline (%llu ms)",
 	    (unsigned long long)dt);
 	check_error("408 slow head", get_all(100), 408, "timeout_error");
@@ -561,9 +575,9 @@ test_deadlines(void)
 	open_pair(&lim);
 	put("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly a little");
 	t0 = util_now_ms();
-	r = http_conn_read_request(&conn, &req);
+	r = read_answered();
 	dt = util_now_ms() - t0;
-	is_int(r, HTTP_CONN_FAILED, "body deadline: read fails");
+	is_int(r, HTTP_CONN_REJECTED, "body deadline: rejected");
 	ok(dt >= 190 && dt < 1000, "body deadline took %llu ms",
 	    (unsigned long long)dt);
 	check_error("408 body", get_all(100), 408, "timeout_error");
@@ -1046,6 +1060,130 @@ test_writes(void)
 	http_conn_close(&conn);
 }
 
+/*
+ * The first head of a connection must arrive within header_ms of the
+ * accept, silence before its first byte included (issue 10: a silent
+ * start, then a slow head, held a worker twice header_timeout_seconds).
+ */
+static void
+test_first_head_deadline(void)
+{
+	struct http_limits	 lim = base_limits;
+	uint64_t		 t0, dt;
+	pid_t			 pid;
+	int			 r;
+
+	lim.header_ms = 400;
+	lim.keepalive_ms = 5000;
+	open_pair(&lim);
+	t0 = conn.accepted_ms;
+	/* silent for 250 ms, then half a head */
+	if ((pid = fork()) == 0) {
+		close(conn.fd);
+		usleep(250000);
+		put("GET / HTTP/1.1\r\nHost: x\r\n");
+		sleep(5);
+		_exit(0);
+	}
+	r = read_answered();
+	dt = util_now_ms() - t0;
+	reap(pid, 1);
+	is_int(r, HTTP_CONN_REJECTED, "late, slow first head: rejected");
+	ok(dt >= 390 && dt < 600, "first head cut %llu ms after the accept "
+	    "(header_ms 400, not 400 after its first byte)",
+	    (unsigned long long)dt);
+	check_error("408 late first head", get_all(100), 408, "timeout_error");
+	close_pair();
+
+	/* a silent new connection: closed at header_ms, no keep-alive wait */
+	open_pair(&lim);
+	r = read_answered();
+	dt = util_now_ms() - conn.accepted_ms;
+	is_int(r, HTTP_CONN_EOF, "silent new connection: EOF");
+	ok(dt >= 390 && dt < 600, "silent new connection closed after %llu ms",
+	    (unsigned long long)dt);
+	close_pair();
+}
+
+static volatile sig_atomic_t	 stop_flag, closing_flag;
+
+static void
+on_alarm(int signo)
+{
+	(void)signo;
+	stop_flag = 1;
+}
+
+/*
+ * limits.stop interrupts the wait for a request without consuming
+ * anything; limits.closing turns the next head's keep-alive off.
+ */
+static void
+test_stop_and_closing(void)
+{
+	struct http_limits	 lim = base_limits;
+	struct sigaction	 sa;
+	struct itimerval	 it;
+	uint64_t		 t0, dt;
+	const char		*raw;
+	int			 r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART */
+	sigaction(SIGALRM, &sa, NULL);
+	lim.stop = &stop_flag;
+	lim.closing = &closing_flag;
+
+	/* a first request served keep-alive, then an idle wait */
+	open_pair(&lim);
+	put("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_REQUEST,
+	    "stop: first request");
+	http_resp_send(&conn, &req, 200, "text/plain", "ok", 2, NULL);
+	raw = get_all(100);
+	ok(strstr(raw, "Connection: close") == NULL && req.keep_alive,
+	    "before closing: the answer keeps the connection");
+	http_conn_end_request(&conn, &req);
+
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = 150000;
+	setitimer(ITIMER_REAL, &it, NULL);
+	t0 = util_now_ms();
+	r = http_conn_read_request(&conn, &req);
+	dt = util_now_ms() - t0;
+	is_int(r, HTTP_CONN_STOPPED, "a stop signal ends the idle wait");
+	ok(dt >= 140 && dt < 1000, "stopped after %llu ms",
+	    (unsigned long long)dt);
+
+	/* nothing was lost: the next request is read and answered close */
+	closing_flag = 1;
+	put("GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
+	is_int(http_conn_read_request(&conn, &req), HTTP_CONN_REQUEST,
+	    "after the stop: the next request is read");
+	ok(span_is(req.path, req.path_len, "/again"), "... whole");
+	http_resp_send(&conn, &req, 200, "text/plain", "ok", 2, NULL);
+	raw = get_all(100);
+	ok(has_header(raw, "\r\nConnection: close\r\n"),
+	    "closing: the answer says Connection: close");
+	is_int(req.keep_alive, 0, "closing: req->keep_alive cleared");
+	http_conn_end_request(&conn, &req);
+	close_pair();
+
+	/* a signal that did not raise the flag does not end the wait */
+	lim.stop = &closing_flag;
+	lim.keepalive_ms = 300;
+	closing_flag = 0;
+	stop_flag = 0;
+	open_pair(&lim);
+	conn.requests = 1;		/* waiting for a next request */
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = http_conn_read_request(&conn, &req);
+	is_int(r, HTTP_CONN_EOF, "another signal: the wait runs to its end");
+	is_int(stop_flag, 1, "... and that signal came");
+	close_pair();
+	signal(SIGALRM, SIG_DFL);
+}
+
 int
 main(void)
 {
@@ -1062,5 +1200,7 @@ main(void)
 	test_head_and_errors();
 	test_stream();
 	test_writes();
+	test_first_head_deadline();
+	test_stop_and_closing();
 	return tap_done();
 }

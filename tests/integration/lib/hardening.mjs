@@ -79,21 +79,6 @@ export function sanitizerLines(stderr) {
 }
 
 /**
- * How long Linux keeps a connection that sent nothing out of the accept queue
- * when the listening socket has TCP_DEFER_ACCEPT = seconds: the value is
- * rounded up to whole SYN-ACK retransmissions (1 s, then doubling), and the
- * client's ACK to the retransmission after that hands the connection over.
- */
-export function deferAcceptWindowMs(seconds) {
-	let timeout = 1, period = 1;
-	while (seconds > period) {
-		timeout *= 2;
-		period += timeout;
-	}
-	return period * 1000;
-}
-
-/**
  * One request on a fresh socket: write `wire` (string as latin1, or Buffer),
  * read one response. Returns the response (RawConn.readResponse shape) plus
  * `conn`, or { status: null, conn, got } when the server closed without an
@@ -245,5 +230,20 @@ export function connectRefused(port) {
 		const s = net.connect(port, '127.0.0.1');
 		s.once('connect', () => { s.destroy(); resolve(false); });
 		s.once('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+	});
+}
+
+/**
+ * A stopping daemon takes no new connection: its listening socket drops
+ * the connection request (the client's kernel would retry it) while the
+ * workers answer what is queued, and refuses it once closed. True when a
+ * connect is refused or does not complete within ms.
+ */
+export function connectNotAccepted(port, ms = 500) {
+	return new Promise((resolve) => {
+		const s = net.connect(port, '127.0.0.1');
+		const t = setTimeout(() => { s.destroy(); resolve(true); }, ms);
+		s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(false); });
+		s.once('error', (e) => { clearTimeout(t); resolve(e.code === 'ECONNREFUSED'); });
 	});
 }
