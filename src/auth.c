@@ -81,7 +81,9 @@ auth_check(const struct conf *c, const struct http_request *req)
 		    "Bearer";
 	if (token == NULL)
 		return "Authorization must be \"Bearer <key>\": send the key "
-		    "as a bearer token or in x-api-key";
-	return tlen == 0 ? "empty bearer token in Authorization" :
-	    "invalid bearer token in Authorization";
+		    "that way or in x-api-key";
+	/* worded so that the error envelope's credential net (a word after
+	 * "Bearer ") leaves the message whole */
+	return tlen == 0 ? "empty key in Authorization: Bearer" :
+	    "invalid key in Authorization: Bearer";
 }

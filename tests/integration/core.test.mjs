@@ -247,8 +247,8 @@ describe('inbound auth (ak set)', { timeout: 120000 }, () => {
 		const cases = [
 			[{}, /^missing API key: send x-api-key or Authorization: Bearer$/],
 			[{ 'x-api-key': 'wrong-key-1234' }, /^invalid x-api-key$/],
-			[{ authorization: 'Bearer wrong-key-1234' }, /^invalid bearer token in Authorization$/],
-			[{ authorization: 'Bearer ' }, /^empty bearer token in Authorization$/],
+			[{ authorization: 'Bearer wrong-key-1234' }, /^invalid key in Authorization: Bearer$/],
+			[{ authorization: 'Bearer ' }, /^empty key in Authorization: Bearer$/],
 			[{ authorization: 'Basic d3Jvbmcta2V5LTEyMzQ=' }, /^Authorization must be "Bearer <key>"/],
 			[{ 'x-api-key': '' }, /^empty x-api-key$/],
 		];
