@@ -1,0 +1,58 @@
+/*
+ * resp: Anthropic Messages <-> the OpenAI Responses API (POST /v1/responses),
+ * non-streaming. resp_req.c builds the upstream request, resp_resp.c
+ * translates the upstream's answer, resp_sig.c carries a reasoning item
+ * through a thinking block's signature and back. Errors of the Responses
+ * API ({"error":{"message","type","code"}}) are those of Chat Completions:
+ * xlate_upstream_error() words them. resp_stream.h is the streaming half.
+ */
+#ifndef CP_RESP_H
+#define CP_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "models.h"
+#include "xlate.h"
+
+/*
+ * Anthropic request -> new Responses request (caller puts it), or NULL +
+ * err with the same validation and messages as xlate_req. The model's
+ * remote_id becomes "model"; stream adds "stream":true. store is false;
+ * for a model configured for reasoning the encrypted reasoning is asked for
+ * (include) and thinking blocks that carry it go back as reasoning items.
+ * Every block left out is logged with request_id (may be NULL).
+ */
+json_object *resp_req(json_object *req, const struct model_route *route,
+	    int stream, const char *request_id, struct xlate_err *);
+
+/* the smallest max_output_tokens the Responses API takes */
+#define RESP_MIN_OUTPUT_TOKENS	16
+
+/* ---- resp_sig.c: reasoning items through thinking signatures ---- */
+
+/*
+ * A signature "cprs_1_" + key + "_" + the item's encrypted_content. The key
+ * (16 hex digits of a SHA-256 of the provider's name and the model's
+ * remote_id) keeps a reasoning item from going to an upstream that cannot
+ * decrypt it: another provider's, another model's.
+ */
+#define RESP_SIG_PREFIX		"cprs_1_"
+#define RESP_SIG_KEY_SIZE	17		/* 16 hex digits and a NUL */
+#define RESP_SIG_MAX		(1024 * 1024)	/* longer content: not kept */
+
+void	 resp_sig_key(const struct model_route *, char key[RESP_SIG_KEY_SIZE]);
+/* appends the signature for encrypted content enc (len bytes; NULL or
+ * empty: none) under key (NULL: none): 1 when it carries enc, 0 when it is
+ * a plain "cpsig_" one (nothing to carry, no key, or enc longer than
+ * RESP_SIG_MAX), -1 when memory runs out */
+int	 resp_sig_encode(struct buf *out, const char *key, const char *enc,
+	    size_t len);
+/* the encrypted content signature sig carries for key, or NULL with *why
+ * saying why it cannot go back */
+const char *resp_sig_decode(const char *sig, size_t len, const char *key,
+	    size_t *enclen, const char **why);
+
+#endif
