@@ -4,7 +4,7 @@
  * translates the upstream's answer, resp_sig.c carries a reasoning item
  * through a thinking block's signature and back. Errors of the Responses
  * API ({"error":{"message","type","code"}}) are those of Chat Completions:
- * xlate_upstream_error() words them. resp_stream.h is the streaming half.
+ * errmap_http() words them. resp_stream.h is the streaming half.
  */
 #ifndef CP_RESP_H
 #define CP_RESP_H
@@ -30,6 +30,29 @@ json_object *resp_req(json_object *req, const struct model_route *route,
 
 /* the smallest max_output_tokens the Responses API takes */
 #define RESP_MIN_OUTPUT_TOKENS	16
+
+/*
+ * A Responses answer (the "response" object) -> Anthropic message, or NULL
+ * + err: a failed response is the upstream's error (errmap_http words
+ * it, naming route's provider), an answer without output a 502.
+ * req, the client's request (may be NULL), gives the input estimate when
+ * the upstream reports no usage; route (may be NULL: no reasoning is
+ * round-tripped) keys the thinking signatures.
+ */
+json_object *resp_resp(json_object *resp, const char *client_model,
+	    json_object *req, const struct model_route *route,
+	    struct xlate_err *);
+
+/*
+ * An error a Responses answer carries in its body (a failed response's
+ * "error", an "error" stream event): {"code","message"} -> the client's
+ * status, type and message, as if the upstream had answered the HTTP
+ * status its code stands for (rate_limit_exceeded 429, server_error 500,
+ * invalid input 400). code is the error's "code" (may be NULL), e the
+ * error object's JSON text.
+ */
+void	 resp_error(const char *code, const char *e, size_t len,
+	    const char *provider_name, struct xlate_err *);
 
 /* ---- resp_sig.c: reasoning items through thinking signatures ---- */
 
