@@ -361,6 +361,8 @@ sc_type(struct sc *c, json_object *out, json_object *t)
 	size_t		 i, n, types = 0;
 
 	if (!json_object_is_type(t, json_type_array)) {
+		if (!json_object_is_type(t, json_type_string))
+			return 0;		/* no type at all */
 		if (sc_is(t, "null"))
 			return sc_set(c, out, "nullable",
 			    json_object_new_boolean(1));
