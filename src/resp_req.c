@@ -21,9 +21,9 @@
  * Tool results become function_call_output items in the order of the
  * calls they answer, images and PDFs inside the output where the API
  * takes them; a call without a result gets a placeholder output that
- * says so (the API refuses unanswered calls), a result that answers no
- * call of the turn before is dropped with a log line (the API refuses
- * those too).
+ * says so (the API refuses unanswered calls); a result that answers no
+ * call of the turn before (the API refuses those too) goes into the user
+ * message as text, with a log line.
  *
  * Parameters: max_tokens (capped as xlate_req caps it, and raised to the
  * API's minimum of RESP_MIN_OUTPUT_TOKENS) -> max_output_tokens;
@@ -285,15 +285,68 @@ rq_same_id(json_object *a, json_object *b)
 }
 
 /*
+ * A result that answers no call of the turn before (the API refuses a
+ * function_call_output without its call): its content as user parts,
+ * text first, so the model still sees it.
+ */
+static int
+rq_stray(struct rq *q, struct rq_result *r, const char *cp, json_object *parts)
+{
+	char		 bp[XR_PATH];
+	struct buf	 t = BUF_INITIALIZER;
+	json_object	*o = r->output, *first;
+	size_t		 i = 0, n;
+	int		 rc = -1;
+
+	xr_index(bp, sizeof(bp), cp, r->block);
+	xr_drop(&q->x, bp, "tool_result", "it answers no tool call of the "
+	    "turn before; its content goes as text");
+	if (buf_printf(&t, "[result of tool call %s]",
+	    json_object_get_string(r->id)) == -1)
+		goto nomem;
+	if (json_object_is_type(o, json_type_string)) {
+		if (json_object_get_string_len(o) > 0 && (buf_putc(&t, '\n') ==
+		    -1 || buf_append(&t, json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o)) == -1))
+			goto nomem;
+		n = 0;
+	} else {
+		/* [input_text?, media...]: the text joins ours */
+		n = json_object_array_length(o);
+		first = json_object_array_get_idx(o, 0);
+		if (json_object_object_get_ex(first, "text", &first)) {
+			if (buf_putc(&t, '\n') == -1 || buf_append(&t,
+			    json_object_get_string(first),
+			    (size_t)json_object_get_string_len(first)) == -1)
+				goto nomem;
+			i = 1;
+		}
+	}
+	if (xr_push(&q->x, parts, rq_text(q, "input_text", t.data,
+	    t.len)) == -1)
+		goto done;
+	for (; i < n; i++)
+		if (xr_push(&q->x, parts, json_object_get(
+		    json_object_array_get_idx(o, i))) == -1)
+			goto done;
+	rc = 0;
+	goto done;
+nomem:
+	xr_nomem(&q->x);
+done:
+	buf_free(&t);
+	return rc;
+}
+
+/*
  * Results in the order of the calls they answer, placeholders for the
- * calls none answers. A result answering no call of the turn before is
- * left out: the API refuses it (cp names the content, for the log).
+ * calls none answers; results answering none of them become user parts
+ * (cp names the content, for the log).
  */
 static int
 rq_send_results(struct rq *q, struct rq_result *res, size_t nres,
-    const char *cp)
+    const char *cp, json_object *parts)
 {
-	char		 bp[XR_PATH];
 	json_object	*id;
 	size_t		 i, j, ncalls = json_object_array_length(q->calls);
 	int		 rc;
@@ -313,13 +366,9 @@ rq_send_results(struct rq *q, struct rq_result *res, size_t nres,
 		if (rc == -1)
 			return -1;
 	}
-	for (j = 0; j < nres; j++) {
-		if (res[j].sent)
-			continue;
-		xr_index(bp, sizeof(bp), cp, res[j].block);
-		xr_drop(&q->x, bp, "tool_result", "it answers no tool call "
-		    "of the turn before");
-	}
+	for (j = 0; j < nres; j++)
+		if (!res[j].sent && rq_stray(q, &res[j], cp, parts) == -1)
+			return -1;
 	json_object_put(q->calls);
 	if ((q->calls = json_object_new_array()) == NULL)
 		return xr_nomem(&q->x);
@@ -401,7 +450,7 @@ rq_user(struct rq *q, json_object *content, const char *path)
 			goto done;
 		}
 		if (rq_user_blocks(q, content, cp, res, &nres, chat) == -1 ||
-		    rq_send_results(q, res, nres, cp) == -1 ||
+		    rq_send_results(q, res, nres, cp, parts) == -1 ||
 		    rq_parts(q, chat, parts) == -1)
 			goto done;
 	}

@@ -313,6 +313,27 @@ check_reasoning_elsewhere(void)
 	json_object_put(out);
 }
 
+/* a result with no call before it: as xlate_req, no error; the API
+ * would refuse it as an output, so it is the user's text */
+static void
+check_stray_only(void)
+{
+	static const struct opts o = { 0 };
+	json_object	*out, *input, *m, *c;
+
+	out = translate("{\"model\":\"m\",\"max_tokens\":10,\"messages\":"
+	    "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+	    "\"tool_use_id\":\"toolu_m\",\"content\":\"running\"}]}]}", &o);
+	ok(out != NULL, "stray: a lone tool result is no error");
+	json_object_object_get_ex(out, "input", &input);
+	m = json_object_array_get_idx(input, 0);
+	json_object_object_get_ex(m, "content", &c);
+	is_str(str_at(json_object_array_get_idx(c, 0), "text", NULL),
+	    "[result of tool call toolu_m]\nrunning",
+	    "stray: ... it is the user's text");
+	json_object_put(out);
+}
+
 int
 main(void)
 {
@@ -329,5 +350,6 @@ main(void)
 	check_min_output_tokens();
 	check_signatures();
 	check_reasoning_elsewhere();
+	check_stray_only();
 	return tap_done();
 }
