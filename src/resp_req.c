@@ -95,6 +95,21 @@ rq_text(struct rq *q, const char *type, const char *s, size_t len)
 	return o;
 }
 
+/* {"type": type, "text": s}, the string shared with the request */
+static json_object *
+rq_text_of(struct rq *q, const char *type, json_object *s)
+{
+	json_object	*o;
+
+	if ((o = rq_item(q, type)) == NULL)
+		return NULL;
+	if (xr_add(&q->x, o, "text", xr_string(s)) == -1) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_object *
 rq_member(json_object *o, const char *key)
 {
@@ -126,9 +141,7 @@ rq_part(struct rq *q, json_object *p)
 	const char	*type = json_object_get_string(t);
 
 	if (strcmp(type, "text") == 0)
-		return rq_text(q, "input_text", json_object_get_string(
-		    rq_member(p, "text")), (size_t)json_object_get_string_len(
-		    rq_member(p, "text")));
+		return rq_text_of(q, "input_text", rq_member(p, "text"));
 	if (strcmp(type, "image_url") == 0) {
 		inner = rq_member(p, "image_url");
 		if ((n = rq_item(q, "input_image")) == NULL)
@@ -439,9 +452,8 @@ rq_user(struct rq *q, json_object *content, const char *path)
 	if (json_object_is_type(content, json_type_string)) {
 		if (rq_answer_pending(q) == -1 ||
 		    (json_object_get_string_len(content) > 0 &&
-		    xr_push(&q->x, parts, rq_text(q, "input_text",
-		    json_object_get_string(content),
-		    (size_t)json_object_get_string_len(content))) == -1))
+		    xr_push(&q->x, parts, rq_text_of(q, "input_text",
+		    content)) == -1))
 			goto done;
 	} else {
 		n = json_object_array_length(content);
@@ -513,9 +525,8 @@ rq_thinking(struct rq *q, json_object *b, const char *path,
 	if (xr_add(&q->x, item, "summary",
 	    (summary = json_object_new_array())) == -1 ||
 	    (json_object_get_string_len(thinking) > 0 &&
-	    xr_push(&q->x, summary, rq_text(q, "summary_text",
-	    json_object_get_string(thinking),
-	    (size_t)json_object_get_string_len(thinking))) == -1) ||
+	    xr_push(&q->x, summary, rq_text_of(q, "summary_text",
+	    thinking)) == -1) ||
 	    xr_add(&q->x, item, "encrypted_content",
 	    json_object_new_string_len(enc, (int)len)) == -1) {
 		json_object_put(item);

@@ -638,13 +638,53 @@ sc_ref(struct sc *c, json_object *out, json_object *ref, int depth)
 	return rc;
 }
 
+/* items: a subschema; a draft-04 list of them -> the one, or anyOf */
+static int
+sc_items(struct sc *c, json_object *out, json_object *v, int depth)
+{
+	json_object	*any;
+
+	if (!json_object_is_type(v, json_type_array))
+		return sc_set(c, out, "items", sc_schema(c, v, depth + 1));
+	if (json_object_array_length(v) == 0)
+		return 0;
+	if (json_object_array_length(v) == 1)
+		return sc_set(c, out, "items", sc_schema(c,
+		    json_object_array_get_idx(v, 0), depth + 1));
+	if ((any = json_object_new_object()) == NULL)
+		return c->nomem = 1, -1;
+	if (sc_set(c, any, "anyOf", sc_list(c, v, depth)) == -1) {
+		json_object_put(any);
+		return -1;
+	}
+	return sc_set(c, out, "items", any);
+}
+
+/* anyOf and oneOf: their branches together, as anyOf */
+static int
+sc_branches(struct sc *c, json_object *out, json_object *v, int depth)
+{
+	json_object	*sub, *any;
+
+	if (!json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) == 0)
+		return 0;
+	if ((sub = sc_list(c, v, depth)) == NULL)
+		return -1;
+	if ((any = sc_get(out, "anyOf")) != NULL) {
+		any = sc_concat(c, any, sub);
+		json_object_put(sub);
+		sub = any;
+	}
+	return sc_set(c, out, "anyOf", sub);
+}
+
 /* one keyword of in, done into out */
 static int
 sc_keyword(struct sc *c, json_object *in, json_object *out, const char *k,
     json_object *v, int depth)
 {
-	json_object	*sub, *any;
-	int		 known;
+	int	 known;
 
 	switch (sc_action(c->d, k, &known)) {
 	case SC_KEEP:
@@ -652,38 +692,14 @@ sc_keyword(struct sc *c, json_object *in, json_object *out, const char *k,
 	case SC_SCHEMA:
 		return sc_set(c, out, k, sc_schema(c, v, depth + 1));
 	case SC_ITEMS:
-		if (!json_object_is_type(v, json_type_array))
-			return sc_set(c, out, k, sc_schema(c, v, depth + 1));
-		if (json_object_array_length(v) == 1)
-			return sc_set(c, out, k, sc_schema(c,
-			    json_object_array_get_idx(v, 0), depth + 1));
-		if (json_object_array_length(v) == 0)
-			return 0;
-		if ((any = json_object_new_object()) == NULL)
-			return c->nomem = 1, -1;
-		if (sc_set(c, any, "anyOf", sc_list(c, v, depth)) == -1) {
-			json_object_put(any);
-			return -1;
-		}
-		return sc_set(c, out, k, any);
+		return sc_items(c, out, v, depth);
 	case SC_SCHEMA_MAP:
 		if (!json_object_is_type(v, json_type_object))
 			return 0;
 		return sc_set(c, out, k, sc_map(c, v, depth));
 	case SC_SCHEMA_LIST:
 	case SC_ONEOF:
-		if (!json_object_is_type(v, json_type_array) ||
-		    json_object_array_length(v) == 0)
-			return 0;
-		/* anyOf and oneOf both: their branches together */
-		if ((sub = sc_list(c, v, depth)) == NULL)
-			return -1;
-		if ((any = sc_get(out, "anyOf")) != NULL) {
-			any = sc_concat(c, any, sub);
-			json_object_put(sub);
-			sub = any;
-		}
-		return sc_set(c, out, "anyOf", sub);
+		return sc_branches(c, out, v, depth);
 	case SC_ALLOF:
 		return sc_allof(c, out, v, depth);
 	case SC_TYPE:
