@@ -47,6 +47,23 @@ json_object *xlate_resp(json_object *resp, const char *client_model,
 #define XLATE_SIG_SIZE	40
 void	 xlate_signature(char *out, size_t outsz);
 
+/* the answer's parts every translator of upstream answers builds alike:
+ * a function call {"name","arguments"} -> a tool_use block appended to
+ * content (its id made unique there): 1 added, 0 dropped (arguments cut
+ * short in a truncated answer, logged), -1 with err filled */
+int	 xlate_tool_block(json_object *content, const char *id, json_object *fn,
+	    int truncated, struct xlate_err *);
+/* the bytes the model wrote into content (text, thinking, tool inputs),
+ * for an output estimate when the upstream reports no usage */
+size_t	 xlate_output_bytes(json_object *content);
+/* a string of answer text (text, thinking) with every configured secret
+ * masked; NULL when memory runs out */
+json_object *xlate_answer_string(const char *s, size_t len);
+/* the Anthropic message around content and usage (both taken, also on
+ * failure); NULL when memory runs out */
+json_object *xlate_message(json_object *content, const char *model,
+	    const char *stop, const char *seq, json_object *usage);
+
 /* finish_reason -> stop_reason ("end_turn" for NULL/unknown) */
 const char *xlate_stop_reason(const char *finish_reason);
 

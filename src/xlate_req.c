@@ -26,6 +26,11 @@
  * A PDF for a provider without pdf fails like bad input, but marked as the
  * provider's limit (xlate_err.provider_limit), so a fallback chain can try
  * its next provider.
+ *
+ * The walker's parts that do not depend on Chat Completions' shape
+ * (validation, content blocks, system text, parameters and tools) are
+ * shared with resp_req.c through xr.h: one set of rules and error
+ * messages for every upstream API.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -46,21 +51,7 @@
 #include "turns.h"
 #include "util.h"
 #include "xlate.h"
-
-#define XR_PATH		160		/* longest JSON path we name */
-#define XR_MAX_COUNT	INT32_MAX	/* json-c saturates huge integers */
-
-enum { XR_OPTIONAL, XR_REQUIRED };
-
-struct xr {
-	const struct model_route *route;	/* NULL: validate only */
-	const char		*rid;		/* request id for log lines */
-	struct xlate_err	*err;
-	struct buf		 system;	/* folded system text */
-	json_object		*msgs;		/* everything after the system message */
-	json_object		*calls;		/* ids of the last assistant's tool calls */
-	json_object		*loaded;	/* loaded deferred tools (keys) */
-};
+#include "xr.h"
 
 struct xr_result {				/* one translated tool_result */
 	const char	*id;			/* borrowed from the request */
@@ -82,12 +73,9 @@ const char *const *const xlate_req_opaque[] = {
 	xr_opaque_schema, xr_opaque_input, NULL
 };
 
-static int	 xr_fail(struct xr *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
 /* ---- errors, paths and typed members ------------------------------------ */
 
-static int
+int
 xr_fail(struct xr *x, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -100,7 +88,7 @@ xr_fail(struct xr *x, const char *fmt, ...)
 	return -1;
 }
 
-static int
+int
 xr_nomem(struct xr *x)
 {
 	x->err->status = 500;
@@ -119,7 +107,7 @@ xr_path_done(char *out, size_t outsz, int n)
 		memcpy(out + outsz - 4, "...", 4);
 }
 
-static void
+void
 xr_key(char *out, size_t outsz, const char *path, const char *key)
 {
 	if (*path == '\0')
@@ -129,7 +117,7 @@ xr_key(char *out, size_t outsz, const char *path, const char *key)
 		    key));
 }
 
-static void
+void
 xr_index(char *out, size_t outsz, const char *path, size_t i)
 {
 	xr_path_done(out, outsz, snprintf(out, outsz, "%s[%zu]", path, i));
@@ -178,7 +166,7 @@ xr_expected(json_type t)
  * else *out = NULL. JSON null counts as absent for optional members (SDKs
  * send it) and as a wrong type for required ones.
  */
-static int
+int
 xr_member(struct xr *x, json_object *obj, const char *path, const char *key,
     json_type want, int required, json_object **out)
 {
@@ -195,7 +183,7 @@ xr_member(struct xr *x, json_object *obj, const char *path, const char *key,
 	return 0;
 }
 
-static int
+int
 xr_str(struct xr *x, json_object *obj, const char *path, const char *key,
     int required, json_object **out)
 {
@@ -203,7 +191,7 @@ xr_str(struct xr *x, json_object *obj, const char *path, const char *key,
 }
 
 /* a content block: an object with a string "type" */
-static int
+int
 xr_block(struct xr *x, json_object *b, const char *path, const char **type)
 {
 	json_object	*t;
@@ -217,7 +205,7 @@ xr_block(struct xr *x, json_object *b, const char *path, const char **type)
 }
 
 /* string or array of blocks, as message and tool_result content may be */
-static int
+int
 xr_content(struct xr *x, json_object *obj, const char *path, int required,
     json_object **out)
 {
@@ -241,7 +229,7 @@ xr_content(struct xr *x, json_object *obj, const char *path, int required,
  * types come from the client, so they are bounded and escaped. Validation
  * alone (count_tokens) drops nothing and says nothing.
  */
-static void
+void
 xr_drop(struct xr *x, const char *path, const char *type, const char *why)
 {
 	struct buf	 t = BUF_INITIALIZER;
@@ -259,7 +247,7 @@ xr_drop(struct xr *x, const char *path, const char *type, const char *why)
  * the conversation loads it: a tool_reference names it (tool search), an
  * earlier tool_use called it, or tool_choice forces it.
  */
-static int
+int
 xr_load(struct xr *x, json_object *name)
 {
 	if (json_object_object_add(x->loaded, json_object_get_string(name),
@@ -280,7 +268,7 @@ xr_is_loaded(struct xr *x, json_object *name)
 /* obj[key] = val, taking val; val == NULL means allocation failed. key
  * must be a string literal (json-c keeps the pointer, not a copy); so it
  * is for every caller, down to xr_part's type and xr_scalar's outkey */
-static int
+int
 xr_add(struct xr *x, json_object *obj, const char *key, json_object *val)
 {
 	if (val == NULL)
@@ -303,7 +291,7 @@ xr_add_null(struct xr *x, json_object *obj, const char *key)
 	return 0;
 }
 
-static int
+int
 xr_push(struct xr *x, json_object *arr, json_object *val)
 {
 	if (val == NULL)
@@ -322,7 +310,7 @@ xr_push(struct xr *x, json_object *arr, json_object *val)
  * tree may be freed first. On a 20 KB Claude Code request the deep copy
  * of the tool schemas alone was a tenth of the proxy's CPU.
  */
-static json_object *
+json_object *
 xr_string(json_object *s)
 {
 	if (s == NULL)
@@ -337,7 +325,7 @@ xr_copy(json_object *v)
 }
 
 /* b += sep + s[0..len), the separator only between two non-empty pieces */
-static int
+int
 xr_join_text(struct xr *x, struct buf *b, const char *sep, const char *s,
     size_t len)
 {
@@ -350,7 +338,7 @@ xr_join_text(struct xr *x, struct buf *b, const char *sep, const char *s,
 	return 0;
 }
 
-static int
+int
 xr_join(struct xr *x, struct buf *b, const char *sep, json_object *s)
 {
 	return xr_join_text(x, b, sep, json_object_get_string(s),
@@ -660,7 +648,7 @@ xr_document(struct xr *x, json_object *b, const char *path, json_object **out)
  * server tool calls and their results) appended to out, after sep when
  * out has text: 1 done, 0 not such a block, -1 out of memory.
  */
-static int
+int
 xr_render(struct xr *x, json_object *b, const char *type, struct buf *out,
     const char *sep)
 {
@@ -695,7 +683,7 @@ xr_user_other(struct xr *x, json_object *b, const char *path,
 
 /* a part of the user's own content: text, image, document, or text that
  * stands for another block */
-static int
+int
 xr_user_part(struct xr *x, json_object *b, const char *path, const char *type,
     json_object *parts)
 {
@@ -778,7 +766,7 @@ xr_result_block(struct xr *x, json_object *b, const char *path,
 }
 
 /* the content's own text, media moved out of it */
-static int
+int
 xr_result_body(struct xr *x, json_object *content, const char *path,
     struct buf *body, json_object *media)
 {
@@ -1174,7 +1162,7 @@ xr_system_text(struct xr *x, json_object *s, int first)
  * only (strict) and may start with Claude Code's attribution line; role
  * "system" messages skip other blocks.
  */
-static int
+int
 xr_system(struct xr *x, json_object *v, const char *path, int strict)
 {
 	char		 bp[XR_PATH];
@@ -1415,7 +1403,7 @@ xr_tool_choice(struct xr *x, json_object *tc, json_object *tools,
 }
 
 /* tools and tool_choice; both omitted when no tool can be forwarded */
-static int
+int
 xr_tools(struct xr *x, json_object *req, json_object *out)
 {
 	char		 tp[XR_PATH];
@@ -1460,7 +1448,7 @@ done:
 
 /* ---- scalar parameters -------------------------------------------------- */
 
-static int
+int
 xr_model(struct xr *x, json_object *req, json_object *out)
 {
 	json_object	*m;
@@ -1473,7 +1461,7 @@ xr_model(struct xr *x, json_object *req, json_object *out)
 	    json_object_new_string(x->route->model->remote_id));
 }
 
-static int
+int
 xr_max_tokens(struct xr *x, json_object *req, json_object *out)
 {
 	json_object	*v;
@@ -1719,7 +1707,7 @@ xr_reasoning(struct xr *x, json_object *req, json_object *out)
 	    json_object_new_string(effort));
 }
 
-static int
+int
 xr_params(struct xr *x, json_object *req, int stream, json_object *out)
 {
 	int	 top_k = x->route != NULL && x->route->provider->top_k;

@@ -361,8 +361,8 @@ log_dropped_call(const char *name, const char *why)
 }
 
 /* one function call -> a tool_use block: 1 added, 0 dropped, -1 error */
-static int
-tool_block(json_object *content, const char *id, json_object *fn,
+int
+xlate_tool_block(json_object *content, const char *id, json_object *fn,
     int truncated, struct xlate_err *err)
 {
 	const char	*name = jstr(fn, "name");
@@ -412,7 +412,7 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 	if ((calls = jget(msg, "tool_calls", json_type_array)) == NULL) {
 		if ((fn = jget(msg, "function_call", json_type_object)) == NULL)
 			return 0;
-		return tool_block(content, NULL, fn, truncated, err);
+		return xlate_tool_block(content, NULL, fn, truncated, err);
 	}
 	n = json_object_array_length(calls);
 	for (i = 0; i < n; i++) {
@@ -420,7 +420,7 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 		/* only function calls exist in Chat Completions today */
 		if ((fn = jget(call, "function", json_type_object)) == NULL)
 			continue;
-		if ((r = tool_block(content, jstr(call, "id"), fn, truncated,
+		if ((r = xlate_tool_block(content, jstr(call, "id"), fn, truncated,
 		    err)) == -1)
 			return -1;
 		added += r;
@@ -438,8 +438,8 @@ xlate_signature(char *out, size_t outsz)
  * upstream may echo one into the answer (gateways that report their own
  * errors as text). Only the exact match: a model's words may hold commit
  * hashes and example keys the heuristics would take for credentials. */
-static json_object *
-answer_string(const char *s, size_t len)
+json_object *
+xlate_answer_string(const char *s, size_t len)
 {
 	struct buf	 m = BUF_INITIALIZER;
 	json_object	*o;
@@ -468,7 +468,7 @@ resp_thinking(json_object *msg, json_object *content)
 	 * opaque, and xlate_req ignores it on the way in. */
 	xlate_signature(sig, sizeof(sig));
 	if ((b = block_new("thinking")) == NULL ||
-	    jset(b, "thinking", answer_string(r, strlen(r))) == -1 ||
+	    jset(b, "thinking", xlate_answer_string(r, strlen(r))) == -1 ||
 	    jset(b, "signature", json_object_new_string(sig)) == -1) {
 		json_object_put(b);
 		return -1;
@@ -527,7 +527,7 @@ resp_text(json_object *choice, json_object *msg, json_object *content,
 	}
 	if (text.len > 0) {
 		if ((b = block_new("text")) == NULL ||
-		    jset(b, "text", answer_string(text.data, text.len)) == -1) {
+		    jset(b, "text", xlate_answer_string(text.data, text.len)) == -1) {
 			json_object_put(b);
 			rc = -1;
 		} else
@@ -566,8 +566,8 @@ resp_stop(json_object *choice, int ntools, int refusal, const char **seq)
 }
 
 /* the bytes of what the model wrote: text, thinking, tool inputs */
-static size_t
-resp_output_bytes(json_object *content)
+size_t
+xlate_output_bytes(json_object *content)
 {
 	json_object	*b, *v;
 	const char	*s;
@@ -605,7 +605,7 @@ resp_usage(json_object *resp, json_object *content, json_object *req)
 		cached = jint(u, "prompt_cache_hit_tokens");	/* DeepSeek */
 	if (u == NULL) {
 		prompt = req != NULL ? tokens_estimate_request(req) : 0;
-		completion = (int64_t)(resp_output_bytes(content) + 3) / 4;
+		completion = (int64_t)(xlate_output_bytes(content) + 3) / 4;
 	}
 	if (prompt < 0)
 		prompt = 0;
@@ -631,8 +631,8 @@ resp_usage(json_object *resp, json_object *content, json_object *req)
 	return out;
 }
 
-static json_object *
-resp_message(json_object *content, const char *model, const char *stop,
+json_object *
+xlate_message(json_object *content, const char *model, const char *stop,
     const char *seq, json_object *usage)
 {
 	json_object	*m, *s = NULL;
@@ -723,7 +723,7 @@ xlate_resp(json_object *resp, const char *client_model, json_object *req,
 		json_object_put(content);
 		goto nomem;
 	}
-	if ((out = resp_message(content, model, stop, seq, usage)) == NULL)
+	if ((out = xlate_message(content, model, stop, seq, usage)) == NULL)
 		goto nomem;
 	return out;
  nomem:

@@ -21,7 +21,7 @@ cd "$top" || exit 2
 fuzzdir=$top/tests/fuzz
 data=$top/tests/data
 build=$top/build-fuzz
-targets=${FUZZ_TARGETS:-http chunked stream xlate conf}
+targets=${FUZZ_TARGETS:-http chunked stream xlate conf resp}
 
 case $secs in
 ''|*[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET]" >&2; exit 2 ;;
@@ -99,6 +99,9 @@ for t in $targets; do
 	stream)	seed "$t" "$data"/stream/*.upstream.sse ;;
 	xlate)	seed "$t" "$data"/xlate_req/*.in.json \
 		    "$data"/xlate_resp/*.in.json ;;
+	resp)	seed "$t" "$data"/resp_stream/*.upstream.sse \
+		    "$data"/resp_resp/*.in.json "$data"/resp_req/*.in.json \
+		    "$data"/xlate_req/*.in.json "$data"/schema/*.in.json ;;
 	conf)	seed "$t" "$data"/conf "$top/config.json.example"
 		# the same with secrets the target's environment has
 		sed 's/"env:[A-Za-z_]*"/"env:FUZZ_KEY"/' \
