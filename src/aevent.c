@@ -24,6 +24,7 @@
 #include "aevent.h"
 #include "buf.h"
 #include "secret.h"
+#include "sse.h"
 
 void
 aevent_init(struct aevent *a, aevent_emit_fn emit, void *arg)
@@ -53,17 +54,13 @@ static int
 ae_begin(struct aevent *a, const char *name)
 {
 	ae_whole_only(a);
-	if (buf_puts(&a->out, "event: ") == -1 ||
-	    buf_puts(&a->out, name) == -1 ||
-	    buf_puts(&a->out, "\ndata: ") == -1)
-		return -1;
-	return 0;
+	return sse_event_begin(&a->out, name);
 }
 
 static int
 ae_end(struct aevent *a)
 {
-	if (buf_append(&a->out, "\n\n", 2) == -1)
+	if (sse_event_end(&a->out) == -1)
 		return -1;
 	a->whole = a->out.len;
 	return 0;

@@ -828,7 +828,7 @@ int
 resp_stream_feed(struct resp_stream *s, const char *event, size_t event_len,
     const char *data, size_t len)
 {
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	const char		*type;
 	char			 name[64];
 	int			 rv;

@@ -327,7 +327,7 @@ static void
 pass_request(const uint8_t *data, size_t len)
 {
 	static const struct jsonparse_opts opts = { 64, 0, xlate_req_opaque };
-	struct jsonparse_err	 perr;
+	struct jsonlex_err	 perr;
 	struct xlate_err	 e1, e2;
 	json_object		*req, *a, *b;
 	size_t			 end;

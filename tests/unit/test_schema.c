@@ -187,7 +187,7 @@ static json_object *
 parse_request(const char *path)
 {
 	static const struct jsonparse_opts opts = { 64, 0, xlate_req_opaque };
-	struct jsonparse_err	 err;
+	struct jsonlex_err	 err;
 	json_object		*o;
 	FILE			*f;
 	char			*text;
