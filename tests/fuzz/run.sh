@@ -58,9 +58,12 @@ setup() {
 	CC=clang meson setup "$build" -Dfuzz=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false >"$tmp/setup.log" 2>&1
 }
+# --reconfigure, not configure: a build dir made before a target was added
+# must learn of it (meson compile names targets from the last setup)
 if [ -f "$build/build.ninja" ] &&
-    meson configure "$build" -Dfuzz=true -Db_sanitize=address,undefined \
-    -Db_lundef=false >"$tmp/setup.log" 2>&1; then
+    meson setup --reconfigure "$build" -Dfuzz=true \
+    -Db_sanitize=address,undefined -Db_lundef=false >"$tmp/setup.log" 2>&1
+then
 	:
 else
 	# not ours, or made with another compiler: start over
