@@ -1,50 +1,29 @@
 /*
  * auth.c: inbound key check.
  *
- * Accepts "Authorization: Bearer <ak>" or "x-api-key: <ak>". The comparison
- * takes the same time whatever the prefix in common (it always runs over
- * the configured key's full length); the key itself is never logged.
+ * Accepts "Authorization: Bearer <key>" or "x-api-key: <key>", where key
+ * is one of the client keys (keys[] and the ak; keys.c compares them in
+ * constant time). The key found is recorded in the request for the
+ * limits, the logs and the metrics, by name; the key itself is never
+ * logged.
  */
 #include <string.h>
 
 #include "auth.h"
+#include "keys.h"
 #include "util.h"
 
-/* constant-time inequality over n bytes */
-static int
-ct_differs(const char *a, const char *b, size_t n)
-{
-	volatile unsigned char	 acc = 0;
-	size_t			 i;
-
-	for (i = 0; i < n; i++)
-		acc |= (unsigned char)a[i] ^ (unsigned char)b[i];
-	return acc != 0;
-}
-
-static int
-key_matches(const char *ak, size_t aklen, const char *v, size_t vlen)
-{
-	/* compare a full key's length either way so a wrong length costs
-	 * the same time as a wrong byte */
-	if (vlen != aklen) {
-		ct_differs(ak, ak, aklen);
-		return 0;
-	}
-	return !ct_differs(ak, v, aklen);
-}
-
 int
-auth_check(const struct conf *c, const struct http_request *req)
+auth_check(const struct conf *c, struct http_request *req)
 {
 	const char	*v;
-	size_t		 vlen, aklen;
+	size_t		 vlen;
 
-	if (c->ak == NULL || c->ak[0] == '\0')
+	req->client_key = NULL;
+	if (c->nclient_keys == 0)
 		return 0;
-	aklen = strlen(c->ak);
 	if ((v = http_request_header(req, "x-api-key", &vlen)) != NULL &&
-	    key_matches(c->ak, aklen, v, vlen))
+	    (req->client_key = keys_match(c, v, vlen)) != NULL)
 		return 0;
 	if ((v = http_request_header(req, "authorization", &vlen)) != NULL &&
 	    vlen > 7 && util_strncaseeq(v, 7, "bearer ")) {
@@ -54,7 +33,7 @@ auth_check(const struct conf *c, const struct http_request *req)
 			v++;
 			vlen--;
 		}
-		if (key_matches(c->ak, aklen, v, vlen))
+		if ((req->client_key = keys_match(c, v, vlen)) != NULL)
 			return 0;
 	}
 	return -1;

@@ -307,7 +307,7 @@ main(int argc, char *argv[])
 	sig_block_master();
 
 	log_info("claude-proxy %s listening on %s (%s), %d workers%s%s",
-	    PACKAGE_VERSION, bound, conf->ak && conf->ak[0] ?
+	    PACKAGE_VERSION, bound, conf->nclient_keys > 0 ?
 	    "inbound key required" : "no inbound key", conf_workers(conf),
 	    s.user ? ", user " : "", s.user ? s.user : "");
 	websearch_log_config(conf);

@@ -27,6 +27,7 @@
 
 #include "conf.h"
 #include "http_conn.h"
+#include "keys.h"
 #include "log.h"
 #include "router.h"
 #include "scoreboard.h"
@@ -81,13 +82,16 @@ access_log(const struct http_conn *c, struct http_request *req)
 	secret_log_excerpt(&model, req->log_model, strlen(req->log_model),
 	    sizeof(req->log_model));
 	log_info("%s %s \"%.*s %s%s\" %d model=%s provider=%s "
-	    "upstream_ms=%ld bytes=%llu ms=%llu", c->peer, req->request_id,
+	    "upstream_ms=%ld bytes=%llu ms=%llu key=%s route=%s", c->peer,
+	    req->request_id,
 	    (int)req->method_len, req->method, path.data ? path.data : "",
 	    query.data ? query.data : "", req->status,
 	    model.data ? model.data : "-",
 	    req->log_provider[0] ? req->log_provider : "-",
 	    req->log_upstream_ms, (unsigned long long)c->bytes_out,
-	    (unsigned long long)(util_now_ms() - req->start_ms));
+	    (unsigned long long)(util_now_ms() - req->start_ms),
+	    keys_name(req->client_key),
+	    req->log_route[0] ? req->log_route : "-");
 	buf_free(&path);
 	buf_free(&query);
 	buf_free(&model);
