@@ -2,7 +2,9 @@
  * messages.c: POST /v1/messages and /v1/messages/count_tokens.
  *
  * Parses the client's JSON (depth-limited, UTF-8 checked), resolves the
- * model to its providers, translates the request, calls the upstream and
+ * model to its providers (a route of the configuration may choose it; the
+ * client's key must be allowed it, else its default model serves, else
+ * 403), translates the request, calls the upstream and
  * answers: one JSON response, or an Anthropic event stream relayed as the
  * upstream produces it. Promises: every failure is answered in Anthropic's
  * error envelope (over HTTP before the stream starts, as event: error after);
@@ -23,9 +25,11 @@
 #include "errmap.h"
 #include "http_resp.h"
 #include "jsonparse.h"
+#include "keys.h"
 #include "log.h"
 #include "messages.h"
 #include "models.h"
+#include "reqinfo.h"
 #include "scoreboard.h"
 #include "secret.h"
 #include "sse.h"
@@ -47,6 +51,7 @@ struct exchange {
 	const char		*model;		/* as the client named it */
 	struct model_route	 routes[MAX_ROUTES];
 	size_t			 nroutes;
+	struct reqinfo		 info;		/* what the request needs */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
@@ -126,12 +131,32 @@ parse_body(struct http_conn *c, struct http_request *req)
 	return o;
 }
 
-/* the model and its routes; on failure the error is already answered */
+/* keep the routes the client's key may use; how many are left */
+static size_t
+allowed_routes(struct exchange *ex)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < ex->nroutes; i++)
+		if (keys_may_use(ex->req->client_key, ex->routes[i].model->id))
+			ex->routes[n++] = ex->routes[i];
+	return ex->nroutes = n;
+}
+
+/*
+ * The model and its routes: a route of the configuration may name the
+ * model, then the client's key must be allowed it, else its default
+ * model serves; on failure the error is already answered.
+ */
 static int
 resolve_model(struct exchange *ex)
 {
+	const struct conf_client_key *key = ex->req->client_key;
+	const struct conf_route *rule;
+	const char	*target;
 	json_object	*v;
 	struct buf	 avail = BUF_INITIALIZER;
+	size_t		 found;
 
 	if (!json_object_object_get_ex(ex->body, "model", &v)) {
 		http_resp_error(ex->conn, ex->req, 400, NULL, NULL,
@@ -146,7 +171,25 @@ resolve_model(struct exchange *ex)
 	ex->model = json_object_get_string(v);
 	snprintf(ex->req->log_model, sizeof(ex->req->log_model), "%s",
 	    ex->model);
-	ex->nroutes = models_resolve(conf, ex->model, ex->routes, MAX_ROUTES);
+	reqinfo_read(ex->body, &ex->info);
+	target = ex->model;
+	if ((rule = models_route(conf, ex->model, key != NULL ? key->name :
+	    NULL, &ex->info)) != NULL) {
+		target = rule->model;
+		snprintf(ex->req->log_route, sizeof(ex->req->log_route), "%s",
+		    rule->name);
+	}
+	ex->nroutes = models_resolve(conf, target, ex->routes, MAX_ROUTES);
+	found = ex->nroutes;
+	if (allowed_routes(ex) == 0 && key != NULL &&
+	    key->default_model != NULL)
+		ex->nroutes = models_resolve(conf, key->default_model,
+		    ex->routes, MAX_ROUTES);
+	if (ex->nroutes == 0 && found > 0) {
+		http_resp_error(ex->conn, ex->req, 403, NULL, NULL,
+		    "model: the key %s may not use %s", key->name, ex->model);
+		return -1;
+	}
 	if (ex->nroutes == 0) {
 		models_available(conf, &avail);
 		http_resp_error(ex->conn, ex->req, 404, NULL, NULL,
