@@ -27,6 +27,7 @@
 #include "config.h"
 #include "cli.h"
 #include "conf.h"
+#include "ratelimit.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -315,6 +316,10 @@ main(int argc, char *argv[])
 		fatalx("curl_global_init failed");
 	if (scoreboard_init() == -1)
 		fatal("scoreboard");
+	if (ratelimit_init() == -1)
+		fatal("limits");
+	if (ratelimit_sync(conf) == -1)
+		fatalx("limits: no room for the keys' counters");
 	notify_init();
 	master_run(fd, &s.master);
 }

@@ -4,7 +4,11 @@
  * Parses the client's JSON (depth-limited, UTF-8 checked), resolves the
  * model to its providers (a route of the configuration may choose it; the
  * client's key must be allowed it, else its default model serves, else
- * 403), translates the request, calls the upstream and
+ * 403), admits it under the key's limits (429 with retry-after when
+ * over one; every answer carries the key's anthropic-ratelimit-* headers;
+ * what the answer used is charged before its end reaches the client, and
+ * the concurrency place is given back whatever happens), translates the
+ * request, calls the upstream and
  * answers: one JSON response, or an Anthropic event stream relayed as the
  * upstream produces it. Promises: every failure is answered in Anthropic's
  * error envelope (over HTTP before the stream starts, as event: error after);
@@ -26,6 +30,7 @@
 #include "http_resp.h"
 #include "jsonparse.h"
 #include "keys.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "messages.h"
 #include "models.h"
@@ -36,6 +41,7 @@
 #include "stream.h"
 #include "tokens.h"
 #include "upstream.h"
+#include "usage.h"
 #include "util.h"
 #include "xlate.h"
 
@@ -52,6 +58,8 @@ struct exchange {
 	struct model_route	 routes[MAX_ROUTES];
 	size_t			 nroutes;
 	struct reqinfo		 info;		/* what the request needs */
+	struct ratelimit_ticket	 ticket;	/* the key's limits, admitted */
+	struct usage_tokens	 used;		/* the answer's usage */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
@@ -201,6 +209,87 @@ resolve_model(struct exchange *ex)
 	return 0;
 }
 
+/* the key's limits: admitted, or answered with 429 (503 when they cannot
+ * be checked); every answer from here on carries the key's headers */
+static int
+admit(struct exchange *ex)
+{
+	const struct conf_client_key *k = ex->req->client_key;
+	struct ratelimit_usage	 u;
+	char			 why[320], extra[48];
+	int			 r;
+
+	r = ratelimit_admit(conf, k, ex->info.input_tokens, &ex->ticket, &u);
+	ratelimit_headers(k, &u, ex->req->ratelimit_headers,
+	    sizeof(ex->req->ratelimit_headers));
+	if (r == RATELIMIT_OK)
+		return 0;
+	if (r == RATELIMIT_UNAVAILABLE) {
+		http_resp_error(ex->conn, ex->req, 503, NULL, NULL,
+		    "the rate limits of key %s cannot be checked now; try "
+		    "again later", k->name);
+		return -1;
+	}
+	ratelimit_reason(k, &u, ex->info.input_tokens, why, sizeof(why));
+	snprintf(extra, sizeof(extra), "retry-after: %d\r\n",
+	    ratelimit_retry_after(&u));
+	http_resp_error(ex->conn, ex->req, 429, "rate_limit_error", extra,
+	    "%s", why);
+	return -1;
+}
+
+/* the final usage of a plain answer (Anthropic's shape, as xlate_resp
+ * made it; server_tool_use when a server-tool loop ran) */
+static void
+note_message_usage(struct exchange *ex, json_object *msg)
+{
+	json_object	*u, *v, *st;
+
+	if (!json_object_object_get_ex(msg, "usage", &u))
+		return;
+	ex->used.known = 1;
+	if (json_object_object_get_ex(u, "input_tokens", &v))
+		ex->used.input = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "output_tokens", &v))
+		ex->used.output = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "cache_read_input_tokens", &v))
+		ex->used.cache_read = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "cache_creation_input_tokens", &v))
+		ex->used.cache_creation = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "server_tool_use", &st)) {
+		if (json_object_object_get_ex(st, "web_search_requests", &v))
+			ex->used.server_tool_calls += json_object_get_int64(v);
+		if (json_object_object_get_ex(st, "web_fetch_requests", &v))
+			ex->used.server_tool_calls += json_object_get_int64(v);
+	}
+}
+
+/* the same for a stream, as its message_delta reported it (or would
+ * have: a stream cut short is charged for what was sent) */
+static void
+note_stream_usage(struct exchange *ex, const struct stream *st)
+{
+	if (!st->started)
+		return;
+	ex->used.known = 1;
+	if (st->have_usage) {
+		ex->used.input = st->usage_in - st->usage_cached;
+		ex->used.output = st->usage_out;
+		ex->used.cache_read = st->usage_cached;
+	} else {
+		ex->used.input = st->input_tokens;
+		ex->used.output = (int64_t)(st->out_chars + 3) / 4;
+	}
+}
+
+/* the request is over: the limits learn what it really used */
+static void
+settle(struct exchange *ex)
+{
+	ratelimit_settle(conf, &ex->ticket, ex->used.known ? ex->used.input +
+	    ex->used.cache_creation : -1, ex->used.output);
+}
+
 /* a bounded excerpt of a body for the log; a client may paste the proxy's
  * own configuration, an upstream may echo its key: secret masks both */
 static void
@@ -221,6 +310,7 @@ client_gone_tick(void *arg)
 {
 	struct exchange	*ex = arg;
 
+	ratelimit_tick(conf, &ex->ticket);
 	return http_conn_peer_gone(ex->conn) ? -1 : 0;
 }
 
@@ -319,6 +409,11 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 	}
 	out = xlate_resp(up, ex->model, ex->body, &err);
 	json_object_put(up);
+	if (out != NULL) {
+		/* charged before the answer goes, as for streams */
+		note_message_usage(ex, out);
+		settle(ex);
+	}
 	if (out == NULL) {
 		log_failure(ex, p, err.message, 0);
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,
@@ -388,6 +483,7 @@ relay_tick(void *arg)
 	struct relay	*r = arg;
 	uint64_t	 ping_ms = (uint64_t)conf->stream_ping_seconds * 1000;
 
+	ratelimit_tick(conf, &r->ex->ticket);
 	if (http_conn_peer_gone(r->ex->conn)) {
 		r->client_gone = 1;
 		return -1;
@@ -475,6 +571,10 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	if (why[0] != '\0')
 		log_failure(r->ex, r->provider, why, 0);
 	relay_summary(r, ending);
+	/* charged before the client sees the end, so its next request
+	 * finds the key's limits up to date */
+	note_stream_usage(r->ex, &r->st);
+	settle(r->ex);
 	if (r->client_gone || http_resp_stream_end(r->ex->conn) == -1)
 		return -1;
 	return 0;
@@ -542,6 +642,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 		    r.bad_upstream ? "an invalid stream" : "an empty stream")
 		    == -1 ? -1 : 0;
 	}
+	note_stream_usage(ex, &r.st);
 	stream_free(&r.st);
 	sse_decoder_free(&r.dec);
 	upstream_result_free(&res);
@@ -597,7 +698,7 @@ messages_handle(struct http_conn *c, struct http_request *req)
 	ex.req = req;
 	if ((ex.body = parse_body(c, req)) == NULL)
 		return 0;
-	if (resolve_model(&ex) == -1)
+	if (resolve_model(&ex) == -1 || admit(&ex) == -1)
 		goto done;
 	stream = json_flag(ex.body, "stream");
 	log_body(req, "request", req->body.data, req->body.len);
@@ -644,6 +745,7 @@ done:
 	 * complete: 499 in the access line and /metrics, as nginx logs it */
 	if (rv == -1)
 		req->status = 499;
+	settle(&ex);
 	return rv == -1 ? -1 : 0;
 }
 
@@ -667,6 +769,13 @@ messages_count_tokens(struct http_conn *c, struct http_request *req)
 	if (resolve_model(&ex) == -1) {
 		json_object_put(ex.body);
 		return 0;
+	}
+	{
+		struct ratelimit_usage u;
+
+		ratelimit_peek(conf, req->client_key, &u);
+		ratelimit_headers(req->client_key, &u, req->ratelimit_headers,
+		    sizeof(req->ratelimit_headers));
 	}
 	if (xlate_req_check(ex.body, &err) == -1) {
 		json_object_put(ex.body);

@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "http_conn.h"
 #include "keys.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "router.h"
 #include "scoreboard.h"
@@ -174,6 +175,7 @@ worker_main(int listen_fd, int board)
 	if (upstream_init() == -1)
 		fatalx("cannot initialise libcurl");
 	scoreboard_attach(board);
+	ratelimit_attach(board);
 
 	while (!sig_terminate && !sig_retire) {
 		scoreboard_set_state(SB_IDLE);
