@@ -34,6 +34,7 @@
 #include "scoreboard.h"
 #include "secret.h"
 #include "sig.h"
+#include "usage.h"
 #include "util.h"
 #include "worker.h"
 
@@ -340,6 +341,16 @@ reload(void)
 		log_warnx("reload failed, keeping the running configuration: "
 		    "no room for the keys' limit counters");
 		secret_load(conf);
+		notify_send("READY=1");
+		conf_free(fresh);
+		return;
+	}
+	/* a fresh file after logrotate moved the old one away */
+	if (usage_log_open(fresh) == -1) {
+		log_warn("reload failed, keeping the running configuration: "
+		    "usage_log %s", fresh->usage_log);
+		secret_load(conf);
+		ratelimit_sync(conf);
 		notify_send("READY=1");
 		conf_free(fresh);
 		return;

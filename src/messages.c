@@ -60,6 +60,7 @@ struct exchange {
 	struct reqinfo		 info;		/* what the request needs */
 	struct ratelimit_ticket	 ticket;	/* the key's limits, admitted */
 	struct usage_tokens	 used;		/* the answer's usage */
+	const struct conf_model	*served;	/* the model of the last try */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
@@ -288,6 +289,35 @@ settle(struct exchange *ex)
 {
 	ratelimit_settle(conf, &ex->ticket, ex->used.known ? ex->used.input +
 	    ex->used.cache_creation : -1, ex->used.output);
+}
+
+/* the request's line in the usage log and its counts in /metrics */
+static void
+record_usage(struct exchange *ex)
+{
+	struct usage_rec	 u;
+	char			 session[160];
+	const char		*v;
+	size_t			 len;
+
+	memset(&u, 0, sizeof(u));
+	u.request_id = ex->req->request_id;
+	u.key = ex->req->client_key != NULL ? ex->req->client_key->name :
+	    NULL;
+	u.model_requested = ex->model;
+	u.model = ex->served != NULL ? ex->served->id : NULL;
+	u.provider = ex->served != NULL ? ex->req->log_provider : NULL;
+	u.route = ex->req->log_route[0] != '\0' ? ex->req->log_route : NULL;
+	if ((v = http_request_header(ex->req, "x-claude-code-session-id",
+	    &len)) != NULL && len < sizeof(session)) {
+		memcpy(session, v, len);
+		session[len] = '\0';
+		u.session = session;
+	}
+	u.status = ex->req->status;
+	u.duration_ms = util_now_ms() - ex->req->start_ms;
+	u.tokens = ex->used;
+	usage_record(&u);
 }
 
 /* a bounded excerpt of a body for the log; a client may paste the proxy's
@@ -696,9 +726,8 @@ messages_handle(struct http_conn *c, struct http_request *req)
 	memset(&ex, 0, sizeof(ex));
 	ex.conn = c;
 	ex.req = req;
-	if ((ex.body = parse_body(c, req)) == NULL)
-		return 0;
-	if (resolve_model(&ex) == -1 || admit(&ex) == -1)
+	if ((ex.body = parse_body(c, req)) == NULL ||
+	    resolve_model(&ex) == -1 || admit(&ex) == -1)
 		goto done;
 	stream = json_flag(ex.body, "stream");
 	log_body(req, "request", req->body.data, req->body.len);
@@ -708,6 +737,7 @@ messages_handle(struct http_conn *c, struct http_request *req)
 
 		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
 		    route->provider->name);
+		ex.served = route->model;
 		if ((up = xlate_req(ex.body, route, stream,
 		    req->request_id, &err)) == NULL) {
 			/* a provider that cannot take the request (a PDF)
@@ -746,6 +776,7 @@ done:
 	if (rv == -1)
 		req->status = 499;
 	settle(&ex);
+	record_usage(&ex);
 	return rv == -1 ? -1 : 0;
 }
 

@@ -9,9 +9,12 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 import { startFakeUpstream, completion, chunk, usageChunk, gate } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, teardown, msgBody, delay, pollUntil } from './lib/proxy.mjs';
+import { Proxy, startProxy, baseConfig, teardown, msgBody, delay, pollUntil, runBinary, repoRoot } from './lib/proxy.mjs';
 import { parseMetrics } from './lib/metrics.mjs';
 
 export const KEYS = {
@@ -44,7 +47,8 @@ export function answerWith(usage = { prompt_tokens: 11, completion_tokens: 7, to
 	return (rec) => {
 		const spec = rec.json?.stream
 			? { stream: true, chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'hi' }),
-				chunk({}, { finish: 'stop' }), usageChunk(usage.prompt_tokens, usage.completion_tokens)] }
+				chunk({}, { finish: 'stop' }), usageChunk(usage.prompt_tokens, usage.completion_tokens,
+				usage.prompt_tokens_details ? { prompt_tokens_details: usage.prompt_tokens_details } : {})] }
 			: { status: 200, body: completion({ content: 'hi', usage }) };
 		if (after) return { gate: { promise: after }, then: spec };
 		return delayMs ? { gate: { promise: delay(delayMs) }, then: spec } : spec;
@@ -267,5 +271,152 @@ describe('keys: models they may use', { timeout: 60000 }, () => {
 		assert.equal(ak.status, 200, 'the ak may use every model');
 		assert.equal((await proxy.post('/v1/messages', msgBody(), { 'x-api-key': 'nobody' })).status, 401);
 		await proxy.waitForLog(/ 200 model=glm .* key=ak route=-/);
+	});
+});
+
+describe('usage: the log, its rotation, the report, /metrics by key', { timeout: 120000 }, () => {
+	let fake, proxy, logPath;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder(answerWith({ prompt_tokens: 30, completion_tokens: 4, total_tokens: 34,
+			prompt_tokens_details: { cached_tokens: 10 } }, { delayMs: 20 }));
+		proxy = new Proxy({ config: {}, workers: 4 });
+		logPath = path.join(proxy.dir, 'usage.log');
+		proxy.writeConfig(keyed(fake.url, { alice: {}, bob: { limits: { requests_per_minute: 100000 } } },
+			{ usage_log: logPath }));
+		await proxy.start();
+	});
+	after(() => teardown(proxy, fake));
+
+	const lines = (p) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8').split('\n').filter(Boolean) : []);
+
+	test('one JSON line per request, whole, under many workers writing at once', async () => {
+		const SESSION = 'session-5e1b-77';
+		const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2
+			? proxy.post('/v1/messages', msgBody(), { ...auth('alice'), 'x-claude-code-session-id': SESSION })
+			: proxy.stream(msgBody({ model: 'claude-haiku-4-5' }), auth('bob')))));
+		assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(','));
+		const ids = new Set(rs.map((r) => r.headers.get('request-id')));
+		const got = await pollUntil(() => { const l = lines(logPath); return l.length >= 60 ? l : null; },
+			{ what: '60 usage lines' });
+		assert.equal(got.length, 60);
+		const recs = got.map((l) => JSON.parse(l));
+		assert.deepEqual(new Set(recs.map((r) => r.request_id)), ids, 'every request once');
+		for (const r of recs) {
+			assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+			assert.equal(r.status, 200);
+			assert.equal(r.provider, 'fake');
+			assert.equal(r.route, null);
+			assert.equal(r.input_tokens, 20, 'uncached input');
+			assert.equal(r.cache_read_input_tokens, 10);
+			assert.equal(r.cache_creation_input_tokens, 0);
+			assert.equal(r.output_tokens, 4);
+			assert.ok(Number.isInteger(r.duration_ms) && r.duration_ms >= 0);
+			if (r.key === 'alice') {
+				assert.equal(r.model_requested, 'glm');
+				assert.equal(r.model, 'glm');
+				assert.equal(r.session_id, SESSION);
+			} else {
+				assert.equal(r.key, 'bob');
+				assert.equal(r.model_requested, 'claude-haiku-4-5');
+				assert.equal(r.model, 'mini');
+				assert.equal(r.session_id, null);
+			}
+		}
+		assert.ok(!fs.readFileSync(logPath, 'utf8').includes(KEYS.alice), 'names, never keys');
+	});
+
+	test('failed requests are logged too, with what the client asked', async () => {
+		const before = lines(logPath).length;
+		const r = await proxy.post('/v1/messages', msgBody({ model: 'nope' }), auth('alice'));
+		assert.equal(r.status, 404);
+		const bad = await proxy.post('/v1/messages', '{"model":', auth('alice'));
+		assert.equal(bad.status, 400);
+		const got = await pollUntil(() => { const l = lines(logPath); return l.length >= before + 2 ? l : null; },
+			{ what: 'two more lines' });
+		const recs = got.slice(before).map((l) => JSON.parse(l));
+		const miss = recs.find((x) => x.status === 404);
+		assert.equal(miss.model_requested, 'nope');
+		assert.equal(miss.model, null);
+		assert.equal(miss.output_tokens, 0);
+		assert.equal(recs.find((x) => x.status === 400).model_requested, null);
+	});
+
+	test('/metrics counts by key and model', async () => {
+		const m = parseMetrics((await proxy.get('/metrics', auth('alice'))).text);
+		assert.equal(m.types.claude_proxy_key_requests_total, 'counter');
+		assert.equal(m.get('claude_proxy_key_requests_total', { key: 'alice', model: 'glm' }), 30);
+		assert.equal(m.get('claude_proxy_key_requests_total', { key: 'bob', model: 'mini' }), 30);
+		assert.equal(m.get('claude_proxy_key_requests_total', { key: 'alice', model: '-' }), 2);
+		assert.equal(m.get('claude_proxy_key_errors_total', { key: 'alice', model: '-' }), 2);
+		assert.equal(m.get('claude_proxy_key_errors_total', { key: 'alice', model: 'glm' }), 0);
+		assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'alice', model: 'glm', type: 'input' }), 600);
+		assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'bob', model: 'mini', type: 'output' }), 120);
+		assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'bob', model: 'mini', type: 'cache_read' }), 300);
+		assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'bob', model: 'mini', type: 'cache_creation' }), 0);
+		assert.equal(m.get('claude_proxy_key_server_tool_calls_total', { key: 'bob', model: 'mini' }), 0);
+	});
+
+	test('logrotate moves the log away and reloads: new lines go to a fresh file, none is lost', async () => {
+		// the packaged rotation, pointed at this test's file and daemon
+		const conf = path.join(proxy.dir, 'logrotate.conf');
+		const packaged = fs.readFileSync(path.join(repoRoot, 'packaging', 'logrotate', 'claude-proxy'), 'utf8');
+		fs.writeFileSync(conf, packaged
+			.replace('/var/log/claude-proxy/*.log', logPath)
+			.replace(/^\s*su .*$/m, '')
+			.replace('systemctl reload claude-proxy.service', `kill -HUP ${proxy.pid}`));
+		const before = lines(logPath).length;
+		// a request in flight across the rotation finishes into the old file
+		const g = gate('rotation');
+		fake.setResponder(answerWith(undefined, { after: g.promise }));
+		const upstreamBefore = fake.requests.length;
+		const inflight = proxy.post('/v1/messages', msgBody(), auth('alice'));
+		await pollUntil(() => fake.requests.length > upstreamBefore, { what: 'the request upstream' });
+		const oldWorkers = proxy.workers();
+		const from = proxy.stderr.length;
+		const r = spawnSync('logrotate', ['-f', '-s', path.join(proxy.dir, 'logrotate.state'), conf], { encoding: 'utf8' });
+		assert.equal(r.status, 0, r.stderr);
+		await proxy.waitForLog(/configuration reloaded/, 10000, from);
+		const rotated = fs.readdirSync(proxy.dir).filter((f) => f.startsWith('usage.log-'));
+		assert.equal(rotated.length, 1, fs.readdirSync(proxy.dir).join(' '));
+		g.open();
+		fake.setResponder(answerWith());
+		assert.equal((await inflight).status, 200);
+		await pollUntil(() => { const w = proxy.workers(); return w.every((p) => !oldWorkers.includes(p)); },
+			{ timeoutMs: 10000, what: 'the old generation to go' });
+		for (let i = 0; i < 5; i++) assert.equal((await proxy.post('/v1/messages', msgBody(), auth('bob'))).status, 200);
+		const fresh = await pollUntil(() => { const l = lines(logPath); return l.length >= 5 ? l : null; },
+			{ what: 'five lines in the fresh file' });
+		assert.equal(fresh.length, 5);
+		assert.ok(fresh.every((l) => JSON.parse(l).key === 'bob'));
+		const old = lines(path.join(proxy.dir, rotated[0]));
+		assert.equal(old.length, before + 1, 'the request in flight finished into the old file');
+	});
+
+	test('--usage-report sums a day per key', async () => {
+		const today = new Date().toISOString().slice(0, 10);
+		const all = fs.readdirSync(proxy.dir).filter((f) => f.startsWith('usage.log'))
+			.map((f) => fs.readFileSync(path.join(proxy.dir, f), 'utf8')).join('');
+		const joined = path.join(proxy.dir, 'joined.log');
+		fs.writeFileSync(joined, all + 'not a record\n' +
+			'{"time":"1999-01-01T00:00:00.000Z","key":"alice","status":200,"input_tokens":5}\n');
+		const r = await runBinary(['--usage-report', 'today', joined]);
+		assert.equal(r.code, 0, r.stderr);
+		const rows = Object.fromEntries(r.stdout.split('\n').filter((l) => l && !l.startsWith('#'))
+			.map((l) => l.trim().split(/\s+/)).map((w) => [w[0], w.slice(1)]));
+		assert.deepEqual(rows.key, ['requests', 'errors', 'input', 'output', 'cache_read', 'cache_write', 'server_tools']);
+		assert.deepEqual(rows.alice.slice(0, 2), ['33', '2'], r.stdout);
+		assert.deepEqual(rows.bob, ['35', '0', '655', '155', '300', '0', '0'], r.stdout);
+		assert.equal(rows.TOTAL[0], '68');
+		assert.match(r.stdout, new RegExp(`# usage on ${today} \\(UTC\\)`));
+		assert.match(r.stdout, /# 1 lines were not usage records/);
+		const other = await runBinary(['--usage-report', '1999-01-01', joined]);
+		assert.match(other.stdout, /alice\s+1\s+0\s+5\s/);
+		const viaConfig = await runBinary(['-c', proxy.configPath, '--usage-report', today]);
+		assert.equal(viaConfig.code, 0, viaConfig.stderr);
+		assert.match(viaConfig.stdout, /bob\s+5\s+0\s/, 'the configuration\'s usage_log');
+		const bad = await runBinary(['--usage-report', '2024-13-45', joined]);
+		assert.equal(bad.code, 1);
+		assert.match(bad.stderr, /is not a day/);
 	});
 });
