@@ -420,3 +420,78 @@ describe('usage: the log, its rotation, the report, /metrics by key', { timeout:
 		assert.match(bad.stderr, /is not a day/);
 	});
 });
+
+describe('routes: the model chosen by what a request needs', { timeout: 60000 }, () => {
+	let fake, proxy;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder(answerWith());
+		const cfg = keyed(fake.url, { alice: {}, bob: {} }, {
+			routes: [
+				{ name: 'background', match: { model: 'claude-*haiku*', no_tools: true }, model: 'plain' },
+				{ name: 'thinking', match: { thinking: true }, model: 'reason' },
+				{ name: 'long-context', match: { min_input_tokens: 2000 }, model: 'long' },
+				{ name: 'vision', match: { images: true }, model: 'vision' },
+				{ name: 'web', match: { server_tools: true }, model: 'web' },
+				{ name: 'bob', match: { key: 'bob' }, model: 'mini' },
+			],
+		});
+		cfg.providers[0].models.push({ id: 'reason', reasoning: true }, { id: 'long' }, { id: 'vision' }, { id: 'web' });
+		proxy = await startProxy({ config: cfg });
+	});
+	after(() => teardown(proxy, fake));
+
+	const TOOL = { name: 'Bash', description: 'run', input_schema: { type: 'object', properties: {} } };
+	const IMAGE = { type: 'image', source: { type: 'base64', media_type: 'image/png',
+		data: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' } };
+
+	async function served(body, who = 'alice') {
+		const n = fake.requests.length;
+		const r = await proxy.post('/v1/messages', body, auth(who));
+		assert.equal(r.status, 200, r.text);
+		const line = await proxy.waitForLog(new RegExp(`${r.headers.get('request-id')} .* route=(\\S+)`));
+		return { model: fake.requests[n].json.model, route: line[1], answer: r.json };
+	}
+
+	test('each condition picks its route, in order', async () => {
+		for (let i = 0; i < 2; i++) {
+			const bg = await served(msgBody({ model: 'claude-haiku-4-5' }));
+			assert.deepEqual([bg.model, bg.route], ['plain', 'background'], 'haiku without tools');
+		}
+		const bgTools = await served(msgBody({ model: 'claude-haiku-4-5', tools: [TOOL] }));
+		assert.deepEqual([bgTools.model, bgTools.route], ['remote-mini', '-'], 'haiku with tools: by its name');
+		const think = await served(msgBody({ model: 'claude-sonnet-4-5', thinking: { type: 'enabled', budget_tokens: 2048 } }));
+		assert.deepEqual([think.model, think.route], ['reason', 'thinking']);
+		assert.equal(think.answer.model, 'claude-sonnet-4-5', 'the answer names the model asked for');
+		const adaptive = await served(msgBody({ thinking: { type: 'adaptive' }, tools: [TOOL] }));
+		assert.deepEqual([adaptive.model, adaptive.route], ['reason', 'thinking']);
+		const long = await served(msgBody({ messages: [{ role: 'user', content: 'word '.repeat(2000) }] }));
+		assert.deepEqual([long.model, long.route], ['long', 'long-context']);
+		const short = await served(msgBody({ messages: [{ role: 'user', content: 'word '.repeat(100) }] }));
+		assert.deepEqual([short.model, short.route], ['remote-glm', '-']);
+		const eyes = await served(msgBody({ messages: [{ role: 'user', content: [IMAGE, { type: 'text', text: 'what?' }] }] }));
+		assert.deepEqual([eyes.model, eyes.route], ['vision', 'vision']);
+		const web = await served(msgBody({ tools: [TOOL, { type: 'web_search_20250305', name: 'web_search' }] }));
+		assert.deepEqual([web.model, web.route], ['web', 'web']);
+		const bob = await served(msgBody({ model: 'claude-opus-4' }), 'bob');
+		assert.deepEqual([bob.model, bob.route], ['remote-mini', 'bob']);
+	});
+
+	test('route decisions are counted in /metrics', async () => {
+		const m = parseMetrics((await proxy.get('/metrics', auth('alice'))).text);
+		assert.equal(m.types.claude_proxy_route_requests_total, 'counter');
+		assert.equal(m.get('claude_proxy_route_requests_total', { route: 'background', model: 'plain' }), 2);
+		assert.equal(m.get('claude_proxy_route_requests_total', { route: 'thinking', model: 'reason' }), 2);
+		assert.equal(m.get('claude_proxy_route_requests_total', { route: 'bob', model: 'mini' }), 1);
+		assert.equal(m.get('claude_proxy_route_requests_total', { route: 'web', model: 'web' }), 1);
+	});
+
+	test('-t refuses a route to a model that does not exist', async () => {
+		const cfg = keyed(fake.url, { alice: {} }, { routes: [{ name: 'r', model: 'claude-sonnet-4-5' }] });
+		const p = new Proxy({ config: cfg });
+		const r = await runBinary(['-t', '-c', p.configPath]);
+		p.cleanup();
+		assert.equal(r.code, 1);
+		assert.match(r.stderr, /routes\[0\]\.model: no model has the id "claude-sonnet-4-5"/);
+	});
+});
