@@ -97,4 +97,15 @@ void	 ratelimit_shm_settle(struct ratelimit_ticket *, int64_t input_tokens,
 	    int64_t output_tokens);
 int	 ratelimit_shm_claim_warning(int64_t minute);
 
+/* the Redis backend (ratelimit_redis.c), when limits_backend names one */
+int	 ratelimit_redis_admit(const struct conf *,
+	    const struct conf_client_key *, int64_t input_estimate,
+	    struct ratelimit_ticket *, struct ratelimit_usage *);
+void	 ratelimit_redis_peek(const struct conf *,
+	    const struct conf_client_key *, struct ratelimit_usage *);
+void	 ratelimit_redis_settle(const struct conf *,
+	    struct ratelimit_ticket *, int64_t input_tokens,
+	    int64_t output_tokens);
+void	 ratelimit_redis_tick(const struct conf *, struct ratelimit_ticket *);
+
 #endif

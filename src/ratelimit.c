@@ -73,6 +73,8 @@ ratelimit_admit(const struct conf *c, const struct conf_client_key *k,
 	if (k == NULL || !k->limited)
 		return RATELIMIT_OK;
 	t->key = k;
+	if (c->redis_host != NULL)
+		return ratelimit_redis_admit(c, k, input_estimate, t, u);
 	return ratelimit_shm_admit(c, k, input_estimate, t, u);
 }
 
@@ -83,25 +85,28 @@ ratelimit_peek(const struct conf *c, const struct conf_client_key *k,
 	nothing(NULL, u);
 	if (k == NULL || !k->limited)
 		return;
-	ratelimit_shm_peek(c, k, u);
+	if (c->redis_host != NULL)
+		ratelimit_redis_peek(c, k, u);
+	else
+		ratelimit_shm_peek(c, k, u);
 }
 
 void
 ratelimit_settle(const struct conf *c, struct ratelimit_ticket *t,
     int64_t input_tokens, int64_t output_tokens)
 {
-	(void)c;
-	if (t->backend == 0)
-		return;
-	ratelimit_shm_settle(t, input_tokens, output_tokens);
+	if (t->backend == 2)
+		ratelimit_redis_settle(c, t, input_tokens, output_tokens);
+	else if (t->backend == 1)
+		ratelimit_shm_settle(t, input_tokens, output_tokens);
 	t->backend = 0;
 }
 
 void
 ratelimit_tick(const struct conf *c, struct ratelimit_ticket *t)
 {
-	(void)c;
-	(void)t;
+	if (t->backend == 2)
+		ratelimit_redis_tick(c, t);
 }
 
 static void
