@@ -770,13 +770,13 @@ messages_handle(struct http_conn *c, struct http_request *req)
 			break;
 	}
 done:
-	json_object_put(ex.body);
 	/* the client left (or stopped reading) before its answer was
 	 * complete: 499 in the access line and /metrics, as nginx logs it */
 	if (rv == -1)
 		req->status = 499;
 	settle(&ex);
-	record_usage(&ex);
+	record_usage(&ex);	/* before the body: the model's name is in it */
+	json_object_put(ex.body);
 	return rv == -1 ? -1 : 0;
 }
 
