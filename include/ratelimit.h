@@ -82,6 +82,8 @@ int64_t	 ratelimit_window_start(enum ratelimit_dim, int64_t now);
 int64_t	 ratelimit_window_end(enum ratelimit_dim, int64_t now);
 int64_t	 ratelimit_limit(const struct conf_client_key *, enum ratelimit_dim);
 
+/* one start-up line: where the limits are counted */
+void	 ratelimit_log_config(const struct conf *);
 /* a backend failure worth logging: at most one line a minute across all
  * workers (local shared memory decides which one) */
 void	 ratelimit_warn_once_a_minute(const char *fmt, ...)

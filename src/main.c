@@ -349,6 +349,7 @@ main(int argc, char *argv[])
 	    "inbound key required" : "no inbound key", conf_workers(conf),
 	    s.user ? ", user " : "", s.user ? s.user : "");
 	websearch_log_config(conf);
+	ratelimit_log_config(conf);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
 	if (scoreboard_init() == -1)

@@ -233,6 +233,26 @@ ratelimit_reason(const struct conf_client_key *k, const struct ratelimit_usage *
 }
 
 void
+ratelimit_log_config(const struct conf *c)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < c->nclient_keys; i++)
+		n += c->client_keys[i].limited;
+	if (n == 0)
+		return;
+	if (c->redis_host != NULL)
+		log_info("keys with limits: %zu, counted in Redis at %s:%d/%d, "
+		    "shared with every instance using it; while it cannot be "
+		    "reached, requests are %s", n, c->redis_host, c->redis_port,
+		    c->redis_db, c->limits_redis_fail_open ? "served uncounted" :
+		    "refused (503)");
+	else
+		log_info("keys with limits: %zu, counted by this instance "
+		    "alone (limits_backend local)", n);
+}
+
+void
 ratelimit_warn_once_a_minute(const char *fmt, ...)
 {
 	va_list	 ap;

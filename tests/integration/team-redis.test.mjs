@@ -76,6 +76,8 @@ describe('limits shared through Redis', { timeout: 300000, skip: redisBin ? fals
 	after(() => teardown(a, b, fake, () => redis?.stop()));
 
 	test('two instances share one requests_per_minute, exactly', T, async () => {
+		await a.waitForLog(/keys with limits: 2, counted in Redis at 127\.0\.0\.1:\d+\/3, shared with every instance using it; while it cannot be reached, requests are served uncounted/);
+		await b.waitForLog(/while it cannot be reached, requests are refused \(503\)/);
 		await roomInMinute(25);
 		const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b)
 			.post('/v1/messages', msgBody(), auth('alice'))));

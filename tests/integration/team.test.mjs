@@ -61,6 +61,7 @@ describe('key limits', { timeout: 240000 }, () => {
 			const left = 60 - new Date().getUTCSeconds();
 			assert.ok(ra >= 1 && ra <= 60 && Math.abs(ra - left) <= 2, `retry-after ${ra}, ${left} s left in the minute`);
 		}
+		await proxy.waitForLog(/keys with limits: 1, counted by this instance alone \(limits_backend local\)/);
 		// another key is not touched; a key without limits gets no headers
 		const b = await proxy.post('/v1/messages', msgBody(), auth('bob'));
 		assert.equal(b.status, 200);
