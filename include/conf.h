@@ -59,7 +59,7 @@ struct conf_search_backend {
 extern const struct conf_search_backend	 conf_search_backends[];
 extern const size_t			 conf_nsearch_backends;
 
-/* a client key's limits; 0 = no limit (see limits.h for the windows) */
+/* a client key's limits; 0 = no limit (ratelimit.h counts them) */
 struct conf_limits {
 	int64_t	  requests_per_minute;
 	int64_t	  concurrent_requests;
