@@ -59,6 +59,44 @@ struct conf_search_backend {
 extern const struct conf_search_backend	 conf_search_backends[];
 extern const size_t			 conf_nsearch_backends;
 
+/* a client key's limits; 0 = no limit (ratelimit.h counts them) */
+struct conf_limits {
+	int64_t	  requests_per_minute;
+	int64_t	  concurrent_requests;
+	int64_t	  input_tokens_per_minute;
+	int64_t	  output_tokens_per_day;
+};
+
+/* one client key (keys[]; "ak" becomes one named "ak" without limits) */
+struct conf_client_key {
+	char	 *name;			/* in logs, metrics, the usage log */
+	char	 *key;			/* the secret clients send */
+	char	**models;		/* as configured; none = every model */
+	size_t	  nmodels;
+	const char **allowed;		/* model ids they resolve to (not owned) */
+	size_t	  nallowed;
+	char	 *default_model;	/* a model id, NULL = none */
+	struct conf_limits limits;
+	int	  limited;		/* any limit set */
+};
+
+/* a route's conditions; -1 = either for the booleans */
+struct conf_route_match {
+	char	 *model;		/* glob of the requested model, NULL = any */
+	char	 *key;			/* a key's name, NULL = any */
+	int	  thinking;
+	int64_t	  min_input_tokens;	/* 0 = any */
+	int	  images;
+	int	  server_tools;
+	int	  no_tools;
+};
+
+struct conf_route {
+	char	 *name;
+	struct conf_route_match match;
+	char	 *model;		/* a model id */
+};
+
 struct conf {
 	char	 *ak;			/* inbound key; NULL or "" = no auth */
 	char	 *host;			/* listen address (derived if unset) */
@@ -82,6 +120,19 @@ struct conf {
 	size_t	  nproviders;
 	struct conf_web_search web_search;
 	struct conf_web_fetch web_fetch;
+	/* the team gateway (conf_team.c) */
+	struct conf_client_key *client_keys;	/* "ak" first when set */
+	size_t	  nclient_keys;
+	struct conf_route *routes;
+	size_t	  nroutes;
+	char	 *usage_log;		/* absolute path, "" = none */
+	char	 *redis_host;		/* NULL = local limits */
+	int	  redis_port;
+	int	  redis_db;
+	char	 *redis_user;		/* NULL = none */
+	char	 *redis_password;	/* NULL = none; a secret to mask */
+	int	  limits_redis_fail_open;
+	int	  limits_redis_timeout_ms;
 	time_t	  loaded_at;		/* models' "created" */
 };
 

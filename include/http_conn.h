@@ -13,6 +13,8 @@
 #include "buf.h"
 #include "http_parse.h"
 
+struct conf_client_key;
+
 #define HTTP_MAX_HEADERS	100
 #define HTTP_MAX_HEAD_BYTES	(64 * 1024)
 
@@ -69,6 +71,12 @@ struct http_request {
 	char		 log_model[96];
 	char		 log_provider[64];
 	long		 log_upstream_ms;	/* -1 = no upstream call */
+	/* the team gateway: the client's key (auth), the route that chose
+	 * the model (messages), anthropic-ratelimit-* header lines that
+	 * every response to it carries (limits) */
+	const struct conf_client_key *client_key;	/* NULL = no keys */
+	char		 log_route[64];
+	char		 ratelimit_headers[768];
 };
 
 enum {

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "reqinfo.h"
 
 struct model_route {
 	const struct conf_provider	*provider;
@@ -19,6 +20,10 @@ struct model_route {
  * (all providers serving that name, in order) and returns how many */
 size_t	 models_resolve(const struct conf *, const char *name,
 	    struct model_route *, size_t max);
+/* the first of c's routes whose conditions hold for a request for model
+ * by the key named key (NULL = no key), or NULL */
+const struct conf_route *models_route(const struct conf *, const char *model,
+	    const char *key, const struct reqinfo *);
 /* "glm, minimax" for error messages */
 void	 models_available(const struct conf *, struct buf *);
 /* list body with limit (1..1000, default 20), after_id, before_id (NULL =

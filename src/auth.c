@@ -1,41 +1,19 @@
 /*
  * auth.c: inbound key check.
  *
- * Accepts "Authorization: Bearer <ak>" or "x-api-key: <ak>". The comparison
- * takes the same time whatever the prefix in common (it always runs over
- * the configured key's full length); the key itself is never logged. A
- * refusal says what was missing or which header was wrong (no key, an
- * x-api-key, a bearer token, another Authorization scheme), never what
- * the client sent.
+ * Accepts "Authorization: Bearer <key>" or "x-api-key: <key>", where key
+ * is one of the client keys (keys[] and the ak; keys.c compares them in
+ * constant time). The key found is recorded in the request for the
+ * limits, the logs and the metrics, by name; the key itself is never
+ * logged. A refusal says what was missing or which header was wrong (no
+ * key, an x-api-key, a bearer token, another Authorization scheme), never
+ * what the client sent.
  */
 #include <string.h>
 
 #include "auth.h"
+#include "keys.h"
 #include "util.h"
-
-/* constant-time inequality over n bytes */
-static int
-ct_differs(const char *a, const char *b, size_t n)
-{
-	volatile unsigned char	 acc = 0;
-	size_t			 i;
-
-	for (i = 0; i < n; i++)
-		acc |= (unsigned char)a[i] ^ (unsigned char)b[i];
-	return acc != 0;
-}
-
-static int
-key_matches(const char *ak, size_t aklen, const char *v, size_t vlen)
-{
-	/* compare a full key's length either way so a wrong length costs
-	 * the same time as a wrong byte */
-	if (vlen != aklen) {
-		ct_differs(ak, ak, aklen);
-		return 0;
-	}
-	return !ct_differs(ak, v, aklen);
-}
 
 /* the token of "Authorization: Bearer <token>", or NULL for another
  * scheme */
@@ -56,21 +34,22 @@ bearer_token(const char *v, size_t vlen, size_t *tlen)
 }
 
 const char *
-auth_check(const struct conf *c, const struct http_request *req)
+auth_check(const struct conf *c, struct http_request *req)
 {
 	const char	*xkey, *authz, *token = NULL;
-	size_t		 xlen = 0, alen = 0, tlen = 0, aklen;
+	size_t		 xlen = 0, alen = 0, tlen = 0;
 
-	if (c->ak == NULL || c->ak[0] == '\0')
+	req->client_key = NULL;
+	if (c->nclient_keys == 0)
 		return NULL;
-	aklen = strlen(c->ak);
 	xkey = http_request_header(req, "x-api-key", &xlen);
 	authz = http_request_header(req, "authorization", &alen);
-	if (xkey != NULL && key_matches(c->ak, aklen, xkey, xlen))
+	if (xkey != NULL &&
+	    (req->client_key = keys_match(c, xkey, xlen)) != NULL)
 		return NULL;
 	if (authz != NULL &&
 	    (token = bearer_token(authz, alen, &tlen)) != NULL &&
-	    key_matches(c->ak, aklen, token, tlen))
+	    (req->client_key = keys_match(c, token, tlen)) != NULL)
 		return NULL;
 
 	/* say which header was wrong, never what it held */

@@ -21,6 +21,9 @@ const struct cli_option cli_options[] = {
 	{ "allow-root", 0, NULL, "serve requests as root (not recommended)" },
 	{ "syslog-facility", 0, "NAME", "syslog facility with --daemon "
 	    "(default: daemon)" },
+	{ "usage-report", 0, "DAY", "print per-key totals of DAY (YYYY-MM-DD, "
+	    "today, yesterday; UTC) from the configuration's usage_log, or "
+	    "from a FILE after the options (- = standard input), and exit" },
 	{ "verbose", 'v', NULL, "log more (debug lines)" },
 	{ "version", 'V', NULL, "print the version and exit" },
 	{ "help", 'h', NULL, "print this help and exit" },

@@ -48,11 +48,11 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "conf_parse.h"
 #include "jsonparse.h"
 #include "jsonscan.h"
 #include "log.h"
 
-#define CONF_PATHMAX	256
 #define CONF_FILEMAX	(16 * 1024 * 1024)	/* config file */
 #define CONF_SECRETMAX	(64 * 1024)		/* file: secret */
 #define CONF_MAXWORKERS	1024
@@ -67,7 +67,7 @@ const struct conf_key conf_keys[] = {
 	    "\"x-api-key\"; \"\" = no auth; \"env:NAME\" reads environment "
 	    "variable NAME, \"file:/path\" reads an absolute file path "
 	    "(trailing newlines stripped)" },
-	{ "host", CONF_STRING, "127.0.0.1 if ak is empty, else 0.0.0.0", 0,
+	{ "host", CONF_STRING, "127.0.0.1 if ak and keys are empty, else 0.0.0.0", 0,
 	    "listen address (IPv4 or IPv6 literal or host name)" },
 	{ "port", CONF_INT, "8888", 0,
 	    "listen port (0 = any free port)", 0, 65535 },
@@ -189,6 +189,78 @@ const struct conf_key conf_keys[] = {
 	{ "web_fetch.allow_private_addresses", CONF_BOOL, "false", 1,
 	    "let the fetcher connect to loopback, private, link-local and "
 	    "other non-public addresses" },
+
+	/* the team gateway: named keys with limits, routes, usage
+	 * (conf_team.c reads them) */
+	{ "keys", CONF_ARRAY, "[]", 1,
+	    "named client keys, each with the models it may use and its "
+	    "limits, at most 1000 (array of objects); with ak, clients may "
+	    "send either" },
+	{ "keys[].name", CONF_STRING, NULL, 1,
+	    "the key's name in the access line, the metrics and the usage "
+	    "log (never the key): 1..64 of A-Z a-z 0-9 . _ -, unique, not "
+	    "\"ak\"" },
+	{ "keys[].key", CONF_STRING, NULL, 1,
+	    "the key clients send as \"Authorization: Bearer\" or "
+	    "\"x-api-key\"; unique; \"env:NAME\" or \"file:/path\" as "
+	    "for ak" },
+	{ "keys[].models", CONF_STRING_ARRAY, "[]", 1,
+	    "model ids, or names that aliases resolve, the key may use; [] = "
+	    "every model" },
+	{ "keys[].default_model", CONF_STRING, "none", 1,
+	    "model id that serves the key's requests for a model it may not "
+	    "use or that does not exist (otherwise 403 or 404)" },
+	{ "keys[].limits", CONF_OBJECT, "absent: no limits", 1,
+	    "the key's limits; 0 = no limit; fixed windows (UTC minutes, UTC "
+	    "days)" },
+	{ "keys[].limits.requests_per_minute", CONF_INT, "0", 1,
+	    "requests admitted per UTC minute", 0, 1000000000 },
+	{ "keys[].limits.concurrent_requests", CONF_INT, "0", 1,
+	    "requests in progress at once", 0, 100000 },
+	{ "keys[].limits.input_tokens_per_minute", CONF_INT, "0", 1,
+	    "input tokens per UTC minute (estimated at admission, settled "
+	    "with the upstream's count)", 0, 1000000000000LL },
+	{ "keys[].limits.output_tokens_per_day", CONF_INT, "0", 1,
+	    "output tokens per UTC day, charged when an answer ends",
+	    0, 1000000000000LL },
+	{ "routes", CONF_ARRAY, "[]", 1,
+	    "ordered rules, at most 256: the first whose match holds picks "
+	    "the model of a /v1/messages request (array of objects)" },
+	{ "routes[].name", CONF_STRING, NULL, 1,
+	    "the route's name in the access line and the metrics: 1..64 of "
+	    "A-Z a-z 0-9 . _ -, unique" },
+	{ "routes[].match", CONF_OBJECT, "absent: every request", 1,
+	    "the conditions, all of which must hold" },
+	{ "routes[].match.model", CONF_STRING, "any", 1,
+	    "glob pattern (fnmatch) of the model the client asked for" },
+	{ "routes[].match.key", CONF_STRING, "any", 1,
+	    "the name of the client's key (a keys[].name, or \"ak\")" },
+	{ "routes[].match.thinking", CONF_BOOL, "either", 1,
+	    "true: thinking is enabled or adaptive; false: it is not" },
+	{ "routes[].match.min_input_tokens", CONF_INT, "0", 1,
+	    "the estimated input tokens are at least this (0 = any)",
+	    0, 100000000 },
+	{ "routes[].match.images", CONF_BOOL, "either", 1,
+	    "true: a message holds an image; false: none does" },
+	{ "routes[].match.server_tools", CONF_BOOL, "either", 1,
+	    "true: the request offers a server tool (web_search, web_fetch, "
+	    "code_execution); false: it offers none" },
+	{ "routes[].match.no_tools", CONF_BOOL, "either", 1,
+	    "true: the request offers no tools; false: it offers some" },
+	{ "routes[].model", CONF_STRING, NULL, 1,
+	    "the id of the model that serves a matching request" },
+	{ "usage_log", CONF_STRING, "\"\"", 1,
+	    "absolute path of the usage log, one JSON line per /v1/messages "
+	    "request, reopened on SIGHUP; \"\" = none" },
+	{ "limits_backend", CONF_STRING, "local", 1,
+	    "where key limits are counted: \"local\" (this instance's "
+	    "shared memory) or \"redis://[:password@]host[:port][/db]\" "
+	    "(shared by every instance using it)" },
+	{ "limits_redis_failure", CONF_STRING, "open", 1,
+	    "when Redis cannot be reached: \"open\" serves without limits, "
+	    "\"closed\" answers 503" },
+	{ "limits_redis_timeout_ms", CONF_INT, "100", 1,
+	    "bound on connecting to Redis and on each command", 10, 10000 },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 
@@ -201,16 +273,10 @@ const struct conf_search_backend conf_search_backends[] = {
 const size_t conf_nsearch_backends = sizeof(conf_search_backends) /
     sizeof(conf_search_backends[0]);
 
-struct conf_ctx {
-	char		*err;
-	size_t		 errsz;
-	const char	*literal;	/* a key held literally in the file */
-};
-
 static int	 conf_parse_named(const char *, const char *, size_t,
 		    struct conf **, struct conf_ctx *);
 
-static int __attribute__((format(printf, 3, 4)))
+int
 conf_err(struct conf_ctx *cx, const char *where, const char *fmt, ...)
 {
 	char	 msg[512];
@@ -224,8 +290,7 @@ conf_err(struct conf_ctx *cx, const char *where, const char *fmt, ...)
 	return -1;
 }
 
-/* format a key path; -1 when it does not fit (the path is then cut) */
-static int __attribute__((format(printf, 3, 4)))
+int
 conf_path(char *out, size_t outsz, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -237,8 +302,7 @@ conf_path(char *out, size_t outsz, const char *fmt, ...)
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
-/* "a" + "b" -> "a.b", "" + "b" -> "b"; -1 when it does not fit */
-static int
+int
 conf_join(char *out, size_t outsz, const char *parent, const char *name)
 {
 	return conf_path(out, outsz, "%s%s%s", parent, *parent ? "." : "",
@@ -384,7 +448,7 @@ conf_check_object(struct conf_ctx *cx, json_object *obj, const char *pat,
  * Pass 2: values. The tree has passed pass 1, so types are known.
  */
 
-static const struct conf_key *
+const struct conf_key *
 conf_key_must(const char *path, enum conf_type type)
 {
 	const struct conf_key *k;
@@ -394,7 +458,7 @@ conf_key_must(const char *path, enum conf_type type)
 	return k;
 }
 
-static json_object *
+json_object *
 conf_get(json_object *obj, const struct conf_key *k)
 {
 	json_object	*v;
@@ -404,7 +468,7 @@ conf_get(json_object *obj, const struct conf_key *k)
 }
 
 /* an integer, checked against its key's range in conf_keys[] */
-static int
+int
 conf_int(struct conf_ctx *cx, json_object *obj, const char *where,
     const char *path, long long *out)
 {
@@ -442,7 +506,7 @@ conf_int32(struct conf_ctx *cx, json_object *obj, const char *where,
 	return 0;
 }
 
-static void
+void
 conf_bool(json_object *obj, const char *path, int *out)
 {
 	const struct conf_key *k = conf_key_must(path, CONF_BOOL);
@@ -459,7 +523,7 @@ conf_bool(json_object *obj, const char *path, int *out)
 }
 
 /* the string at path, or NULL when absent; "" refused unless allow_empty */
-static int
+int
 conf_str(struct conf_ctx *cx, json_object *obj, const char *where,
     const char *path, int allow_empty, const char **out)
 {
@@ -478,7 +542,7 @@ conf_str(struct conf_ctx *cx, json_object *obj, const char *where,
 	return 0;
 }
 
-static int
+int
 conf_strdup(struct conf_ctx *cx, const char *where, const char *s, char **out)
 {
 	if ((*out = strdup(s)) == NULL)
@@ -550,7 +614,7 @@ conf_secret_file(struct conf_ctx *cx, const char *kw, const char *path,
 }
 
 /* "env:NAME", "file:/path" or the key itself */
-static int
+int
 conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
     const char *path, char **out)
 {
@@ -889,8 +953,12 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 		return -1;
 	if (conf_str(cx, root, "", "host", 0, &s) == -1)
 		return -1;
+	/* without any key only local clients can reach the proxy */
+	arr = conf_get(root, conf_key_must("keys", CONF_ARRAY));
 	if (s == NULL)
-		s = c->ak[0] == '\0' ? "127.0.0.1" : "0.0.0.0";
+		s = c->ak[0] == '\0' && (arr == NULL ||
+		    json_object_array_length(arr) == 0) ? "127.0.0.1" :
+		    "0.0.0.0";
 	if (conf_strdup(cx, "host", s, &c->host) == -1)
 		return -1;
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
@@ -919,7 +987,8 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 			return -1;
 	}
 	if (conf_web_search(cx, root, &c->web_search) == -1 ||
-	    conf_web_fetch(cx, root, &c->web_fetch) == -1)
+	    conf_web_fetch(cx, root, &c->web_fetch) == -1 ||
+	    conf_team_parse(cx, root, c) == -1)
 		return -1;
 	return 0;
 }
@@ -1150,7 +1219,8 @@ conf_parse_named(const char *name, const char *text, size_t len,
 	}
 	if (conf_check_object(cx, root, "", "") == -1 ||
 	    conf_top(cx, root, c) == -1 ||
-	    conf_check_models(cx, c) == -1) {
+	    conf_check_models(cx, c) == -1 ||
+	    conf_team_check(cx, c) == -1) {
 		conf_free(c);
 		goto done;
 	}
@@ -1255,6 +1325,7 @@ conf_free(struct conf *c)
 		free(p->chat_url);
 	}
 	free(c->providers);
+	conf_team_free(c);
 	free(c->web_search.backend);
 	free(c->web_search.base_url);
 	if (c->web_search.api_key != NULL)

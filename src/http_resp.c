@@ -5,7 +5,8 @@
  * (JSON or anything else), the Anthropic error envelope, and the
  * text/event-stream response, written a batch of events at a time.
  *
- * Promises: every response carries `request-id: <req->request_id>`; a
+ * Promises: every response carries `request-id: <req->request_id>` (and
+ * req->ratelimit_headers, the key's anthropic-ratelimit-* lines); a
  * response to HEAD has the headers of the GET answer (Content-Length
  * included) and no body; `Connection: close` when the connection will be
  * closed (!req->keep_alive, which http_conn_decide_keep_alive clears when
@@ -159,6 +160,10 @@ put_head_start(struct buf *b, const struct http_request *req, int status)
 	    buf_puts(b, "\r\nDate: ") == -1 || buf_puts(b, http_date()) == -1 ||
 	    buf_puts(b, "\r\nrequest-id: ") == -1 ||
 	    buf_puts(b, req->request_id) == -1 || buf_puts(b, "\r\n") == -1)
+		return -1;
+	/* a key with limits: anthropic-ratelimit-* on every answer */
+	if (req->ratelimit_headers[0] != '\0' &&
+	    buf_puts(b, req->ratelimit_headers) == -1)
 		return -1;
 	if (!req->keep_alive)
 		return buf_puts(b, "Connection: close\r\n");

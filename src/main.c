@@ -28,14 +28,17 @@
 #include "config.h"
 #include "cli.h"
 #include "conf.h"
+#include "keystats.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
 #include "privdrop.h"
+#include "ratelimit.h"
 #include "scoreboard.h"
 #include "secret.h"
 #include "sig.h"
+#include "usage.h"
 #include "websearch.h"
 
 extern char **environ;
@@ -49,6 +52,8 @@ struct settings {
 	const char		*pidfile;
 	const char		*user;
 	int			 facility;
+	const char		*usage_day;	/* --usage-report */
+	const char		*usage_file;
 };
 
 static const struct {
@@ -169,15 +174,43 @@ parse_args(int argc, char *argv[], struct settings *s)
 			s->allow_root = 1;
 		else if (name && strcmp(name, "syslog-facility") == 0)
 			s->facility = facility_arg(optarg);
+		else if (name && strcmp(name, "usage-report") == 0)
+			s->usage_day = optarg;
 		else {
 			usage(stderr);
 			exit(1);
 		}
 	}
+	/* the report alone takes a file */
+	if (s->usage_day != NULL && optind + 1 == argc)
+		s->usage_file = argv[optind++];
 	if (optind != argc) {
 		usage(stderr);
 		exit(1);
 	}
+}
+
+/* --usage-report DAY [FILE]: the file, else the configuration's log */
+static __attribute__((noreturn)) void
+usage_report_main(const struct settings *s)
+{
+	const char	*path = s->usage_file;
+	struct conf	*c = NULL;
+	char		 err[1024];
+
+	if (path == NULL) {
+		if (conf_load(s->master.config_path, &c, err, sizeof(err)) ==
+		    -1)
+			die("%s", err);
+		if (c->usage_log[0] == '\0')
+			die("%s: no usage_log configured; name a file after "
+			    "the options", s->master.config_path);
+		path = c->usage_log;
+	}
+	if (usage_report(s->usage_day, path, stdout, err, sizeof(err)) == -1)
+		die("%s", err);
+	conf_free(c);
+	exit(fflush(stdout) == 0 ? 0 : 1);
 }
 
 /* the config path must survive chdir("/") for reloads */
@@ -249,6 +282,8 @@ main(int argc, char *argv[])
 		s.master.config_path = "config.json";
 
 	log_init(s.verbose, 0, s.facility);
+	if (s.usage_day != NULL)
+		usage_report_main(&s);
 	if (conf_load(s.master.config_path, &c, err, sizeof(err)) == -1)
 		die_config("%s", err);
 	if (master_apply_overrides(c, &s.master) == -1)
@@ -285,6 +320,9 @@ main(int argc, char *argv[])
 	if (s.user != NULL && geteuid() == 0 &&
 	    privdrop_apply(&pd, err, sizeof(err)) == -1)
 		die("%s", err);
+	/* as the user that will write to it, so that reloads can reopen it */
+	if (usage_log_open(conf) == -1)
+		die("usage_log %s: %s", conf->usage_log, strerror(errno));
 
 	if (s.daemonize) {
 		log_init(s.verbose, 1, s.facility);
@@ -301,15 +339,22 @@ main(int argc, char *argv[])
 	sig_block_master();
 
 	log_info("claude-proxy %s listening on %s (%s), %d worker%s%s%s",
-	    PACKAGE_VERSION, bound, conf->ak && conf->ak[0] ?
+	    PACKAGE_VERSION, bound, conf->nclient_keys > 0 ?
 	    "inbound key required" : "no inbound key", conf_workers(conf),
 	    LOG_PLURAL(conf_workers(conf)), s.user ? ", user " : "",
 	    s.user ? s.user : "");
 	websearch_log_config(conf);
+	ratelimit_log_config(conf);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
 	if (scoreboard_init() == -1)
 		fatal("scoreboard");
+	if (ratelimit_init() == -1)
+		fatal("limits");
+	if (keystats_init() == -1)
+		fatal("key metrics");
+	if (ratelimit_sync(conf) == -1)
+		fatalx("limits: no room for the keys' counters");
 	notify_init();
 	master_run(fd, &s.master);
 }

@@ -32,9 +32,11 @@
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "scoreboard.h"
 #include "secret.h"
 #include "sig.h"
+#include "usage.h"
 #include "util.h"
 #include "worker.h"
 
@@ -186,6 +188,7 @@ note_exit(struct worker_slot *s, int status)
 	else
 		log_debug("worker %ld exited", (long)s->pid);
 	scoreboard_release(s->board);
+	ratelimit_worker_gone(s->board);	/* its concurrency place, if any */
 	s->board = -1;
 
 	if (s->generation == generation && !sig_terminate && !s->retiring) {
@@ -376,6 +379,25 @@ reload(void)
 	/* the workers forked from here on inherit the new set */
 	if (secret_load(fresh) == -1) {
 		log_warnx("reload failed: out of memory");
+		notify_send("READY=1");
+		conf_free(fresh);
+		return;
+	}
+	/* the keys that stay keep their limit counters */
+	if (ratelimit_sync(fresh) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "no room for the keys' limit counters");
+		secret_load(conf);
+		notify_send("READY=1");
+		conf_free(fresh);
+		return;
+	}
+	/* a fresh file after logrotate moved the old one away */
+	if (usage_log_open(fresh) == -1) {
+		log_warn("reload failed, keeping the running configuration: "
+		    "usage_log %s", fresh->usage_log);
+		secret_load(conf);
+		ratelimit_sync(conf);
 		notify_send("READY=1");
 		conf_free(fresh);
 		return;

@@ -2,7 +2,13 @@
  * messages.c: POST /v1/messages and /v1/messages/count_tokens.
  *
  * Parses the client's JSON (depth-limited, UTF-8 checked), resolves the
- * model to its providers, translates the request, calls the upstream and
+ * model to its providers (a route of the configuration may choose it; the
+ * client's key must be allowed it, else its default model serves, else
+ * 403), admits it under the key's limits (429 with retry-after when
+ * over one; every answer carries the key's anthropic-ratelimit-* headers;
+ * what the answer used is charged before its end reaches the client, and
+ * the concurrency place is given back whatever happens), translates the
+ * request, calls the upstream and
  * answers: one JSON response, or an Anthropic event stream relayed as the
  * upstream produces it. Promises: every failure is answered in Anthropic's
  * error envelope (over HTTP before the stream starts, as event: error after);
@@ -24,15 +30,19 @@
 #include "errmap.h"
 #include "http_resp.h"
 #include "jsonparse.h"
+#include "keys.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "messages.h"
 #include "models.h"
+#include "reqinfo.h"
 #include "scoreboard.h"
 #include "secret.h"
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
 #include "upstream.h"
+#include "usage.h"
 #include "util.h"
 #include "xlate.h"
 
@@ -48,6 +58,10 @@ struct exchange {
 	const char		*model;		/* as the client named it */
 	struct model_route	 routes[MAX_ROUTES];
 	size_t			 nroutes;
+	struct reqinfo		 info;		/* what the request needs */
+	struct ratelimit_ticket	 ticket;	/* the key's limits, admitted */
+	struct usage_tokens	 used;		/* the answer's usage */
+	const struct conf_model	*served;	/* the model of the last try */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
@@ -130,12 +144,32 @@ parse_body(struct http_conn *c, struct http_request *req)
 	return o;
 }
 
-/* the model and its routes; on failure the error is already answered */
+/* keep the routes the client's key may use; how many are left */
+static size_t
+allowed_routes(struct exchange *ex)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < ex->nroutes; i++)
+		if (keys_may_use(ex->req->client_key, ex->routes[i].model->id))
+			ex->routes[n++] = ex->routes[i];
+	return ex->nroutes = n;
+}
+
+/*
+ * The model and its routes: a route of the configuration may name the
+ * model, then the client's key must be allowed it, else its default
+ * model serves; on failure the error is already answered.
+ */
 static int
 resolve_model(struct exchange *ex)
 {
+	const struct conf_client_key *key = ex->req->client_key;
+	const struct conf_route *rule;
+	const char	*target;
 	json_object	*v;
 	struct buf	 avail = BUF_INITIALIZER;
+	size_t		 found;
 
 	if (!json_object_object_get_ex(ex->body, "model", &v)) {
 		http_resp_error(ex->conn, ex->req, 400, NULL, NULL,
@@ -150,7 +184,25 @@ resolve_model(struct exchange *ex)
 	ex->model = json_object_get_string(v);
 	snprintf(ex->req->log_model, sizeof(ex->req->log_model), "%s",
 	    ex->model);
-	ex->nroutes = models_resolve(conf, ex->model, ex->routes, MAX_ROUTES);
+	reqinfo_read(ex->body, &ex->info);
+	target = ex->model;
+	if ((rule = models_route(conf, ex->model, key != NULL ? key->name :
+	    NULL, &ex->info)) != NULL) {
+		target = rule->model;
+		snprintf(ex->req->log_route, sizeof(ex->req->log_route), "%s",
+		    rule->name);
+	}
+	ex->nroutes = models_resolve(conf, target, ex->routes, MAX_ROUTES);
+	found = ex->nroutes;
+	if (allowed_routes(ex) == 0 && key != NULL &&
+	    key->default_model != NULL)
+		ex->nroutes = models_resolve(conf, key->default_model,
+		    ex->routes, MAX_ROUTES);
+	if (ex->nroutes == 0 && found > 0) {
+		http_resp_error(ex->conn, ex->req, 403, NULL, NULL,
+		    "model: the key %s may not use %s", key->name, ex->model);
+		return -1;
+	}
 	if (ex->nroutes == 0) {
 		models_available(conf, &avail);
 		http_resp_error(ex->conn, ex->req, 404, NULL, NULL,
@@ -160,6 +212,116 @@ resolve_model(struct exchange *ex)
 		return -1;
 	}
 	return 0;
+}
+
+/* the key's limits: admitted, or answered with 429 (503 when they cannot
+ * be checked); every answer from here on carries the key's headers */
+static int
+admit(struct exchange *ex)
+{
+	const struct conf_client_key *k = ex->req->client_key;
+	struct ratelimit_usage	 u;
+	char			 why[320], extra[48];
+	int			 r;
+
+	r = ratelimit_admit(conf, k, ex->info.input_tokens, &ex->ticket, &u);
+	ratelimit_headers(k, &u, ex->req->ratelimit_headers,
+	    sizeof(ex->req->ratelimit_headers));
+	if (r == RATELIMIT_OK)
+		return 0;
+	if (r == RATELIMIT_UNAVAILABLE) {
+		http_resp_error(ex->conn, ex->req, 503, NULL, NULL,
+		    "the rate limits of key %s cannot be checked now; try "
+		    "again later", k->name);
+		return -1;
+	}
+	ratelimit_reason(k, &u, ex->info.input_tokens, why, sizeof(why));
+	snprintf(extra, sizeof(extra), "retry-after: %d\r\n",
+	    ratelimit_retry_after(&u));
+	http_resp_error(ex->conn, ex->req, 429, "rate_limit_error", extra,
+	    "%s", why);
+	return -1;
+}
+
+/* the final usage of a plain answer (Anthropic's shape, as xlate_resp
+ * made it; server_tool_use when a server-tool loop ran) */
+static void
+note_message_usage(struct exchange *ex, json_object *msg)
+{
+	json_object	*u, *v, *st;
+
+	if (!json_object_object_get_ex(msg, "usage", &u))
+		return;
+	ex->used.known = 1;
+	if (json_object_object_get_ex(u, "input_tokens", &v))
+		ex->used.input = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "output_tokens", &v))
+		ex->used.output = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "cache_read_input_tokens", &v))
+		ex->used.cache_read = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "cache_creation_input_tokens", &v))
+		ex->used.cache_creation = json_object_get_int64(v);
+	if (json_object_object_get_ex(u, "server_tool_use", &st)) {
+		if (json_object_object_get_ex(st, "web_search_requests", &v))
+			ex->used.server_tool_calls += json_object_get_int64(v);
+		if (json_object_object_get_ex(st, "web_fetch_requests", &v))
+			ex->used.server_tool_calls += json_object_get_int64(v);
+	}
+}
+
+/* the same for a stream, as its message_delta reported it (or would
+ * have: a stream cut short is charged for what was sent) */
+static void
+note_stream_usage(struct exchange *ex, const struct stream *st)
+{
+	if (!st->started)
+		return;
+	ex->used.known = 1;
+	if (st->have_usage) {
+		ex->used.input = st->usage_in - st->usage_cached;
+		ex->used.output = st->usage_out;
+		ex->used.cache_read = st->usage_cached;
+	} else {
+		ex->used.input = st->input_tokens;
+		ex->used.output = (int64_t)(st->out_chars + 3) / 4;
+	}
+}
+
+/* the request is over: the limits learn what it really used */
+static void
+settle(struct exchange *ex)
+{
+	ratelimit_settle(conf, &ex->ticket, ex->used.known ? ex->used.input +
+	    ex->used.cache_creation : -1, ex->used.output);
+}
+
+/* the request's line in the usage log and its counts in /metrics */
+static void
+record_usage(struct exchange *ex)
+{
+	struct usage_rec	 u;
+	char			 session[160];
+	const char		*v;
+	size_t			 len;
+
+	memset(&u, 0, sizeof(u));
+	u.request_id = ex->req->request_id;
+	u.key = ex->req->client_key != NULL ? ex->req->client_key->name :
+	    NULL;
+	u.model_requested = ex->model;
+	u.model = ex->served != NULL ? ex->served->id : NULL;
+	u.provider = ex->served != NULL ? ex->req->log_provider : NULL;
+	u.route = ex->req->log_route[0] != '\0' ? ex->req->log_route : NULL;
+	if ((v = http_request_header(ex->req, "x-claude-code-session-id",
+	    &len)) != NULL && len < sizeof(session)) {
+		memcpy(session, v, len);
+		session[len] = '\0';
+		u.session = session;
+	}
+	u.status = ex->req->status;
+	u.duration_ms = util_now_ms() - ex->req->start_ms;
+	u.tokens = ex->used;
+	usage_record(&u);
 }
 
 /* a bounded excerpt of a body for the log; a client may paste the proxy's
@@ -182,6 +344,7 @@ client_gone_tick(void *arg)
 {
 	struct exchange	*ex = arg;
 
+	ratelimit_tick(conf, &ex->ticket);
 	return http_conn_peer_gone(ex->conn) ? -1 : 0;
 }
 
@@ -280,6 +443,11 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 	}
 	out = xlate_resp(up, ex->model, ex->body, &err);
 	json_object_put(up);
+	if (out != NULL) {
+		/* charged before the answer goes, as for streams */
+		note_message_usage(ex, out);
+		settle(ex);
+	}
 	if (out == NULL) {
 		log_failure(ex, p, err.message, 0);
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,
@@ -357,6 +525,7 @@ relay_tick(void *arg)
 	struct relay	*r = arg;
 	uint64_t	 ping_ms = (uint64_t)conf->stream_ping_seconds * 1000;
 
+	ratelimit_tick(conf, &r->ex->ticket);
 	if (http_conn_peer_gone(r->ex->conn)) {
 		r->client_gone = 1;
 		return -1;
@@ -444,6 +613,10 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	if (why[0] != '\0')
 		log_failure(r->ex, r->provider, why, 0);
 	relay_summary(r, ending);
+	/* charged before the client sees the end, so its next request
+	 * finds the key's limits up to date */
+	note_stream_usage(r->ex, &r->st);
+	settle(r->ex);
 	if (r->client_gone)
 		return -1;
 	/* the last events carried the end of the body; this is only for
@@ -516,6 +689,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 		    r.bad_upstream ? "an invalid stream" : "an empty stream")
 		    == -1 ? -1 : 0;
 	}
+	note_stream_usage(ex, &r.st);
 	stream_free(&r.st);
 	sse_decoder_free(&r.dec);
 	buf_free(&r.wire);
@@ -570,9 +744,8 @@ messages_handle(struct http_conn *c, struct http_request *req)
 	memset(&ex, 0, sizeof(ex));
 	ex.conn = c;
 	ex.req = req;
-	if ((ex.body = parse_body(c, req)) == NULL)
-		return 0;
-	if (resolve_model(&ex) == -1)
+	if ((ex.body = parse_body(c, req)) == NULL ||
+	    resolve_model(&ex) == -1 || admit(&ex) == -1)
 		goto done;
 	stream = json_flag(ex.body, "stream");
 	log_body(req, "request", req->body.data, req->body.len);
@@ -582,6 +755,7 @@ messages_handle(struct http_conn *c, struct http_request *req)
 
 		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
 		    route->provider->name);
+		ex.served = route->model;
 		if ((up = xlate_req(ex.body, route, stream,
 		    req->request_id, &err)) == NULL) {
 			/* a provider that cannot take the request (a PDF)
@@ -614,11 +788,13 @@ messages_handle(struct http_conn *c, struct http_request *req)
 			break;
 	}
 done:
-	json_object_put(ex.body);
 	/* the client left (or stopped reading) before its answer was
 	 * complete: 499 in the access line and /metrics, as nginx logs it */
 	if (rv == -1)
 		req->status = 499;
+	settle(&ex);
+	record_usage(&ex);	/* before the body: the model's name is in it */
+	json_object_put(ex.body);
 	return rv == -1 ? -1 : 0;
 }
 
@@ -642,6 +818,13 @@ messages_count_tokens(struct http_conn *c, struct http_request *req)
 	if (resolve_model(&ex) == -1) {
 		json_object_put(ex.body);
 		return 0;
+	}
+	{
+		struct ratelimit_usage u;
+
+		ratelimit_peek(conf, req->client_key, &u);
+		ratelimit_headers(req->client_key, &u, req->ratelimit_headers,
+		    sizeof(req->ratelimit_headers));
 	}
 	if (xlate_req_check(ex.body, &err) == -1) {
 		json_object_put(ex.body);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http_resp.h"
+#include "keystats.h"
 #include "metrics.h"
 #include "scoreboard.h"
 
@@ -133,6 +134,7 @@ metrics_render(struct buf *b)
 	render_latency(b, &c);
 	render_providers(b, &c);
 	render_server_tools(b, &c);
+	keystats_render(b);
 	buf_printf(b, "# HELP claude_proxy_active_streams Streams being "
 	    "relayed now.\n# TYPE claude_proxy_active_streams gauge\n"
 	    "claude_proxy_active_streams %d\n", streams);

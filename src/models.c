@@ -8,6 +8,9 @@
  * and pages like Anthropic's API (limit, after_id, before_id), with the
  * original proxy's fields (object, created) alongside Anthropic's.
  *
+ * Routes (routes[]) come before all that: the first rule whose conditions
+ * all hold names the model id to resolve instead of the client's name.
+ *
  * Promises: the configuration is only read. The JSON builders return a new
  * object the caller puts, or NULL for an unknown id or when memory runs out.
  */
@@ -57,6 +60,37 @@ models_resolve(const struct conf *c, const char *name,
 		}
 	}
 	return n;
+}
+
+/* a tri-state condition: -1 holds always */
+static int
+models_cond(int want, int have)
+{
+	return want == -1 || !want == !have;
+}
+
+const struct conf_route *
+models_route(const struct conf *c, const char *model, const char *key,
+    const struct reqinfo *ri)
+{
+	const struct conf_route_match *m;
+	size_t	 i;
+
+	for (i = 0; i < c->nroutes; i++) {
+		m = &c->routes[i].match;
+		if (m->model != NULL && fnmatch(m->model, model, 0) != 0)
+			continue;
+		if (m->key != NULL && (key == NULL || strcmp(m->key, key) != 0))
+			continue;
+		if (ri->input_tokens < m->min_input_tokens ||
+		    !models_cond(m->thinking, ri->thinking) ||
+		    !models_cond(m->images, ri->images) ||
+		    !models_cond(m->server_tools, ri->server_tools) ||
+		    !models_cond(m->no_tools, !ri->tools))
+			continue;
+		return &c->routes[i];
+	}
+	return NULL;
 }
 
 /*

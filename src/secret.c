@@ -1,8 +1,8 @@
 /*
  * secret.c: no configured secret reaches a client or a log line.
  *
- * One set of secrets per process: every provider's api_key and the inbound
- * ak, loaded from the configuration in force by the master (at start and
+ * One set of secrets per process: every provider's api_key, the inbound
+ * ak and every client key of keys[], the Redis password, loaded from the configuration in force by the master (at start and
  * at each reload, before it forks the workers that inherit it). It is
  * state derived from the process-wide configuration pointer and follows
  * it, nothing more. A new kind of configured key is registered in
@@ -124,6 +124,12 @@ secret_load(const struct conf *c)
 		if (c->providers[i].api_key != NULL)
 			rv = set_insert(&fresh, &n, c->providers[i].api_key,
 			    strlen(c->providers[i].api_key));
+	for (i = 0; rv == 0 && i < c->nclient_keys; i++)
+		rv = set_insert(&fresh, &n, c->client_keys[i].key,
+		    strlen(c->client_keys[i].key));
+	if (rv == 0 && c->redis_password != NULL)
+		rv = set_insert(&fresh, &n, c->redis_password,
+		    strlen(c->redis_password));
 	if (rv == -1) {
 		set_free(fresh, n);
 		return -1;
@@ -138,6 +144,13 @@ secret_load(const struct conf *c)
 		log_warnx("ak is shorter than %d characters: it cannot be told "
 		    "from ordinary words and is not masked in logs and "
 		    "messages; use a longer key", SECRET_MIN_LEN);
+	for (i = 0; i < c->nclient_keys; i++)
+		if (strcmp(c->client_keys[i].name, "ak") != 0 &&
+		    strlen(c->client_keys[i].key) < SECRET_MIN_LEN)
+			log_warnx("the key of %s is shorter than %d characters: "
+			    "it is not masked in logs and messages; use a "
+			    "longer key", c->client_keys[i].name,
+			    SECRET_MIN_LEN);
 	return 0;
 }
 

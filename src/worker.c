@@ -37,6 +37,8 @@
 #include "conf.h"
 #include "http_conn.h"
 #include "http_resp.h"
+#include "keys.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "router.h"
 #include "scoreboard.h"
@@ -91,13 +93,16 @@ access_log(const struct http_conn *c, struct http_request *req)
 	secret_log_excerpt(&model, req->log_model, strlen(req->log_model),
 	    sizeof(req->log_model));
 	log_info("%s %s \"%.*s %s%s\" %d model=%s provider=%s "
-	    "upstream_ms=%ld bytes=%llu ms=%llu", c->peer, req->request_id,
+	    "upstream_ms=%ld bytes=%llu ms=%llu key=%s route=%s", c->peer,
+	    req->request_id,
 	    (int)req->method_len, req->method, path.data ? path.data : "",
 	    query.data ? query.data : "", req->status,
 	    model.data ? model.data : "-",
 	    req->log_provider[0] ? req->log_provider : "-",
 	    req->log_upstream_ms, (unsigned long long)c->bytes_out,
-	    (unsigned long long)(util_now_ms() - req->start_ms));
+	    (unsigned long long)(util_now_ms() - req->start_ms),
+	    keys_name(req->client_key),
+	    req->log_route[0] ? req->log_route : "-");
 	buf_free(&path);
 	buf_free(&query);
 	buf_free(&model);
@@ -212,6 +217,7 @@ worker_main(int listen_fd, int board)
 	if (upstream_init() == -1)
 		fatalx("cannot initialise libcurl");
 	scoreboard_attach(board);
+	ratelimit_attach(board);
 
 	for (;;) {
 		/* a stop without draining (a stray signal, the master gone)

@@ -21,7 +21,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 
 APT_PACKAGES="gcc pkg-config meson ninja-build libcurl4-openssl-dev \
-libjson-c-dev libbsd-dev libxml2-dev python3 nodejs npm mandoc curl"
+libjson-c-dev libbsd-dev libxml2-dev libhiredis-dev python3 nodejs npm mandoc \
+curl redis-server logrotate"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

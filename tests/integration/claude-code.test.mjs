@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startFakeUpstream, chunk, usageChunk, completion, textOf } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, mkTmpDir, teardown, parseSSE, checkStreamGrammar } from './lib/proxy.mjs';
+import { startProxy, baseConfig, mkTmpDir, teardown, parseSSE, checkStreamGrammar, pollUntil } from './lib/proxy.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const testsDir = path.resolve(here, '..');
@@ -355,3 +355,70 @@ for (const version of VERSIONS) {
 		});
 	});
 }
+
+// The team gateway (issue 13): two people's keys, each routed to its own
+// model by a route on the key, whatever model names Claude Code asks for.
+describe('Claude Code with two keys routed to different models', { timeout: 300000 }, () => {
+	const claudeBin = findClaude(VERSIONS[0]);
+	const ALICE = 'cc-alice-key-0123456789';
+	const BOB = 'cc-bob-key-0123456789';
+	let fake, proxy, home, usageLog;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder((rec) => answer(rec, 'TEAM-OK'));
+		home = mkTmpDir('cp-cc-team-home-');
+		usageLog = path.join(home, 'usage.log');
+		const cfg = baseConfig(fake.url, {
+			keys: [{ name: 'alice', key: ALICE }, { name: 'bob', key: BOB }],
+			routes: [
+				{ name: 'alice-model', match: { key: 'alice' }, model: 'glm' },
+				{ name: 'bob-model', match: { key: 'bob' }, model: 'mini' },
+			],
+			usage_log: usageLog,
+		});
+		cfg.providers[0].models = [
+			{ id: 'glm', remote_id: 'remote-glm', aliases: ['claude-*'], max_tokens: 8192 },
+			{ id: 'mini', remote_id: 'remote-mini', max_tokens: 4096 },
+		];
+		proxy = await startProxy({ config: cfg });
+	});
+	after(() => teardown(proxy, fake, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
+
+	async function run(key) {
+		const from = fake.requests.length;
+		const r = await runClaude(claudeBin, ['-p', 'Say hello.', '--model', 'claude-sonnet-4-5',
+			'--output-format', 'json', '--max-turns', '2'], {
+			PATH: process.env.PATH, HOME: home, TMPDIR: home,
+			ANTHROPIC_BASE_URL: proxy.url, ANTHROPIC_AUTH_TOKEN: key,
+			DISABLE_TELEMETRY: '1', DISABLE_AUTOUPDATER: '1', DISABLE_ERROR_REPORTING: '1',
+			CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+		}, RUN_TIMEOUT_MS);
+		return { r, upstream: fake.requests.slice(from) };
+	}
+
+	test('each key\'s requests reach its own model', { timeout: 2 * RUN_TIMEOUT_MS + 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const a = await run(ALICE);
+		assert.equal(a.r.code, 0, `${a.r.stdout.slice(0, 2000)}\n${a.r.stderr.slice(0, 2000)}`);
+		assert.equal(JSON.parse(a.r.stdout).result, 'TEAM-OK');
+		const b = await run(BOB);
+		assert.equal(b.r.code, 0, `${b.r.stdout.slice(0, 2000)}\n${b.r.stderr.slice(0, 2000)}`);
+		assert.equal(JSON.parse(b.r.stdout).result, 'TEAM-OK');
+		assert.ok(a.upstream.length >= 1 && b.upstream.length >= 1);
+		assert.deepEqual([...new Set(a.upstream.map((q) => q.json?.model))], ['remote-glm'], 'alice: glm only');
+		assert.deepEqual([...new Set(b.upstream.map((q) => q.json?.model))], ['remote-mini'], 'bob: mini only');
+		// the usage log says who used what, by name
+		const recs = await pollUntil(() => {
+			const l = fs.existsSync(usageLog) ? fs.readFileSync(usageLog, 'utf8').split('\n').filter(Boolean) : [];
+			return l.length >= a.upstream.length + b.upstream.length ? l.map((x) => JSON.parse(x)) : null;
+		}, { what: 'the usage lines' });
+		for (const rec of recs) {
+			assert.equal(rec.model, rec.key === 'alice' ? 'glm' : 'mini', JSON.stringify(rec));
+			assert.equal(rec.route, `${rec.key}-model`);
+			assert.match(rec.model_requested, /^claude-/);
+		}
+		assert.ok(recs.some((x) => x.key === 'alice') && recs.some((x) => x.key === 'bob'));
+		assert.ok(recs.some((x) => typeof x.session_id === 'string' && x.session_id.length > 0),
+			'Claude Code\'s session id is recorded');
+	});
+});

@@ -168,6 +168,7 @@ installed_files="/usr/sbin/claude-proxy
 /usr/share/man/man5/claude-proxy.json.5.gz
 $unit
 /usr/lib/sysusers.d/claude-proxy.conf
+/etc/logrotate.d/claude-proxy
 $config"
 
 if [ "$installed" = 1 ]; then
@@ -470,6 +471,7 @@ if [ -n "$rpmfile" ]; then
 	    '/usr/share/man/man5/claude-proxy\.json\.5(\.gz|\.xz|\.bz2)?' \
 	    '/usr/lib/systemd/system/claude-proxy\.service' \
 	    '/usr/lib/sysusers\.d/claude-proxy\.conf' \
+	    '/etc/logrotate\.d/claude-proxy' \
 	    '/etc/claude-proxy/config\.json'; do
 		check "rpm -qlp lists $re" grep -Eqx "$re" "$work/rpm-files"
 	done

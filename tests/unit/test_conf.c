@@ -517,6 +517,19 @@ sample(const struct conf_key *k)
 	case CONF_STRING:
 		if (strcmp(k->path, "web_search.backend") == 0)
 			return json_object_new_string("searxng");
+		/* the team gateway's strings name models, keys, files */
+		if (strcmp(k->path, "keys[].default_model") == 0 ||
+		    strcmp(k->path, "routes[].model") == 0 ||
+		    strcmp(k->path, "providers[].models[].id") == 0)
+			return json_object_new_string("a");
+		if (strcmp(k->path, "routes[].match.key") == 0)
+			return json_object_new_string("k1");
+		if (strcmp(k->path, "usage_log") == 0)
+			return json_object_new_string("/var/log/usage.log");
+		if (strcmp(k->path, "limits_backend") == 0)
+			return json_object_new_string("redis://h:1/2");
+		if (strcmp(k->path, "limits_redis_failure") == 0)
+			return json_object_new_string("closed");
 		if (strstr(k->path, "base_url"))
 			return json_object_new_string("http://h:1/v1");
 		return json_object_new_string("sample");
@@ -528,7 +541,8 @@ sample(const struct conf_key *k)
 	case CONF_STRING_ARRAY: {
 		json_object *a = json_object_new_array();
 
-		json_object_array_add(a, json_object_new_string("sample-*"));
+		json_object_array_add(a, json_object_new_string(
+		    strcmp(k->path, "keys[].models") == 0 ? "a" : "sample-*"));
 		return a;
 	}
 	default:
@@ -602,7 +616,9 @@ test_table(void)
 {
 	static const char base[] = "{'providers':[{'base_url':'http://x',"
 	    "'api_key':'','models':[{'id':'a'}]}],'web_search':{"
-	    "'backend':'searxng','base_url':'http://h:1'},'web_fetch':{}}";
+	    "'backend':'searxng','base_url':'http://h:1'},'web_fetch':{},"
+	    "'keys':[{'name':'k1','key':'key-one','limits':{}}],"
+	    "'routes':[{'name':'r1','model':'a','match':{}}]}";
 	const struct conf_key *k;
 	json_object	*root;
 	struct conf	*c;
@@ -666,7 +682,7 @@ test_table(void)
 		is_str(err, want, "required %s: error", k->path);
 		json_object_put(root);
 	}
-	is_int(nreq, 6, "six required keys");
+	is_int(nreq, 10, "ten required keys");
 	k = NULL;
 	for (i = 0; i < conf_nkeys; i++)
 		if (strcmp(conf_keys[i].path, "port") == 0)
@@ -711,6 +727,7 @@ test_example(void)
 	snprintf(path, sizeof(path), "%s/../../config.json.example", data_dir);
 	setenv("CLAUDE_PROXY_AK", "example-ak", 1);
 	setenv("DEEPSEEK_API_KEY", "example-key", 1);
+	setenv("CLAUDE_PROXY_CI_KEY", "example-ci-key", 1);
 	ok(conf_load(path, &c, err, sizeof(err)) == 0,
 	    "config.json.example loads (%s)", err);
 	if (c != NULL) {
@@ -935,6 +952,172 @@ test_web(void)
 	unsetenv("CP_TEST_SEARCH_KEY");
 }
 
+/* keys[], routes[], the usage log and the limits backend */
+#define TEAM(top)	"{" top ",'providers':[{'base_url':'http://x','api_key':''," \
+	"'models':[{'id':'glm','aliases':['claude-*sonnet*']},{'id':'mini'," \
+	"'aliases':['claude-*haiku*']}]}]}"
+#define K(name, key)	"{'name':'" name "','key':'" key "'}"
+
+static const struct bad team_bad[] = {
+	{ TEAM("'keys':[{'name':'a b','key':'k1'}]"),
+	    "keys[0].name: \"a b\": use 1 to 64 of A-Z a-z 0-9 . _ -" },
+	{ TEAM("'keys':[{'name':'','key':'k1'}]"), "keys[0].name: empty" },
+	{ TEAM("'keys':[{'name':'x','key':''}]"), "keys[0].key: empty" },
+	{ TEAM("'keys':[{'key':'k1'}]"), "keys[0].name: missing" },
+	{ TEAM("'keys':[{'name':'x'}]"), "keys[0].key: missing" },
+	{ TEAM("'keys':[" K("ak", "k1") "]"),
+	    "keys[0].name: \"ak\" is the name of the top-level ak" },
+	{ TEAM("'keys':[" K("a", "k1") "," K("a", "k2") "]"),
+	    "keys[1].name: duplicate name \"a\" (also keys[0])" },
+	{ TEAM("'keys':[" K("a", "k1") "," K("b", "k1") "]"),
+	    "keys[1].key: the same key as keys[0]" },
+	{ TEAM("'ak':'k1','keys':[" K("a", "k1") "]"),
+	    "keys[0].key: the same key as ak" },
+	{ TEAM("'keys':[{'name':'a','key':'k','models':['nope']}]"),
+	    "keys[0].models[0]: no model answers to \"nope\"" },
+	{ TEAM("'keys':[{'name':'a','key':'k','models':['']}]"),
+	    "keys[0].models[0]: empty" },
+	{ TEAM("'keys':[{'name':'a','key':'k','default_model':'claude-x'}]"),
+	    "keys[0].default_model: no model has the id \"claude-x\"" },
+	{ TEAM("'keys':[{'name':'a','key':'k','models':['mini'],"
+	    "'default_model':'glm'}]"),
+	    "keys[0].default_model: \"glm\" is not one of the key's models" },
+	{ TEAM("'keys':[{'name':'a','key':'k','limits':{'rpm':1}}]"),
+	    "keys[0].limits.rpm: unknown key" },
+	{ TEAM("'keys':[{'name':'a','key':'k','limits':"
+	    "{'requests_per_minute':-1}}]"),
+	    "keys[0].limits.requests_per_minute: -1 out of range 0..1000000000" },
+	{ TEAM("'keys':[{'name':'a','key':'k','limits':"
+	    "{'concurrent_requests':100001}}]"),
+	    "keys[0].limits.concurrent_requests: 100001 out of range 0..100000" },
+	{ TEAM("'routes':[{'name':'r','model':'claude-x'}]"),
+	    "routes[0].model: no model has the id \"claude-x\"" },
+	{ TEAM("'routes':[{'name':'r','model':'claude-sonnet'}]"),
+	    "routes[0].model: no model has the id \"claude-sonnet\"" },
+	{ TEAM("'routes':[{'model':'glm'}]"), "routes[0].name: missing" },
+	{ TEAM("'routes':[{'name':'r'}]"), "routes[0].model: missing" },
+	{ TEAM("'routes':[{'name':'r','model':'glm'},{'name':'r','model':"
+	    "'mini'}]"), "routes[1].name: duplicate name \"r\" (also routes[0])" },
+	{ TEAM("'routes':[{'name':'r','model':'glm','match':{'key':'bob'}}]"),
+	    "routes[0].match.key: no key is named \"bob\"" },
+	{ TEAM("'routes':[{'name':'r','model':'glm','match':{'tools':true}}]"),
+	    "routes[0].match.tools: unknown key" },
+	{ TEAM("'routes':[{'name':'r','model':'glm','match':{'thinking':1}}]"),
+	    "routes[0].match.thinking: expected boolean" },
+	{ TEAM("'routes':[{'name':'r','model':'glm','match':"
+	    "{'min_input_tokens':-5}}]"),
+	    "routes[0].match.min_input_tokens: -5 out of range 0..100000000" },
+	{ TEAM("'usage_log':'usage.log'"), "usage_log: needs an absolute path" },
+	{ TEAM("'limits_backend':'memcached://x'"),
+	    "limits_backend: \"local\" or a redis:// URL" },
+	{ TEAM("'limits_backend':'redis://'"), "limits_backend: no host" },
+	{ TEAM("'limits_backend':'redis://h:0'"),
+	    "limits_backend: port 0 is too small" },
+	{ TEAM("'limits_backend':'redis://h:99999'"),
+	    "limits_backend: port 99999 is too large" },
+	{ TEAM("'limits_backend':'redis://h/x'"),
+	    "limits_backend: database \"x\" is invalid" },
+	{ TEAM("'limits_backend':'redis://h?db=1'"),
+	    "limits_backend: query or fragment not allowed" },
+	{ TEAM("'limits_backend':'redis://user@h'"),
+	    "limits_backend: user without a password (redis://:password@host)" },
+	{ TEAM("'limits_backend':'env:CP_TEST_UNSET_VAR'"),
+	    "limits_backend: environment variable CP_TEST_UNSET_VAR is not set" },
+	{ TEAM("'limits_redis_failure':'maybe'"),
+	    "limits_redis_failure: \"maybe\": \"open\" or \"closed\"" },
+	{ TEAM("'limits_redis_timeout_ms':5"),
+	    "limits_redis_timeout_ms: 5 out of range 10..10000" },
+};
+
+static void
+test_team(void)
+{
+	struct conf	*c;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(team_bad) / sizeof(team_bad[0]); i++) {
+		c = parse(team_bad[i].json, err, sizeof(err));
+		ok(c == NULL, "team bad %zu refused", i);
+		is_str(err, team_bad[i].err, "team bad %zu: error", i);
+		conf_free(c);
+	}
+
+	c = parse(TEAM("'ak':'the-ak-value','keys':[{'name':'alice',"
+	    "'key':'alice-key','models':['claude-sonnet-4','mini','glm'],"
+	    "'default_model':'mini','limits':{'requests_per_minute':5,"
+	    "'concurrent_requests':2,'input_tokens_per_minute':1000,"
+	    "'output_tokens_per_day':9}},{'name':'ci.bot_1','key':'ci-key'}],"
+	    "'routes':[{'name':'bg','match':{'model':'claude-*haiku*',"
+	    "'no_tools':true},'model':'mini'},{'name':'long','match':{"
+	    "'min_input_tokens':50000,'key':'alice','thinking':false},"
+	    "'model':'glm'}],'usage_log':'/var/log/claude-proxy/usage.log',"
+	    "'limits_backend':'redis://:p%40ss@redis.example:6380/3',"
+	    "'limits_redis_failure':'closed','limits_redis_timeout_ms':250"),
+	    err, sizeof(err));
+	ok(c != NULL, "a team configuration loads (%s)", err);
+	if (c == NULL)
+		return;
+	is_int(c->nclient_keys, 3, "ak and two keys");
+	is_str(c->client_keys[0].name, "ak", "ak comes first, named ak");
+	is_str(c->client_keys[0].key, "the-ak-value", "with the ak's value");
+	ok(!c->client_keys[0].limited && c->client_keys[0].nallowed == 0,
+	    "ak: every model, no limits");
+	is_str(c->client_keys[1].name, "alice", "keys[0]");
+	is_int(c->client_keys[1].nallowed, 2, "alice: two models, once each");
+	is_str(c->client_keys[1].allowed[0], "glm", "an alias resolves");
+	is_str(c->client_keys[1].allowed[1], "mini", "an id");
+	is_str(c->client_keys[1].default_model, "mini", "default_model");
+	ok(c->client_keys[1].limited &&
+	    c->client_keys[1].limits.requests_per_minute == 5 &&
+	    c->client_keys[1].limits.concurrent_requests == 2 &&
+	    c->client_keys[1].limits.input_tokens_per_minute == 1000 &&
+	    c->client_keys[1].limits.output_tokens_per_day == 9, "limits");
+	ok(!c->client_keys[2].limited && c->client_keys[2].nallowed == 0 &&
+	    c->client_keys[2].default_model == NULL, "ci.bot_1: defaults");
+	is_int(c->nroutes, 2, "two routes");
+	ok(c->routes[0].match.no_tools == 1 && c->routes[0].match.thinking ==
+	    -1 && c->routes[0].match.images == -1 &&
+	    c->routes[0].match.key == NULL, "route 0's conditions");
+	is_str(c->routes[0].match.model, "claude-*haiku*", "route 0's glob");
+	ok(c->routes[1].match.thinking == 0 &&
+	    c->routes[1].match.min_input_tokens == 50000 &&
+	    c->routes[1].match.model == NULL, "route 1's conditions");
+	is_str(c->usage_log, "/var/log/claude-proxy/usage.log", "usage_log");
+	is_str(c->redis_host, "redis.example", "redis host");
+	is_int(c->redis_port, 6380, "redis port");
+	is_int(c->redis_db, 3, "redis db");
+	ok(c->redis_user == NULL, "no redis user");
+	is_str(c->redis_password, "p@ss", "the password, percent-decoded");
+	ok(!c->limits_redis_fail_open, "fail closed");
+	is_int(c->limits_redis_timeout_ms, 250, "redis timeout");
+	is_str(c->host, "0.0.0.0", "keys: listening beyond loopback");
+	conf_free(c);
+
+	c = parse(TEAM("'keys':[" K("a", "k1") "],'limits_backend':"
+	    "'redis://u:pw@[::1]'"), err, sizeof(err));
+	ok(c != NULL, "keys without ak; redis on IPv6 (%s)", err);
+	if (c != NULL) {
+		is_int(c->nclient_keys, 1, "no ak entry");
+		is_str(c->host, "0.0.0.0", "keys alone: beyond loopback");
+		is_str(c->redis_host, "::1", "IPv6 host");
+		is_int(c->redis_port, 6379, "default port");
+		is_str(c->redis_user, "u", "redis user");
+		is_int(c->redis_db, 0, "default db");
+	}
+	conf_free(c);
+
+	c = parse(TEAM("'port':1"), err, sizeof(err));
+	ok(c != NULL && c->nclient_keys == 0 && c->nroutes == 0 &&
+	    c->redis_host == NULL && c->usage_log[0] == '\0' &&
+	    c->limits_redis_fail_open && c->limits_redis_timeout_ms == 100 &&
+	    strcmp(c->host, "127.0.0.1") == 0, "team defaults (%s)", err);
+	conf_free(c);
+	c = parse(TEAM("'limits_backend':'local'"), err, sizeof(err));
+	ok(c != NULL && c->redis_host == NULL, "local limits (%s)", err);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -963,6 +1146,7 @@ main(void)
 	test_secrets();
 	test_table();
 	test_web();
+	test_team();
 	test_original();
 	test_example();
 	test_load();

@@ -667,6 +667,7 @@ check_config_page(const struct page *p)
 	setenv("CLAUDE_PROXY_AK", "test-ak", 1);
 	setenv("DEEPSEEK_API_KEY", "test-deepseek", 1);
 	setenv("OPENROUTER_API_KEY", "test-openrouter", 1);
+	setenv("CLAUDE_PROXY_CI_KEY", "test-ci-key", 1);
 
 	for (i = 0; i < conf_nkeys; i++)
 		check_key(p, &conf_keys[i]);

@@ -238,6 +238,128 @@ test_fallback(void)
 	conf_free(c);
 }
 
+static json_object *
+req(const char *json)
+{
+	json_object	*o = json_tokener_parse(json);
+
+	if (o == NULL)
+		printf("# bad test JSON: %s\n", json);
+	return o;
+}
+
+/* what a request needs, as routes see it */
+static void
+test_reqinfo(void)
+{
+	struct reqinfo	 ri;
+	json_object	*o;
+
+	o = req("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"hi\"}]}");
+	reqinfo_read(o, &ri);
+	ok(!ri.thinking && !ri.images && !ri.server_tools && !ri.tools &&
+	    ri.input_tokens > 0, "a plain request needs nothing");
+	json_object_put(o);
+
+	o = req("{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2000},"
+	    "\"tools\":[{\"name\":\"Bash\",\"input_schema\":{}}],"
+	    "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+	    "\"tool_result\",\"tool_use_id\":\"t\",\"content\":[{\"type\":"
+	    "\"image\",\"source\":{}}]}]}]}");
+	reqinfo_read(o, &ri);
+	ok(ri.thinking && ri.images && ri.tools && !ri.server_tools,
+	    "thinking, an image in a tool result, a client tool");
+	json_object_put(o);
+
+	o = req("{\"thinking\":{\"type\":\"disabled\"},\"tools\":[{\"type\":"
+	    "\"web_search_20250305\",\"name\":\"web_search\"}],\"messages\":"
+	    "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+	    "\"x\"},{\"type\":\"image\",\"source\":{}}]}]}");
+	reqinfo_read(o, &ri);
+	ok(!ri.thinking && ri.images && ri.tools && ri.server_tools,
+	    "disabled thinking, an image, a server tool");
+	json_object_put(o);
+
+	o = req("{\"thinking\":{\"type\":\"adaptive\"},\"tools\":[],"
+	    "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+	    "\"tool_result\",\"tool_use_id\":\"t\",\"content\":\"image\"}]}]}");
+	reqinfo_read(o, &ri);
+	ok(ri.thinking && !ri.images && !ri.tools,
+	    "adaptive thinking; an empty tool list is no tools");
+	json_object_put(o);
+
+	reqinfo_read(NULL, &ri);
+	ok(!ri.thinking && ri.input_tokens == 0, "not even an object");
+}
+
+/* routes: the first whose conditions all hold */
+static void
+test_routes(void)
+{
+	static const char cfg[] = "{\"keys\":[{\"name\":\"alice\",\"key\":"
+	    "\"alice-key-1\"}],\"providers\":[{\"base_url\":\"http://x\","
+	    "\"api_key\":\"\",\"models\":[{\"id\":\"main\",\"aliases\":"
+	    "[\"claude-*\"]},{\"id\":\"cheap\"},{\"id\":\"reason\"},"
+	    "{\"id\":\"long\"},{\"id\":\"vision\"},{\"id\":\"web\"},"
+	    "{\"id\":\"alices\"}]}],\"routes\":["
+	    "{\"name\":\"bg\",\"match\":{\"model\":\"claude-*haiku*\","
+	    "\"no_tools\":true},\"model\":\"cheap\"},"
+	    "{\"name\":\"think\",\"match\":{\"thinking\":true},\"model\":"
+	    "\"reason\"},"
+	    "{\"name\":\"long\",\"match\":{\"min_input_tokens\":1000},"
+	    "\"model\":\"long\"},"
+	    "{\"name\":\"eyes\",\"match\":{\"images\":true},\"model\":"
+	    "\"vision\"},"
+	    "{\"name\":\"web\",\"match\":{\"server_tools\":true},\"model\":"
+	    "\"web\"},"
+	    "{\"name\":\"alice\",\"match\":{\"key\":\"alice\",\"no_tools\":"
+	    "false},\"model\":\"alices\"}]}";
+	struct reqinfo	 ri;
+	struct conf	*c = NULL;
+	char		 err[256];
+	const struct conf_route *r;
+
+	ok(conf_parse(cfg, strlen(cfg), &c, err, sizeof(err)) == 0,
+	    "routes config parses (%s)", err);
+	if (c == NULL)
+		return;
+	memset(&ri, 0, sizeof(ri));
+	ri.input_tokens = 10;
+	ok(models_route(c, "claude-sonnet-4", NULL, &ri) == NULL,
+	    "a plain request matches no route");
+	r = models_route(c, "claude-haiku-4-5", NULL, &ri);
+	is_str(r ? r->name : NULL, "bg", "haiku without tools: background");
+	ri.tools = 1;
+	ok(models_route(c, "claude-haiku-4-5", NULL, &ri) == NULL,
+	    "haiku with tools: no route");
+	r = models_route(c, "claude-haiku-4-5", "alice", &ri);
+	is_str(r ? r->name : NULL, "alice", "alice's requests with tools");
+	ri.tools = 0;
+	ok(models_route(c, "claude-sonnet", "alice", &ri) == NULL,
+	    "alice without tools: no_tools false does not hold");
+	ri.thinking = 1;
+	r = models_route(c, "claude-haiku-4-5", NULL, &ri);
+	is_str(r ? r->name : NULL, "bg", "the first route wins");
+	r = models_route(c, "claude-opus", NULL, &ri);
+	is_str(r ? r->name : NULL, "think", "thinking");
+	ri.thinking = 0;
+	ri.input_tokens = 999;
+	ok(models_route(c, "x", NULL, &ri) == NULL, "999 tokens: short");
+	ri.input_tokens = 1000;
+	r = models_route(c, "x", NULL, &ri);
+	is_str(r ? r->name : NULL, "long", "1000 tokens: long context");
+	ri.input_tokens = 10;
+	ri.images = 1;
+	r = models_route(c, "x", NULL, &ri);
+	is_str(r ? r->name : NULL, "eyes", "an image");
+	ri.images = 0;
+	ri.server_tools = ri.tools = 1;
+	r = models_route(c, "x", NULL, &ri);
+	is_str(r ? r->name : NULL, "web", "a server tool");
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -251,6 +373,8 @@ main(void)
 	test_list(c);
 	test_shape(c);
 	test_fallback();
+	test_reqinfo();
+	test_routes();
 	conf_free(c);
 	return tap_done();
 }
