@@ -441,7 +441,7 @@ describe('routes: the model chosen by what a request needs', { timeout: 60000 },
 		const p = new Proxy({ config: cfg });
 		const r = await runBinary(['-t', '-c', p.configPath]);
 		p.cleanup();
-		assert.equal(r.code, 1);
+		assert.equal(r.code, 78, r.stderr);	// EX_CONFIG
 		assert.match(r.stderr, /routes\[0\]\.model: no model has the id "claude-sonnet-4-5"/);
 	});
 });
