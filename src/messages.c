@@ -65,6 +65,7 @@ struct relay {
 	uint64_t		 last_write_ms;
 	uint64_t		 activity_ms;	/* last data event from upstream */
 	const struct upstream_result *res;	/* the transfer's, live */
+	struct aevent		 ev;	/* the message the client reads */
 	struct stream		 st;	/* last: large, stream_init sets it */
 };
 
@@ -365,7 +366,7 @@ relay_tick(void *arg)
 	 * the request (2xx head) but is still thinking: the client must see
 	 * a live stream, and an idle timeout then ends it with an error
 	 * event. From then on no other provider can be tried. */
-	if ((r->st.started || (r->res != NULL && r->res->status / 100 == 2)) &&
+	if ((r->ev.started || (r->res != NULL && r->res->status / 100 == 2)) &&
 	    ping_ms > 0 && util_now_ms() - r->last_write_ms >= ping_ms &&
 	    stream_ping(&r->st) == -1)
 		return -1;
@@ -382,11 +383,11 @@ relay_summary(struct relay *r, const char *ending)
 	if (r->st.finish_reason != NULL)
 		secret_log_excerpt(&finish, r->st.finish_reason,
 		    strlen(r->st.finish_reason), 64);
-	secret_log_excerpt(&preview, r->st.preview.data != NULL ?
-	    r->st.preview.data : "", r->st.preview.len, r->st.preview_max);
+	secret_log_excerpt(&preview, r->ev.preview.data != NULL ?
+	    r->ev.preview.data : "", r->ev.preview.len, r->ev.preview_max);
 	log_info("%s stream: chunks=%zu text_chars=%zu tool_calls=%zu "
 	    "finish=%s upstream_end=%s preview=\"%s\"", r->ex->req->request_id,
-	    r->st.chunks, r->st.text_chars, r->st.ntool_calls,
+	    r->st.chunks, r->ev.text_chars, r->st.ntool_calls,
 	    finish.data ? finish.data : "-", ending,
 	    preview.data ? preview.data : "");
 	buf_free(&finish);
@@ -471,9 +472,10 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	r.provider = route->provider;
 	r.last_write_ms = r.activity_ms = util_now_ms();
 	util_random_id(msg_id, sizeof(msg_id), "msg_", 24);
-	stream_init(&r.st, msg_id, ex->model, tokens_estimate_request(ex->body),
-	    route->provider->include_usage,
-	    (size_t)conf->log_stream_text_preview_chars, relay_emit, &r);
+	aevent_init(&r.ev, (size_t)conf->log_stream_text_preview_chars,
+	    relay_emit, &r);
+	stream_init(&r.st, &r.ev, msg_id, ex->model,
+	    tokens_estimate_request(ex->body), route->provider->include_usage);
 	snprintf(r.st.request_id, sizeof(r.st.request_id), "%s",
 	    ex->req->request_id);
 	sse_decoder_init(&r.dec);
@@ -517,6 +519,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 		    == -1 ? -1 : 0;
 	}
 	stream_free(&r.st);
+	aevent_free(&r.ev);
 	sse_decoder_free(&r.dec);
 	buf_free(&r.wire);
 	upstream_result_free(&res);
