@@ -749,7 +749,6 @@ test_example(void)
 	snprintf(path, sizeof(path), "%s/../../config.json.example", data_dir);
 	setenv("CLAUDE_PROXY_AK", "example-ak", 1);
 	setenv("DEEPSEEK_API_KEY", "example-key", 1);
-	setenv("OPENROUTER_API_KEY", "example-key", 1);
 	ok(conf_load(path, &c, err, sizeof(err)) == 0,
 	    "config.json.example loads (%s)", err);
 	if (c != NULL) {
