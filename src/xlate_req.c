@@ -48,6 +48,7 @@
 #include "conf.h"
 #include "log.h"
 #include "models.h"
+#include "srvtool.h"
 #include "turns.h"
 #include "util.h"
 #include "xlate.h"
@@ -1413,7 +1414,8 @@ xr_tools(struct xr *x, json_object *req, json_object *out)
 
 	if (xr_member(x, req, "", "tools", json_type_array, XR_OPTIONAL,
 	    &tools) == -1 || xr_member(x, req, "", "tool_choice",
-	    json_type_object, XR_OPTIONAL, &tc) == -1)
+	    json_type_object, XR_OPTIONAL, &tc) == -1 ||
+	    srvtool_scan(tools, NULL, x->err) == -1)
 		return -1;
 	/* a tool forced by name is loaded; xr_tool_choice checks the name */
 	if (tc != NULL && json_object_object_get_ex(tc, "name", &name) &&

@@ -261,6 +261,13 @@ check_count_tokens(void)
 	    == 0, "count_tokens body errors name the field");
 	json_object_put(in);
 
+	in = json_tokener_parse("{\"model\":\"m\"," HI ",\"tools\":[{\"type\":"
+	    "\"web_search_20250305\",\"name\":\"web_search\",\"max_uses\":0}]}");
+	ok(xlate_req_check(in, &err) == -1 && strcmp(err.message,
+	    "tools[0].max_uses: must be a positive integer") == 0,
+	    "count_tokens checks a server tool's definition");
+	json_object_put(in);
+
 	in = json_tokener_parse("{\"model\":\"m\",\"max_tokens\":0," HI "}");
 	ok(xlate_req_check(in, &err) == -1 && strcmp(err.message,
 	    "max_tokens: must be a positive integer") == 0,
