@@ -29,6 +29,8 @@
 #include "models.h"
 #include "scoreboard.h"
 #include "secret.h"
+#include "srvloop.h"
+#include "srvtool.h"
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
@@ -606,7 +608,9 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		text = json_object_to_json_string_length(up,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
-		rv = stream ? relay_stream(&ex, route, text, len,
+		rv = srvtool_offered(ex.body) != 0 ? srvloop_run(c, req,
+		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes) :
+		    stream ? relay_stream(&ex, route, text, len,
 		    i + 1 == ex.nroutes) : relay_plain(&ex, route, text, len,
 		    i + 1 == ex.nroutes);
 		json_object_put(up);
