@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 
 import { startFakeUpstream, completion, closedPort, textOf } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, teardown, checkStreamGrammar, errorEnvelope } from './lib/proxy.mjs';
+import { startProxy, baseConfig, teardown, checkStreamGrammar, errorEnvelope, pollUntil } from './lib/proxy.mjs';
 import { startServer, startSearchBackends } from './lib/web-fakes.mjs';
 import { parseMetrics } from './lib/metrics.mjs';
 
@@ -501,6 +501,67 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 			assert.deepEqual(types(r.json.content), ['server_tool_use', 'web_search_tool_result']);
 			assert.ok(ms >= 1800 && ms < 4000, `${ms} ms`);
 			await hung.clientClosed;
+		} finally {
+			await p.stop();
+		}
+	});
+
+	test('user_location reaches the backend that takes it (Brave: the country)', T, async () => {
+		const p = await startProxy({ config: baseConfig(fake.url, {
+			web_search: { backend: 'brave', base_url: web.brave.url, api_key: 'BSA-loop-test-key-0123' } }) });
+		try {
+			fake.json(round(null, fnCall('web_search', { query: 'bier' })));
+			fake.json(round('ok'));
+			const r = await p.post('/v1/messages', body('Search.', [{ ...SEARCH,
+				user_location: { type: 'approximate', city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin' } }]));
+			assert.equal(r.status, 200, r.text);
+			assert.deepEqual(r.json.content[1].content.map((x) => x.url), ['https://brave.example.net/1', 'https://brave.example.net/2']);
+			const u = new URL(web.brave.requests[0].url, 'http://x');
+			assert.equal(u.searchParams.get('q'), 'bier');
+			assert.equal(u.searchParams.get('country'), 'de');
+		} finally {
+			await p.stop();
+		}
+	});
+
+	test('a client that hangs up while a backend works: the call and the loop end at once (499)', T, async () => {
+		const p = await startProxy({ config: baseConfig(fake.url, {
+			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY, timeout_seconds: 20 } }) });
+		try {
+			web.delayMs = 15000;
+			fake.json(round(null, fnCall('web_search', { query: 'q' })));
+			const ac = new AbortController();
+			const pending = fetch(`${p.url}/v1/messages`, { method: 'POST', signal: ac.signal,
+				headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('Search.', [SEARCH])) })
+				.catch(() => null);
+			await pollUntil(() => web.tavily.requests.length > 0, { what: 'the search' });
+			const t0 = Date.now();
+			ac.abort();
+			await pending;
+			await p.waitForLog(/ 499 /, 5000);
+			assert.ok(Date.now() - t0 < 2000, 'ended within a tick or so, not at the backend timeout');
+			assert.equal(fake.requests.length, 1, 'the upstream is not called again');
+		} finally {
+			await p.stop();
+		}
+	});
+
+	test('a stream that fails after message_start ends with an error event', T, async () => {
+		const p = await startProxy({ config: baseConfig(fake.url, { stream_ping_seconds: 1,
+			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY, timeout_seconds: 5 } }) });
+		try {
+			web.delayMs = 1500;
+			fake.json(round(null, fnCall('web_search', { query: 'q' })));
+			fake.json({ error: { message: 'upstream exploded' } }, { status: 400 });
+			const r = await p.stream(body('Search.', [SEARCH]), { connection: 'close' });
+			assert.equal(r.status, 200);
+			const names = r.events.map((e) => e.event);
+			assert.deepEqual(names.filter((n) => n !== 'ping'), ['message_start', 'error'], names.join(' '));
+			assert.ok(names.includes('ping'));
+			const g = checkStreamGrammar(r.events, { expectComplete: false });
+			assert.equal(g.error.error.type, 'invalid_request_error');
+			assert.match(g.error.error.message, /upstream exploded/);
+			assert.match(g.error.request_id, /^req_/);
 		} finally {
 			await p.stop();
 		}
