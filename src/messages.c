@@ -39,6 +39,8 @@
 #include "reqinfo.h"
 #include "scoreboard.h"
 #include "secret.h"
+#include "srvloop.h"
+#include "srvtool.h"
 #include "sse.h"
 #include "tokens.h"
 #include "upkind.h"
@@ -793,7 +795,12 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		text = json_object_to_json_string_length(up,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
-		rv = stream ? relay_stream(&ex, route, text, len,
+		/* the server-tool loop speaks Chat Completions; the other
+		 * kinds' translators drop server tools (logged) */
+		rv = route->provider->api == CONF_API_OPENAI &&
+		    srvtool_offered(ex.body) != 0 ? srvloop_run(c, req,
+		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes) :
+		    stream ? relay_stream(&ex, route, text, len,
 		    i + 1 == ex.nroutes) : relay_plain(&ex, route, text, len,
 		    i + 1 == ex.nroutes);
 		json_object_put(up);
