@@ -119,5 +119,12 @@ void	 websearch_http_free(struct websearch_http *);
 json_object *websearch_json(const char *, size_t);
 /* o's member key when it is a string, else NULL */
 const char *websearch_json_string(json_object *o, const char *key);
+/*
+ * The shape Tavily and SearXNG share: {"results":[{url, title, content,
+ * <date_key>}…]}. Results without a URL are skipped; -1 when the answer
+ * is not that shape or memory runs out.
+ */
+int	 websearch_results_parse(const char *text, size_t len,
+	    const char *date_key, struct websearch_results *out);
 
 #endif

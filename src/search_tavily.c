@@ -74,31 +74,7 @@ tavily_request(const struct conf_web_search *cw,
 static int
 tavily_parse(const char *text, size_t len, struct websearch_results *out)
 {
-	json_object	*root, *results, *r;
-	const char	*url;
-	size_t		 i, n;
-	int		 rv = -1;
-
-	if ((root = websearch_json(text, len)) == NULL)
-		return -1;
-	if (!json_object_object_get_ex(root, "results", &results) ||
-	    !json_object_is_type(results, json_type_array))
-		goto done;
-	n = json_object_array_length(results);
-	for (i = 0; i < n; i++) {
-		r = json_object_array_get_idx(results, i);
-		if ((url = websearch_json_string(r, "url")) == NULL)
-			continue;
-		if (websearch_results_add(out, url,
-		    websearch_json_string(r, "title"),
-		    websearch_json_string(r, "published_date"),
-		    websearch_json_string(r, "content")) == -1)
-			goto done;
-	}
-	rv = 0;
-done:
-	json_object_put(root);
-	return rv;
+	return websearch_results_parse(text, len, "published_date", out);
 }
 
 const struct websearch_backend search_tavily = {
