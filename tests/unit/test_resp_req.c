@@ -23,6 +23,7 @@
 #include "resp.h"
 #include "xlate.h"
 #include "tap.h"
+#include "fixtures.h"
 #include "jsondiff.h"
 #include "testroute.h"
 
@@ -59,27 +60,6 @@ static const struct fixture {
 
 static const char *datadir;
 
-static json_object *
-load(const char *dir, const char *name, const char *suffix)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s/%s.%s.json", datadir, dir, name,
-	    suffix);
-	return json_object_from_file(path);
-}
-
-static void
-regen(const char *name, json_object *got)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/resp_req/%s.out.json", datadir,
-	    name);
-	json_object_to_file_ext(path, got, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-}
-
 static void
 run_fixture(const struct fixture *f, int regenerate)
 {
@@ -90,12 +70,12 @@ run_fixture(const struct fixture *f, int regenerate)
 
 	memset(&err, 0, sizeof(err));
 	route_init(&rt, &f->o);
-	in = load(f->indir, f->name, "in");
+	in = fixture_load(datadir, f->indir, f->name, "in");
 	if (in != NULL)
 		got = resp_req(in, &rt.r, f->o.stream, "req_test", &err);
 	if (regenerate && got != NULL)
-		regen(f->name, got);
-	want = load("resp_req", f->name, "out");
+		fixture_save(datadir, "resp_req", f->name, "out", got);
+	want = fixture_load(datadir, "resp_req", f->name, "out");
 	/* the output must not lean on the input */
 	json_object_put(in);
 	same = got != NULL && json_object_equal(got, want);
@@ -109,39 +89,6 @@ run_fixture(const struct fixture *f, int regenerate)
 		json_diff(got, want, "$");
 	json_object_put(got);
 	json_object_put(want);
-}
-
-/* every resp_req/NAME.in.json has a row in fixtures[] */
-static void
-all_fixtures_listed(void)
-{
-	char		 path[1024], name[256];
-	DIR		*d;
-	struct dirent	*de;
-	size_t		 i, len, missing = 0;
-
-	snprintf(path, sizeof(path), "%s/resp_req", datadir);
-	if ((d = opendir(path)) == NULL) {
-		ok(0, "fixture directory %s", path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (len < 9 || strcmp(de->d_name + len - 8, ".in.json") != 0 ||
-		    len - 8 >= sizeof(name))
-			continue;
-		memcpy(name, de->d_name, len - 8);
-		name[len - 8] = '\0';
-		for (i = 0; i < NFIXTURES; i++)
-			if (strcmp(fixtures[i].name, name) == 0)
-				break;
-		if (i == NFIXTURES) {
-			printf("#   %s is not in fixtures[]\n", name);
-			missing++;
-		}
-	}
-	closedir(d);
-	ok(missing == 0, "every fixture file is run");
 }
 
 #include "bad_requests.h"
@@ -342,7 +289,8 @@ main(void)
 
 	if ((datadir = getenv("CP_TEST_DATA")) == NULL)
 		datadir = "tests/data";
-	all_fixtures_listed();
+	fixtures_all_listed(datadir, "resp_req", fixtures, NFIXTURES,
+	    sizeof(fixtures[0]));
 	for (i = 0; i < NFIXTURES; i++)
 		run_fixture(&fixtures[i], regenerate);
 	for (i = 0; i < NBAD; i++)

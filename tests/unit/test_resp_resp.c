@@ -22,6 +22,7 @@
 #include "secret.h"
 #include "xlate.h"
 #include "tap.h"
+#include "fixtures.h"
 #include "jsondiff.h"
 #include "testroute.h"
 
@@ -29,27 +30,6 @@
 
 static const char *datadir;
 static int regenerate;
-
-static json_object *
-load(const char *name, const char *suffix)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/resp_resp/%s.%s.json", datadir, name,
-	    suffix);
-	return json_object_from_file(path);
-}
-
-static void
-save(const char *name, const char *suffix, json_object *o)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/resp_resp/%s.%s.json", datadir, name,
-	    suffix);
-	json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-}
 
 /* the random parts of a message, made fixed: the id, plain signatures */
 static void
@@ -98,7 +78,7 @@ run_fixture(const char *name, const struct model_route *route)
 	json_object	*id;
 
 	memset(&err, 0, sizeof(err));
-	if ((in = load(name, "in")) == NULL) {
+	if ((in = fixture_load(datadir, "resp_resp", name, "in")) == NULL) {
 		ok(0, "%s: cannot load", name);
 		return;
 	}
@@ -116,8 +96,8 @@ run_fixture(const char *name, const struct model_route *route)
 		kind = "err";
 	}
 	if (regenerate)
-		save(name, kind, got);
-	want = load(name, kind);
+		fixture_save(datadir, "resp_resp", name, kind, got);
+	want = fixture_load(datadir, "resp_resp", name, kind);
 	ok(want != NULL && json_object_equal(got, want), "%s: matches "
 	    "%s.%s.json", name, name, kind);
 	if (want == NULL)
@@ -186,7 +166,7 @@ check_roundtrip(const struct route *rt)
 	char		 body[8192];
 	const char	*sig;
 
-	in = load("reasoning_tools", "in");
+	in = fixture_load(datadir, "resp_resp", "reasoning_tools", "in");
 	m = resp_resp(in, MODEL, NULL, &rt->r, &err);
 	sig = member(block(m, 0), "signature");
 	snprintf(body, sizeof(body), "{\"model\":\"m\",\"max_tokens\":100,"

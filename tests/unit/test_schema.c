@@ -23,6 +23,7 @@
 #include "schema.h"
 #include "xlate.h"
 #include "tap.h"
+#include "fixtures.h"
 #include "jsondiff.h"
 
 static const char *datadir;
@@ -121,16 +122,6 @@ check_gemini(json_object *s, const char *path, char *why, size_t whysz)
 
 /* ---- golden fixtures ---------------------------------------------------- */
 
-static json_object *
-load(const char *name, const char *suffix)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/schema/%s.%s.json", datadir, name,
-	    suffix);
-	return json_object_from_file(path);
-}
-
 static void
 run_fixture(const char *name, const struct schema_dialect *d, int regen)
 {
@@ -139,7 +130,7 @@ run_fixture(const char *name, const struct schema_dialect *d, int regen)
 	const char	*before;
 	char		*copy;
 
-	if ((in = load(name, "in")) == NULL) {
+	if ((in = fixture_load(datadir, "schema", name, "in")) == NULL) {
 		ok(0, "%s: cannot load", name);
 		return;
 	}
@@ -160,7 +151,7 @@ run_fixture(const char *name, const struct schema_dialect *d, int regen)
 		json_object_to_file_ext(path, got, JSON_C_TO_STRING_PRETTY |
 		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	}
-	want = load(name, "gemini");
+	want = fixture_load(datadir, "schema", name, "gemini");
 	ok(want != NULL && json_object_equal(got, want),
 	    "%s: matches %s.gemini.json", name, name);
 	if (want != NULL && !json_object_equal(got, want))

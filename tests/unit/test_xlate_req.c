@@ -19,6 +19,7 @@
 #include "models.h"
 #include "xlate.h"
 #include "tap.h"
+#include "fixtures.h"
 #include "jsondiff.h"
 #include "testroute.h"
 
@@ -76,16 +77,6 @@ static struct conf web_conf = {
 	.web_fetch = { .enabled = 1 },
 };
 
-static json_object *
-load(const char *name, const char *suffix)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/xlate_req/%s.%s.json", datadir, name,
-	    suffix);
-	return json_object_from_file(path);
-}
-
 static void
 run_fixture(const struct fixture *f)
 {
@@ -97,8 +88,8 @@ run_fixture(const struct fixture *f)
 	memset(&err, 0, sizeof(err));
 	route_init(&rt, &f->o);
 	conf = f->o.web ? &web_conf : NULL;
-	in = load(f->name, "in");
-	want = load(f->name, "out");
+	in = fixture_load(datadir, "xlate_req", f->name, "in");
+	want = fixture_load(datadir, "xlate_req", f->name, "out");
 	if (in != NULL && want != NULL)
 		got = xlate_req(in, &rt.r, f->o.stream, "req_test", &err);
 	/* the output must not lean on the input */
@@ -114,39 +105,6 @@ run_fixture(const struct fixture *f)
 		json_diff(got, want, "$");
 	json_object_put(got);
 	json_object_put(want);
-}
-
-/* every NAME.in.json in the directory has a row in fixtures[] */
-static void
-all_fixtures_listed(void)
-{
-	char		 path[1024], name[256];
-	DIR		*d;
-	struct dirent	*de;
-	size_t		 i, len, missing = 0;
-
-	snprintf(path, sizeof(path), "%s/xlate_req", datadir);
-	if ((d = opendir(path)) == NULL) {
-		ok(0, "fixture directory %s", path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (len < 9 || strcmp(de->d_name + len - 8, ".in.json") != 0 ||
-		    len - 8 >= sizeof(name))
-			continue;
-		memcpy(name, de->d_name, len - 8);
-		name[len - 8] = '\0';
-		for (i = 0; i < NFIXTURES; i++)
-			if (strcmp(fixtures[i].name, name) == 0)
-				break;
-		if (i == NFIXTURES) {
-			printf("#   %s is not in fixtures[]\n", name);
-			missing++;
-		}
-	}
-	closedir(d);
-	ok(missing == 0, "every fixture file is run");
 }
 
 #include "bad_requests.h"
@@ -301,7 +259,8 @@ main(void)
 
 	if ((datadir = getenv("CP_TEST_DATA")) == NULL)
 		datadir = "tests/data";
-	all_fixtures_listed();
+	fixtures_all_listed(datadir, "xlate_req", fixtures, NFIXTURES,
+	    sizeof(fixtures[0]));
 	for (i = 0; i < NFIXTURES; i++)
 		run_fixture(&fixtures[i]);
 	for (i = 0; i < NBAD; i++)
