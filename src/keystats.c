@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "keystats.h"
+#include "shmboard.h"
 
 #define KS_KEY_ROWS	4096
 #define KS_ROUTE_ROWS	1024
@@ -50,23 +51,13 @@ static struct ks_board	*board;
 int
 keystats_init(void)
 {
-	pthread_mutexattr_t	 a;
-	void			*p;
-
-	p = mmap(NULL, sizeof(*board), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if ((board = shmboard_map(sizeof(*board))) == NULL)
 		return -1;
-	board = p;
-	if (pthread_mutexattr_init(&a) != 0 ||
-	    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) != 0 ||
-	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) != 0 ||
-	    pthread_mutex_init(&board->lock, &a) != 0) {
-		munmap(p, sizeof(*board));
+	if (shmboard_mutex_init(&board->lock) == -1) {
+		munmap(board, sizeof(*board));
 		board = NULL;
 		return -1;
 	}
-	pthread_mutexattr_destroy(&a);
 	return 0;
 }
 
@@ -104,8 +95,7 @@ ks_row(struct ks_row *rows, size_t nrows, const char *a, const char *b)
 		if (ks_is(r, a, b))
 			return r;
 	}
-	if (pthread_mutex_lock(&board->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&board->lock);
+	shmboard_lock(&board->lock);
 	/* again under the lock: another worker may have made it */
 	for (i = 0; i < nrows - 1; i++) {
 		at = (start + i) % (nrows - 1);

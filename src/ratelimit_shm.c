@@ -44,6 +44,7 @@
 #include "ratelimit.h"
 #include "log.h"
 #include "scoreboard.h"
+#include "shmboard.h"
 
 #define LIM_ENTRIES	2048	/* twice conf's 1000 keys: reloads reuse */
 #define LIM_NAME	65
@@ -76,34 +77,21 @@ static size_t		 nkeys;
 int
 ratelimit_init(void)
 {
-	pthread_mutexattr_t	 a;
-	void			*p;
-
-	p = mmap(NULL, sizeof(*board), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if ((board = shmboard_map(sizeof(*board))) == NULL)
 		return -1;
-	board = p;
-	if (pthread_mutexattr_init(&a) != 0 ||
-	    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) != 0 ||
-	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) != 0 ||
-	    pthread_mutex_init(&board->lock, &a) != 0) {
-		munmap(p, sizeof(*board));
+	if (shmboard_mutex_init(&board->lock) == -1) {
+		munmap(board, sizeof(*board));
 		board = NULL;
 		return -1;
 	}
-	pthread_mutexattr_destroy(&a);
 	return 0;
 }
 
 static void
 lim_lock(void)
 {
-	if (pthread_mutex_lock(&board->lock) == EOWNERDEAD) {
-		/* a worker died holding it; every update leaves the board
-		 * consistent, so carry on */
-		pthread_mutex_consistent(&board->lock);
-	}
+	/* a worker that died holding it left the board consistent */
+	shmboard_lock(&board->lock);
 }
 
 static void
