@@ -74,6 +74,10 @@ void	 xlate_tool_id(char *out, size_t outsz, const char *id);
  * number; capped at XLATE_COUNT_MAX (inf and huge values included) */
 #define XLATE_COUNT_MAX	((int64_t)1000000000000000)
 int64_t	 xlate_json_count(json_object *, const char *key);
+/* o's member key when o is an object and the member has that type, else
+ * NULL; xlate_json_str for a string member's text */
+json_object *xlate_json_member(json_object *o, const char *key, json_type);
+const char *xlate_json_str(json_object *o, const char *key);
 /* the same rule for a number already read: an integer, or a double
  * (truncated; inf and NaN are -1) */
 int64_t	 xlate_count_int(int64_t);

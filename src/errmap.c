@@ -46,33 +46,13 @@
 #define TOKENS_MAX	 10000000000LL	/* larger "token counts" are noise */
 
 #define err_set	 xlate_err_set
+#define jget	 xlate_json_member
+#define jstr	 xlate_json_str
 
 static const char *
 bstr(const struct buf *b)
 {
 	return b->data != NULL ? b->data : "";
-}
-
-static json_object *
-jget(json_object *o, const char *key, json_type type)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if ((v = jget(o, key, json_type_string)) == NULL)
-		return NULL;
-	return json_object_get_string(v);
 }
 
 /* a non-negative integer member, -1 if absent or not a number */

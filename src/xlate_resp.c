@@ -48,6 +48,8 @@
  */
 
 /* the short name this file has always used */
+#define jget	 xlate_json_member
+#define jstr	 xlate_json_str
 #define err_set	 xlate_err_set
 
 void
@@ -79,8 +81,8 @@ bstr(const struct buf *b)
 	return b->data != NULL ? b->data : "";
 }
 
-static json_object *
-jget(json_object *o, const char *key, json_type type)
+json_object *
+xlate_json_member(json_object *o, const char *key, json_type type)
 {
 	json_object	*v;
 
@@ -91,12 +93,12 @@ jget(json_object *o, const char *key, json_type type)
 	return v;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
+const char *
+xlate_json_str(json_object *o, const char *key)
 {
 	json_object	*v;
 
-	if ((v = jget(o, key, json_type_string)) == NULL)
+	if ((v = xlate_json_member(o, key, json_type_string)) == NULL)
 		return NULL;
 	return json_object_get_string(v);
 }
