@@ -14,6 +14,8 @@ uint64_t util_now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
 void	 util_random_id(char *out, size_t outsz, const char *prefix, size_t n);
 /* case-insensitive compare of a (ptr,len) with a C string */
 int	 util_strncaseeq(const char *p, size_t len, const char *s);
+/* the value of one hex digit, -1 if c is not one */
+int	 util_hexval(int c);
 /* append s with control characters and quotes escaped, for log lines;
  * long runs of base64 are replaced by "<base64 N bytes>"; at most max
  * characters of s are shown (0 = nothing), "...(N more)" marks the cut */

@@ -721,18 +721,6 @@ http_request_header(const struct http_request *req, const char *name,
 	return NULL;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* next byte of a query component, percent-decoded, '+' as space */
 static char
 query_char(const char **pp, const char *end)
@@ -745,8 +733,8 @@ query_char(const char **pp, const char *end)
 		return ' ';
 	}
 	/* %00 would cut the C string short: it stays as it is */
-	if (*p == '%' && end - p >= 3 && (hi = hexval(p[1])) != -1 &&
-	    (lo = hexval(p[2])) != -1 && (hi | lo) != 0) {
+	if (*p == '%' && end - p >= 3 && (hi = util_hexval(p[1])) != -1 &&
+	    (lo = util_hexval(p[2])) != -1 && (hi | lo) != 0) {
 		*pp = p + 3;
 		return (char)(hi << 4 | lo);
 	}

@@ -182,18 +182,6 @@ secret_longest(void)
  * Exact match, in every form.
  */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* hex digits s[0..n) (n <= 4) as a number, -1 if one is not hex */
 static long
 hexnum(const char *s, size_t n)
@@ -203,7 +191,7 @@ hexnum(const char *s, size_t n)
 	int	 d;
 
 	for (i = 0; i < n; i++) {
-		if ((d = hexval((unsigned char)s[i])) < 0)
+		if ((d = util_hexval((unsigned char)s[i])) < 0)
 			return -1;
 		v = v * 16 + d;
 	}
@@ -245,8 +233,9 @@ step(const char *t, size_t len, size_t *tj, const struct secret *sec,
 
 	if (t[j] == '%') {
 		if (left < 3)
-			return left == 1 || hexval((unsigned char)t[j + 1]) ==
-			    want >> 4 ? MATCH_PARTIAL : MATCH_NONE;
+			return left == 1 ||
+			    util_hexval((unsigned char)t[j + 1]) == want >> 4 ?
+			    MATCH_PARTIAL : MATCH_NONE;
 		if ((v = hexnum(t + j + 1, 2)) == want) {
 			*tj += 3;
 			*sk += 1;

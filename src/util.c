@@ -102,6 +102,18 @@ util_random_id(char *out, size_t outsz, const char *prefix, size_t n)
 }
 
 int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
 util_strncaseeq(const char *p, size_t len, const char *s)
 {
 	return strlen(s) == len && strncasecmp(p, s, len) == 0;
