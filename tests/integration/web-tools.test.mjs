@@ -9,6 +9,9 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 
 import { startFakeUpstream, completion, closedPort, textOf, asAsked, chunk, usageChunk, gate } from './lib/fake-upstream.mjs';
@@ -586,6 +589,44 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 	});
 	after(() => teardown(fake, other, web));
 	beforeEach(() => { fake.reset(); other.reset(); web.reset(); });
+
+	test('every round of the loop counts: the usage log, /metrics by key, plain and streamed', T, async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-web-usage-'));
+		const usageLog = path.join(dir, 'usage.log');
+		const ALICE = 'web-alice-key-0123456789';
+		const p = await startProxy({ config: baseConfig(fake.url, {
+			keys: [{ name: 'alice', key: ALICE }], usage_log: usageLog,
+			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY } }) });
+		try {
+			const auth = { 'x-api-key': ALICE };
+			for (let i = 0; i < 2; i++) {
+				fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+				fake.enqueue(asAsked(round('Done.')));
+			}
+			const plain = await p.post('/v1/messages', body('Search.', [SEARCH]), auth);
+			assert.equal(plain.status, 200, plain.text);
+			const streamed = await p.stream(body('Search.', [SEARCH]), auth);
+			assert.equal(checkStreamGrammar(streamed.events).stopReason, 'end_turn');
+			const recs = await pollUntil(() => {
+				const l = fs.existsSync(usageLog) ? fs.readFileSync(usageLog, 'utf8').split('\n').filter(Boolean) : [];
+				return l.length >= 2 ? l.map((x) => JSON.parse(x)) : null;
+			}, { what: 'two usage lines' });
+			for (const rec of recs) {
+				// two rounds of the fake's usage (11 in, 7 out each), one search
+				assert.equal(rec.key, 'alice');
+				assert.equal(rec.input_tokens, 22, JSON.stringify(rec));
+				assert.equal(rec.output_tokens, 14, JSON.stringify(rec));
+				assert.equal(rec.server_tool_calls, 1, JSON.stringify(rec));
+			}
+			const m = parseMetrics((await p.get('/metrics', auth)).text);
+			assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'alice', model: 'glm', type: 'input' }), 44);
+			assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'alice', model: 'glm', type: 'output' }), 28);
+			assert.equal(m.get('claude_proxy_key_server_tool_calls_total', { key: 'alice', model: 'glm' }), 2);
+		} finally {
+			await p.stop();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
 
 	test('without a backend the tools are dropped as before, and logged', T, async () => {
 		const p = await startProxy({ config: baseConfig(fake.url) });
