@@ -55,6 +55,14 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		sitePages = 0;
 		site = await startServer((req, res) => {
 			sitePages++;
+			if (req.url === '/linked') {
+				res.writeHead(200, { 'content-type': 'text/html' });
+				return res.end('<html><body><p>Shannon\'s notes: read <a href="/deep?page=2">the second page</a>.</p></body></html>');
+			}
+			if (req.url === '/deep?page=2') {
+				res.writeHead(200, { 'content-type': 'text/plain' });
+				return res.end('the deep page');
+			}
 			if (req.url === '/secret') {
 				res.writeHead(200, { 'content-type': 'text/plain' });
 				return res.end('internal only');
@@ -310,6 +318,27 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		assert.equal(g.error.error.type, 'api_error');
 		assert.match(g.error.error.message, /upstream provider fake: stream broken/);
 		assert.match(g.error.request_id, /^req_/);
+	});
+
+	test('a URL a fetched page links to counts as prior context for the next web_fetch', T, async () => {
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/linked` }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/deep?page=2` }))));
+		fake.enqueue(asAsked(round('Done.')));
+		const r = await proxy.post('/v1/messages', body(`Read ${site.url}/linked and what it links to.`, [FETCH]));
+		assert.equal(r.status, 200, r.text);
+		const [first, second] = r.json.content.filter((b) => b.type === 'web_fetch_tool_result');
+		assert.equal(first.content.content.source.data,
+			`Shannon's notes: read the second page (${site.url}/deep?page=2).`);
+		assert.equal(second.content.type, 'web_fetch_result', JSON.stringify(second.content));
+		assert.equal(second.content.content.source.data, 'the deep page');
+		// a URL the page does not link to is still refused
+		fake.reset();
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/linked` }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/deep?page=3` }))));
+		fake.enqueue(asAsked(round('Done.')));
+		const refused = await proxy.post('/v1/messages', body(`Read ${site.url}/linked.`, [FETCH]));
+		const errs = refused.json.content.filter((b) => b.type === 'web_fetch_tool_result').map((b) => b.content.error_code);
+		assert.deepEqual(errs, [undefined, 'url_not_in_prior_context']);
 	});
 
 	test('the official SDK reads the plain and the streamed answer', T, async () => {
