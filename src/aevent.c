@@ -21,6 +21,11 @@
  * the shortest secret goes before the error (it tells nothing and is the
  * model's text), a longer one is dropped with the unfinished block.
  *
+ * For the server-tool loop it can also record the blocks it writes as
+ * JSON (aevent_record) and hand a text block's text to a filter that
+ * splits it into cited blocks (aevent_text_filter, aevent_cited); a text
+ * block then reaches the wire only when the filter first writes to it.
+ *
  * Events are appended to one buffer and handed to the writer when the
  * caller says so (aevent_emit: once per upstream read, or at the end), so
  * the events one read produced leave in one write. Promises: only whole

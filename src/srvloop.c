@@ -25,10 +25,17 @@
  * The answer: every round's blocks in order, the model's [n] markers made
  * citations (srvcite.c), usage summed over the rounds with
  * server_tool_use's web_search_requests and web_fetch_requests (the calls
- * that returned a result). A client that asked for a stream gets
- * message_start once the first round has answered, pings every
- * stream_ping_seconds while the loop works, and the rest as events once
- * the answer is whole (srvsse.c; true streaming is issue 11's phase 2b).
+ * that returned a result). A client that asked for a stream sees each
+ * block as it happens: every round streams from the upstream through the
+ * stream machine onto one aevent for the whole turn (one message_start,
+ * indexes going on, one message_delta with the summed usage); the calls
+ * to server tools are held back from it (stream_hold) and shown as a
+ * server_tool_use once their input is whole, each result block goes out
+ * when its backend answers (pings every stream_ping_seconds while it
+ * works), and the text is split into cited blocks as it streams
+ * (srvcite_stream_text). aevent records the blocks written, which are the
+ * answer so far sent upstream in the next round. What the loop used is
+ * the exchange's (srvloop_acct), charged before the answer's end.
  *
  * Bounds: the whole loop, backends included, ends upstream_timeout_seconds
  * after it began (a call still running then is cut off: an upstream call
