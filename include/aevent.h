@@ -22,6 +22,10 @@
  * in one write; last: the stream ends with them; -1 = client gone */
 typedef int (*aevent_emit_fn)(void *arg, const char *, size_t, int last);
 
+/* the text of a text block, masked, as it comes (final: the block
+ * stops); it writes it back with aevent_text_out and aevent_cited */
+typedef int (*aevent_text_fn)(void *arg, const char *, size_t, int final);
+
 struct aevent_usage {
 	int64_t	 input;			/* uncached input tokens */
 	int64_t	 output;
@@ -66,6 +70,16 @@ struct aevent {
 	char		*stop_sequence;		/* ... NULL none */
 	int		 web_search_requests;	/* set by the loop: usage's */
 	int		 web_fetch_requests;	/* server_tool_use */
+
+	/* the server-tool loop: the blocks as written (aevent_record) and
+	 * the text of text blocks through a filter (aevent_text_filter) */
+	json_object	*record;	/* borrowed array, NULL = off */
+	json_object	*rec_block;	/* the open block's record */
+	struct buf	 rec;		/* ... its text or input so far */
+	aevent_text_fn	 filter;
+	void		*filter_arg;
+	int		 lazy;		/* a text block open for the machine,
+					 * none started on the wire */
 };
 
 /* preview_max: characters of text kept for the log line (0 none) */
@@ -138,6 +152,24 @@ int	 aevent_message_end(struct aevent *, const char *stop_reason,
  */
 void	 aevent_rounds(struct aevent *, int on);
 int	 aevent_turn_end(struct aevent *, const char *stop_reason);
+
+/*
+ * The server-tool loop. aevent_record(a, content): each block written from
+ * then on is appended to content as a JSON block when it stops (text and
+ * thinking as masked, a tool_use's input parsed, {} when it is not JSON;
+ * whole blocks as given), so the loop can send the answer so far upstream.
+ * aevent_text_filter(a, fn, arg): the text of every text block goes to fn
+ * instead of out; a text block then starts on the wire only when
+ * aevent_text_out first writes to it, and aevent_cited writes a whole
+ * text block with its citations (citations_delta each, the text as one
+ * text_delta) after stopping the one started, as Anthropic streams cited
+ * text; the text block the machine has open goes on after it.
+ */
+void	 aevent_record(struct aevent *, json_object *content);
+void	 aevent_text_filter(struct aevent *, aevent_text_fn, void *arg);
+int	 aevent_text_out(struct aevent *, const char *, size_t);
+int	 aevent_cited(struct aevent *, json_object *citations, const char *,
+	    size_t);
 
 /* {"type":"error","error":{"type","message"},"request_id"}, the message
  * masked of secrets. An open block stays open (as Anthropic's API ends a

@@ -16,10 +16,12 @@
  * "- ", table cells are separated by " | ", whitespace is collapsed
  * except inside <pre>. title gets the <title>, whitespace collapsed
  * (empty when there is none). charset is the HTTP header's, or NULL to
- * let the parser find it (BOM, <meta>). -1 when out of memory or the
- * parser gives up; text and title are then empty.
+ * let the parser find it (BOM, <meta>). A link's text is followed by
+ * " (URL)": its http(s) href made absolute against url (the page's, or
+ * NULL) or the page's <base href>, unless the text is that URL. -1 when
+ * out of memory or the parser gives up; text and title are then empty.
  */
 int	 html_text(const char *html, size_t len, const char *charset,
-	    struct buf *text, struct buf *title);
+	    const char *url, struct buf *text, struct buf *title);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <json-c/json.h>
 
+#include "aevent.h"
+#include "buf.h"
 #include "srvhist.h"
 
 /*
@@ -22,5 +24,23 @@
  */
 int	 srvcite_split(const char *text, size_t len, const struct srvhist *,
 	    json_object *out);
+
+/* the split of a text block as it streams (an aevent_text_fn): text goes
+ * out through aevent_text_out as soon as no marker can cite it, cited
+ * stretches through aevent_cited */
+struct srvcite_stream {
+	const struct srvhist	*h;	/* borrowed; NULL or no sources: the
+					 * text passes as it is */
+	struct aevent		*ev;
+	struct buf		 text;	/* the block's text so far */
+	size_t			 pos;	/* ... written up to */
+	size_t			 scan;	/* ... scanned up to */
+	int			 fence, code;
+};
+
+void	 srvcite_stream_init(struct srvcite_stream *, const struct srvhist *,
+	    struct aevent *);
+int	 srvcite_stream_text(void *cs, const char *, size_t, int final);
+void	 srvcite_stream_free(struct srvcite_stream *);
 
 #endif

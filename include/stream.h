@@ -25,6 +25,22 @@ struct stream_tool {
 	int	 id_given;		/* id came from the upstream */
 	int	 json_depth;		/* scan of the arguments so far: */
 	int	 json_state;		/* see stream.c, TOOL_JSON_* */
+	int	 held;			/* a call the caller runs (stream_hold) */
+};
+
+/*
+ * Calls the caller runs itself (the server-tool loop's web_search and
+ * web_fetch): holds(name) says which; such a call never becomes a
+ * tool_use block. Its arguments are collected and, once they are complete
+ * (or at the finish), handed to take() in the call's place among the
+ * blocks (the open block closed first), which writes what stands for it
+ * and returns its block index (-1: out of memory).
+ */
+struct stream_hold {
+	int	(*holds)(void *arg, const char *name);
+	int	(*take)(void *arg, const char *name, const char *args,
+		    size_t len);
+	void	*arg;
 };
 
 struct stream {
@@ -48,7 +64,9 @@ struct stream {
 
 	/* for the summary log line (text: ev's counters) */
 	size_t		 chunks;
-	size_t		 ntool_calls;
+	size_t		 ntool_calls;	/* held ones included */
+	size_t		 nheld;		/* calls handed to hold->take */
+	const struct stream_hold *hold;	/* NULL: every call is the client's */
 
 	struct jsonscan	 js;		/* reused for every chunk */
 
@@ -66,6 +84,8 @@ struct stream {
  * carry several rounds: aevent_rounds) */
 void	 stream_init(struct stream *, struct aevent *ev, const char *msg_id,
 	    const char *model, int64_t input_tokens, int wait_for_usage);
+/* after stream_init: calls hold->holds names go to hold->take (borrowed) */
+void	 stream_hold(struct stream *, const struct stream_hold *);
 /* one SSE data payload from the upstream ("[DONE]" included); its events
  * wait for stream_flush; -1: client gone (stop) or payload not understood
  * (see stream->error) */

@@ -21,14 +21,20 @@
  * the shortest secret goes before the error (it tells nothing and is the
  * model's text), a longer one is dropped with the unfinished block.
  *
+ * For the server-tool loop it can also record the blocks it writes as
+ * JSON (aevent_record) and hand a text block's text to a filter that
+ * splits it into cited blocks (aevent_text_filter, aevent_cited); a text
+ * block then reaches the wire only when the filter first writes to it.
+ *
  * Events are appended to one buffer and handed to the writer when the
  * caller says so (aevent_emit: once per upstream read, or at the end), so
  * the events one read produced leave in one write. Promises: only whole
  * events are ever written (an event that ran out of memory half-way is
  * cut off again), nothing is written once a write has failed, strings
- * are escaped as JSON requires, and an error's message and a whole
- * block's JSON have every secret masked (secret_mask: the last net before
- * a client). Fails only when memory runs out (-1, the events before
+ * are escaped as JSON requires, an error's message has every secret
+ * masked (secret_mask: the last net before a client) and a whole block's
+ * JSON every configured secret (secret_mask_exact: its ids and sealed
+ * values look random and must reach the client as they are). Fails only when memory runs out (-1, the events before
  * still good) or the client is gone (-1 from aevent_emit).
  */
 #include <inttypes.h>
@@ -69,6 +75,9 @@ aevent_free(struct aevent *a)
 	free(a->stop_sequence);
 	a->stop_sequence = NULL;
 	a->whole = 0;
+	buf_free(&a->rec);
+	json_object_put(a->rec_block);
+	a->rec_block = NULL;
 }
 
 /* forget a partly built event: the next one starts where it did */
@@ -165,6 +174,99 @@ ae_index(struct buf *b, int v)
 	return buf_append(b, d + n, sizeof(d) - n);
 }
 
+static const char *
+ae_member_str(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* ---- the record (the server-tool loop's answer so far) ------------------ */
+
+static int
+ae_rec_start(struct aevent *a, const char *type, const char *id,
+    const char *name)
+{
+	json_object	*b;
+
+	if (a->record == NULL)
+		return 0;
+	buf_reset(&a->rec);
+	if ((b = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_add(b, "type", json_object_new_string(type));
+	if (id != NULL)
+		json_object_object_add(b, "id", json_object_new_string(id));
+	if (name != NULL)
+		json_object_object_add(b, "name", json_object_new_string(name));
+	json_object_put(a->rec_block);
+	a->rec_block = b;
+	return 0;
+}
+
+static int
+ae_rec_text(struct aevent *a, const char *p, size_t len)
+{
+	if (a->rec_block == NULL || len == 0)
+		return 0;
+	return buf_append(&a->rec, p, len);
+}
+
+/* the block's text, thinking or input, and the block into the record */
+static int
+ae_rec_stop(struct aevent *a, const char *sig, size_t siglen)
+{
+	json_object	*b = a->rec_block, *in = NULL;
+	const char	*type, *t = a->rec.data != NULL ? a->rec.data : "";
+	struct json_tokener *tok;
+
+	if (b == NULL)
+		return 0;
+	a->rec_block = NULL;
+	type = ae_member_str(b, "type");
+	if (strcmp(type, "tool_use") == 0) {
+		if ((tok = json_tokener_new()) != NULL) {
+			in = json_tokener_parse_ex(tok, t, (int)a->rec.len);
+			json_tokener_free(tok);
+		}
+		if (!json_object_is_type(in, json_type_object)) {
+			json_object_put(in);
+			in = json_object_new_object();
+		}
+		json_object_object_add(b, "input", in);
+	} else {
+		json_object_object_add(b, type, json_object_new_string_len(t,
+		    (int)a->rec.len));
+		if (strcmp(type, "thinking") == 0)
+			json_object_object_add(b, "signature",
+			    json_object_new_string_len(sig != NULL ? sig : "",
+			    (int)siglen));
+	}
+	buf_reset(&a->rec);
+	if (json_object_array_add(a->record, b) != 0) {
+		json_object_put(b);
+		return -1;
+	}
+	return 0;
+}
+
+void
+aevent_record(struct aevent *a, json_object *content)
+{
+	a->record = content;
+}
+
+void
+aevent_text_filter(struct aevent *a, aevent_text_fn fn, void *arg)
+{
+	a->filter = fn;
+	a->filter_arg = arg;
+}
+
 /* ---- the message -------------------------------------------------------- */
 
 int
@@ -227,6 +329,19 @@ aevent_block_start(struct aevent *a, const char *type, const char *id,
 	struct buf	*o = &a->out;
 	int		 kind;
 
+	if (a->lazy)
+		fatalx("bug: block started while a text block is open");
+	if (strcmp(type, "text") == 0 && a->filter != NULL) {
+		/* on the wire when its filter first writes to it */
+		if (a->open >= 0)
+			fatalx("bug: block started while block %d is open",
+			    a->open);
+		if (ae_rec_start(a, "text", NULL, NULL) == -1)
+			return -1;
+		a->lazy = 1;
+		a->open_kind = AE_TEXT;
+		return a->next_block;
+	}
 	if (ae_block_begin(a) == -1)
 		return -1;
 	if (strcmp(type, "text") == 0) {
@@ -247,7 +362,10 @@ aevent_block_start(struct aevent *a, const char *type, const char *id,
 		    buf_puts(o, ",\"input\":{}}}") == -1)
 			return -1;
 	}
-	return ae_block_end(a, kind);
+	if (ae_block_end(a, kind) == -1 || ae_rec_start(a, type, id, name) ==
+	    -1)
+		return -1;
+	return a->open;
 }
 
 int
@@ -277,7 +395,8 @@ aevent_json(struct aevent *a, const char *p, size_t len)
 {
 	if (len == 0)
 		return 0;
-	if (aevent_delta(a, "input_json_delta", "partial_json", p, len) == -1)
+	if (aevent_delta(a, "input_json_delta", "partial_json", p, len) == -1 ||
+	    ae_rec_text(a, p, len) == -1)
 		return -1;
 	a->round_bytes += len;
 	return 0;
@@ -321,6 +440,10 @@ ae_text_delta(struct aevent *a, const char *p, size_t len)
 {
 	if (len == 0)
 		return 0;
+	if (ae_rec_text(a, p, len) == -1)
+		return -1;
+	if (a->lazy)
+		return a->filter(a->filter_arg, p, len, 0);
 	if (a->open_kind == AE_TEXT) {
 		if (aevent_delta(a, "text_delta", "text", p, len) == -1)
 			return -1;
@@ -367,7 +490,7 @@ ae_masked(struct aevent *a, const char *p, size_t len, int final)
 int
 aevent_text(struct aevent *a, const char *p, size_t len)
 {
-	if (a->open < 0 || (a->open_kind != AE_TEXT &&
+	if ((a->open < 0 && !a->lazy) || (a->open_kind != AE_TEXT &&
 	    a->open_kind != AE_THINKING))
 		fatalx("bug: text with no text or thinking block open");
 	if (len == 0)
@@ -375,17 +498,10 @@ aevent_text(struct aevent *a, const char *p, size_t len)
 	return ae_masked(a, p, len, 0);
 }
 
-int
-aevent_block_stop(struct aevent *a, const char *sig, size_t siglen)
+/* content_block_stop of the block on the wire */
+static int
+ae_wire_stop(struct aevent *a)
 {
-	if (a->open < 0)
-		fatalx("bug: content_block_stop with no block open");
-	/* what waited to be told from a secret's beginning goes first */
-	if (a->held.len > 0 && ae_masked(a, "", 0, 1) == -1)
-		return -1;
-	if (a->open_kind == AE_THINKING && aevent_delta(a, "signature_delta",
-	    "signature", sig, siglen) == -1)
-		return -1;
 	if (ae_begin(a, "content_block_stop") == -1 ||
 	    buf_puts(&a->out, "{\"type\":\"content_block_stop\","
 	    "\"index\":") == -1 ||
@@ -394,13 +510,90 @@ aevent_block_stop(struct aevent *a, const char *sig, size_t siglen)
 	    ae_end(a) == -1)
 		return -1;
 	a->open = -1;
-	a->open_kind = AE_NONE;
 	return 0;
+}
+
+int
+aevent_block_stop(struct aevent *a, const char *sig, size_t siglen)
+{
+	if (a->open < 0 && !a->lazy)
+		fatalx("bug: content_block_stop with no block open");
+	/* what waited to be told from a secret's beginning goes first */
+	if (a->held.len > 0 && ae_masked(a, "", 0, 1) == -1)
+		return -1;
+	if (a->lazy && a->filter(a->filter_arg, "", 0, 1) == -1)
+		return -1;
+	if (a->open_kind == AE_THINKING && aevent_delta(a, "signature_delta",
+	    "signature", sig, siglen) == -1)
+		return -1;
+	if (a->open >= 0 && ae_wire_stop(a) == -1)
+		return -1;
+	a->lazy = 0;
+	a->open_kind = AE_NONE;
+	return ae_rec_stop(a, sig, siglen);
+}
+
+/* the filter's text: into the machine's text block, started at need */
+int
+aevent_text_out(struct aevent *a, const char *p, size_t len)
+{
+	if (!a->lazy)
+		fatalx("bug: filtered text with no text block open");
+	if (len == 0)
+		return 0;
+	if (a->open < 0 && (ae_block_begin(a) == -1 ||
+	    buf_puts(&a->out, "{\"type\":\"text\",\"text\":\"\"}}") == -1 ||
+	    ae_block_end(a, AE_TEXT) == -1))
+		return -1;
+	if (aevent_delta(a, "text_delta", "text", p, len) == -1)
+		return -1;
+	a->text_chars += ae_utf8_chars(p, len);
+	ae_preview(a, p, len);
+	a->round_bytes += len;
+	return 0;
+}
+
+static const char *ae_json_masked(struct aevent *, json_object *, size_t *);
+
+int
+aevent_cited(struct aevent *a, json_object *citations, const char *p,
+    size_t len)
+{
+	const char	*j;
+	size_t		 i, n, jlen;
+
+	if (!a->lazy)
+		fatalx("bug: cited text with no text block open");
+	if (a->open >= 0 && ae_wire_stop(a) == -1)
+		return -1;
+	if (ae_block_begin(a) == -1 ||
+	    buf_puts(&a->out, "{\"type\":\"text\",\"text\":\"\"}}") == -1 ||
+	    ae_block_end(a, AE_TEXT) == -1)
+		return -1;
+	n = json_object_array_length(citations);
+	for (i = 0; i < n; i++)
+		if ((j = ae_json_masked(a, json_object_array_get_idx(citations,
+		    i), &jlen)) == NULL ||
+		    ae_begin(a, "content_block_delta") == -1 ||
+		    buf_puts(&a->out, "{\"type\":\"content_block_delta\","
+		    "\"index\":") == -1 || ae_index(&a->out, a->open) == -1 ||
+		    buf_puts(&a->out, ",\"delta\":{\"type\":\"citations_delta\","
+		    "\"citation\":") == -1 ||
+		    buf_append(&a->out, j, jlen) == -1 ||
+		    buf_puts(&a->out, "}}") == -1 || ae_end(a) == -1)
+			return -1;
+	if (len > 0 && aevent_delta(a, "text_delta", "text", p, len) == -1)
+		return -1;
+	a->text_chars += ae_utf8_chars(p, len);
+	ae_preview(a, p, len);
+	a->round_bytes += len;
+	return ae_wire_stop(a);
 }
 
 /* ---- whole blocks (server tools) --------------------------------------- */
 
-/* the JSON text of o with every configured secret masked */
+/* the JSON text of o with every configured secret masked; only those:
+ * the ids and sealed values in it look random and must round-trip */
 static const char *
 ae_json_masked(struct aevent *a, json_object *o, size_t *len)
 {
@@ -411,22 +604,11 @@ ae_json_masked(struct aevent *a, json_object *o, size_t *len)
 	if (j == NULL || secret_longest() == 0)
 		return j;
 	buf_reset(&a->masked);
-	secret_mask(&a->masked, j, *len);
+	secret_mask_exact(&a->masked, j, *len);
 	if (a->masked.data == NULL)
 		return NULL;
 	*len = a->masked.len;
 	return a->masked.data;
-}
-
-static const char *
-ae_member_str(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
 }
 
 static int
@@ -435,9 +617,12 @@ ae_server_tool_use(struct aevent *a, json_object *block)
 	const char	*id = ae_member_str(block, "id");
 	const char	*name = ae_member_str(block, "name");
 	const char	*j;
-	json_object	*input;
+	json_object	*input, *caller = NULL;
 	size_t		 len;
 
+	if (json_object_object_get_ex(block, "caller", &caller) &&
+	    !json_object_is_type(caller, json_type_object))
+		caller = NULL;
 	if (id == NULL || name == NULL ||
 	    !json_object_object_get_ex(block, "input", &input) ||
 	    !json_object_is_type(input, json_type_object))
@@ -447,8 +632,15 @@ ae_server_tool_use(struct aevent *a, json_object *block)
 	    -1 || ae_cstr(&a->out, id) == -1 ||
 	    buf_puts(&a->out, ",\"name\":") == -1 ||
 	    ae_cstr(&a->out, name) == -1 ||
-	    buf_puts(&a->out, ",\"input\":{}}}") == -1 ||
-	    ae_block_end(a, AE_OTHER) == -1)
+	    buf_puts(&a->out, ",\"input\":{}") == -1)
+		return -1;
+	/* who called it ({"type":"direct"}), as Anthropic's blocks say */
+	if (caller != NULL && ((j = json_object_to_json_string_ext(caller,
+	    JSON_C_TO_STRING_PLAIN)) == NULL ||
+	    buf_puts(&a->out, ",\"caller\":") == -1 ||
+	    buf_puts(&a->out, j) == -1))
+		return -1;
+	if (buf_puts(&a->out, "}}") == -1 || ae_block_end(a, AE_OTHER) == -1)
 		return -1;
 	/* as Claude Code reads tool input: only from input_json_delta */
 	if ((j = ae_json_masked(a, input, &len)) == NULL ||
@@ -466,6 +658,8 @@ aevent_block_whole(struct aevent *a, json_object *block)
 
 	if (type == NULL)
 		return -1;
+	if (a->lazy)
+		fatalx("bug: block started while a text block is open");
 	if (strcmp(type, "server_tool_use") == 0) {
 		if (ae_server_tool_use(a, block) == -1)
 			return -1;
@@ -477,6 +671,11 @@ aevent_block_whole(struct aevent *a, json_object *block)
 		return -1;
 	if (aevent_block_stop(a, NULL, 0) == -1)
 		return -1;
+	if (a->record != NULL && json_object_array_add(a->record,
+	    json_object_get(block)) != 0) {
+		json_object_put(block);
+		return -1;
+	}
 	return index;
 }
 
@@ -573,7 +772,7 @@ aevent_error(struct aevent *a, const char *type, const char *message,
 	a->failed = 1;
 	/* a tail held as a possible secret's start: a letter or two tell
 	 * nothing and are the model's; more could be most of a key */
-	if (a->held.len > 0 && a->held.len < SECRET_MIN_LEN / 2)
+	if (a->held.len > 0 && a->held.len < SECRET_MIN_LEN / 2 && !a->lazy)
 		(void)ae_masked(a, "", 0, 1);	/* no memory: dropped too */
 	buf_reset(&a->held);
 	/* the last net before a client: a message may quote an upstream */

@@ -9,6 +9,12 @@
  * fetched) and no error output. Fetched text is data for the model: it is
  * never interpreted here beyond the tree.
  *
+ * A link keeps where it goes: after its text comes " (URL)", the href
+ * made absolute against the page's URL (or its <base href>), when it is
+ * an http or https URL other than the text itself; so a URL a page links
+ * to is in the text the model reads, and counts as having appeared in the
+ * conversation for a later web_fetch (srvhist_url_seen).
+ *
  * Promises: text and title are NUL-terminated UTF-8 (libxml2's output)
  * with no trailing whitespace; -1 leaves both empty.
  */
@@ -19,6 +25,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/uri.h>
 
 #include "html_text.h"
 
@@ -62,7 +69,11 @@ struct out {
 	int		 bullet;	/* a list item's "- " is owed */
 	int		 pre;		/* depth inside <pre> */
 	int		 oom;
+	const char	*base;		/* links resolve against it, or NULL */
+	size_t		 link_start;	/* where the open <a>'s text began */
 };
+
+#define LINK_MAX	2048	/* a longer href is left out */
 
 static enum shape
 shape_of(const xmlNode *n)
@@ -196,6 +207,59 @@ leave(struct out *o, enum shape sh)
 	}
 }
 
+static int
+is_link(const xmlNode *n)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	    strcasecmp((const char *)n->name, "a") == 0;
+}
+
+/* the href of link n made absolute, if it is an http(s) URL; xmlFree it */
+static xmlChar *
+link_target(const struct out *o, xmlNode *n)
+{
+	xmlChar	*href, *abs;
+
+	if ((href = xmlGetProp(n, (const xmlChar *)"href")) == NULL)
+		return NULL;
+	abs = xmlBuildURI(href, (const xmlChar *)(o->base != NULL ?
+	    o->base : ""));
+	xmlFree(href);
+	if (abs == NULL)
+		return NULL;
+	if ((strncasecmp((const char *)abs, "http://", 7) != 0 &&
+	    strncasecmp((const char *)abs, "https://", 8) != 0) ||
+	    strlen((const char *)abs) > LINK_MAX ||
+	    strpbrk((const char *)abs, " \t\r\n") != NULL) {
+		xmlFree(abs);
+		return NULL;
+	}
+	return abs;
+}
+
+/* after a link's text: where it goes, unless the text says it already */
+static void
+link_end(struct out *o, xmlNode *n)
+{
+	xmlChar	*url;
+	size_t	 ulen;
+
+	/* a link without text (an icon) says nothing to the model */
+	if (o->pre > 0 || o->b->len <= o->link_start ||
+	    (url = link_target(o, n)) == NULL)
+		return;
+	ulen = strlen((const char *)url);
+	if (o->b->len - o->link_start != ulen ||
+	    memcmp(o->b->data + o->link_start, url, ulen) != 0) {
+		o->space = o->b->len > 0;
+		settle(o);
+		put(o, "(", 1);
+		put(o, (const char *)url, ulen);
+		put(o, ")", 1);
+	}
+	xmlFree(url);
+}
+
 /* depth-first over the tree without recursion */
 static void
 walk(struct out *o, xmlNode *root)
@@ -209,6 +273,9 @@ walk(struct out *o, xmlNode *root)
 			sh = shape_of(n);
 			if (sh != SKIP)
 				enter(o, sh);
+			if (is_link(n))
+				o->link_start = o->b->len + (o->b->len > 0 &&
+				    (o->space || o->newlines > 0 || o->cell));
 		} else if (n->type == XML_TEXT_NODE ||
 		    n->type == XML_CDATA_SECTION_NODE) {
 			if (n->content != NULL)
@@ -219,15 +286,21 @@ walk(struct out *o, xmlNode *root)
 			n = n->children;
 			continue;
 		}
-		if (n->type == XML_ELEMENT_NODE && sh != SKIP)
+		if (n->type == XML_ELEMENT_NODE && sh != SKIP) {
+			if (is_link(n))
+				link_end(o, n);
 			leave(o, sh);
+		}
 		/* up until there is a next sibling, closing elements */
 		while (n != root && n->next == NULL) {
 			n = n->parent;
 			if (n == NULL)
 				return;
-			if (n->type == XML_ELEMENT_NODE)
+			if (n->type == XML_ELEMENT_NODE) {
+				if (is_link(n))
+					link_end(o, n);
 				leave(o, shape_of(n));
+			}
 		}
 		if (n == root)
 			return;
@@ -296,10 +369,38 @@ parse(const char *html, size_t len, const char *charset)
 	return doc;
 }
 
+/* the document's <base href>, made absolute against url (xmlFree it) */
+static xmlChar *
+base_of(htmlDocPtr doc, const char *url)
+{
+	xmlNode	*n = xmlDocGetRootElement(doc), *h;
+	xmlChar	*href, *abs = NULL;
+
+	for (; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    strcasecmp((const char *)n->name, "html") == 0)
+			break;
+	for (h = n != NULL ? n->children : NULL; h != NULL; h = h->next)
+		if (h->type == XML_ELEMENT_NODE &&
+		    strcasecmp((const char *)h->name, "head") == 0)
+			break;
+	for (n = h != NULL ? h->children : NULL; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    strcasecmp((const char *)n->name, "base") == 0 &&
+		    (href = xmlGetProp(n, (const xmlChar *)"href")) != NULL) {
+			abs = xmlBuildURI(href, (const xmlChar *)(url != NULL ?
+			    url : ""));
+			xmlFree(href);
+			break;
+		}
+	return abs;
+}
+
 int
 html_text(const char *html, size_t len, const char *charset,
-    struct buf *text_out, struct buf *title)
+    const char *url, struct buf *text_out, struct buf *title)
 {
+	xmlChar		*base;
 	struct out	 o;
 	htmlDocPtr	 doc;
 	xmlNode		*root, *t;
@@ -315,11 +416,14 @@ html_text(const char *html, size_t len, const char *charset,
 	root = xmlDocGetRootElement(doc);
 	memset(&o, 0, sizeof(o));
 	o.b = text_out;
+	base = base_of(doc, url);
+	o.base = base != NULL ? (const char *)base : url;
 	if (root != NULL) {
 		walk(&o, root);
 		if ((t = find_title(root)) != NULL)
 			title_text(t, title, &oom);
 	}
+	xmlFree(base);
 	xmlFreeDoc(doc);
 	/* both are strings even when empty */
 	if (o.oom || oom || buf_puts(text_out, "") == -1 ||

@@ -746,6 +746,21 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	return rv;
 }
 
+/* the server-tool loop's accounting hooks */
+static void
+loop_charge(void *arg)
+{
+	settle(arg);
+}
+
+static void
+loop_tick(void *arg)
+{
+	struct exchange	*ex = arg;
+
+	ratelimit_tick(conf, &ex->ticket);
+}
+
 int
 messages_handle(struct http_conn *c, struct http_request *req)
 {
@@ -754,11 +769,16 @@ messages_handle(struct http_conn *c, struct http_request *req)
 	json_object		*up;
 	const char		*text;
 	size_t			 len, i;
+	struct srvloop_acct	 acct;
 	int			 stream, rv = 0, limited = 0;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.conn = c;
 	ex.req = req;
+	acct.used = &ex.used;
+	acct.charge = loop_charge;
+	acct.tick = loop_tick;
+	acct.arg = &ex;
 	if ((ex.body = parse_body(c, req)) == NULL ||
 	    resolve_model(&ex) == -1 || admit(&ex) == -1)
 		goto done;
@@ -799,7 +819,7 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		 * kinds' translators drop server tools (logged) */
 		rv = route->provider->api == CONF_API_OPENAI &&
 		    srvtool_offered(ex.body) != 0 ? srvloop_run(c, req,
-		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes) :
+		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes, &acct) :
 		    stream ? relay_stream(&ex, route, text, len,
 		    i + 1 == ex.nroutes) : relay_plain(&ex, route, text, len,
 		    i + 1 == ex.nroutes);

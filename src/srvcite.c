@@ -18,6 +18,14 @@
  * result all stay text; a marker with nothing before it in its sentence
  * does too. The blocks' texts, joined, are the text without the markers.
  *
+ * The same split as the text streams (srvcite_stream_text, aevent's text
+ * filter): the text goes out as it comes except the sentence a marker
+ * could still cite (from the last sentence start on, or a '[' more text
+ * could make a marker), which waits for the marker or for the next
+ * sentence to begin; a cited stretch goes out as its own text block with
+ * its citations. The blocks are those srvcite_split makes of the whole
+ * text.
+ *
  * Fails only when memory runs out (-1).
  */
 #include <ctype.h>
@@ -26,12 +34,21 @@
 
 #include <json-c/json.h>
 
+#include "aevent.h"
 #include "buf.h"
 #include "srvcite.h"
 #include "srvhist.h"
 #include "util.h"
 
 #define MAX_PER_MARKER	16
+
+/* where the blocks go: a JSON array (srvcite_split) or a stream */
+struct cite_out {
+	int	(*plain)(void *arg, const char *, size_t);
+	int	(*cited)(void *arg, json_object *citations, const char *,
+		    size_t);	/* citations taken */
+	void	*arg;
+};
 
 struct marker {
 	size_t	 start, end;		/* text[start..end) */
@@ -234,7 +251,7 @@ citations(const struct srvhist *h, const struct marker *m)
 /* the cited stretch before m and the text before it, as blocks */
 static int
 cite(const char *t, size_t *pos, const struct marker *m,
-    const struct srvhist *h, json_object *out)
+    const struct srvhist *h, const struct cite_out *out)
 {
 	size_t		 end = m->start, start;
 	json_object	*c;
@@ -244,19 +261,32 @@ cite(const char *t, size_t *pos, const struct marker *m,
 	start = sentence_start(t, *pos, end);
 	if (start >= end)
 		return 0;		/* nothing to cite: the marker stays */
-	if (start > *pos && add_block(out, t + *pos, start - *pos, NULL) == -1)
+	if (start > *pos && out->plain(out->arg, t + *pos, start - *pos) == -1)
 		return -1;
 	if ((c = citations(h, m)) == NULL ||
-	    add_block(out, t + start, end - start, c) == -1)
+	    out->cited(out->arg, c, t + start, end - start) == -1)
 		return -1;
 	*pos = m->end;
 	return 1;
 }
 
+static int
+array_plain(void *arg, const char *p, size_t len)
+{
+	return add_block(arg, p, len, NULL);
+}
+
+static int
+array_cited(void *arg, json_object *cites, const char *p, size_t len)
+{
+	return add_block(arg, p, len, cites);
+}
+
 int
 srvcite_split(const char *t, size_t len, const struct srvhist *h,
-    json_object *out)
+    json_object *arr)
 {
+	const struct cite_out out = { array_plain, array_cited, arr };
 	struct marker	 m;
 	size_t		 i, pos = 0;
 	int		 fence = 0, code = 0, r;
@@ -279,12 +309,159 @@ srvcite_split(const char *t, size_t len, const struct srvhist *h,
 			code = 0;	/* an unclosed ` ends with its line */
 		if (code || t[i] != '[' || !marker_at(t, len, i, h, &m))
 			continue;
-		if ((r = cite(t, &pos, &m, h, out)) == -1)
+		if ((r = cite(t, &pos, &m, h, &out)) == -1)
 			return -1;
 		if (r == 1)
 			i = m.end - 1;
 	}
 	if (pos < len || pos == 0)
-		return add_block(out, t + pos, len - pos, NULL);
+		return add_block(arr, t + pos, len - pos, NULL);
 	return 0;
+}
+
+/* ---- the same, as the text streams ----------------------------------- */
+
+/* could more text change the marker that ends at end? (more groups
+ * after blanks, or the link test of the byte after it) */
+static int
+marker_open(const char *t, size_t len, size_t end)
+{
+	size_t	 q = end;
+
+	while (q < len && t[q] == ' ')
+		q++;
+	if (q >= len)
+		return 1;
+	if (t[q] != '[')
+		return 0;
+	for (q++; q < len; q++)
+		if (!isdigit((unsigned char)t[q]) && t[q] != ',' && t[q] != ' ')
+			return 0;
+	return 1;
+}
+
+/* could the '[' at i still begin a marker once more text comes? */
+static int
+group_open(const char *t, size_t len, size_t i)
+{
+	for (i++; i < len; i++)
+		if (!isdigit((unsigned char)t[i]) && t[i] != ',' && t[i] != ' ')
+			return 0;
+	return 1;
+}
+
+static int
+stream_plain(void *arg, const char *p, size_t len)
+{
+	return aevent_text_out(((struct srvcite_stream *)arg)->ev, p, len);
+}
+
+static int
+stream_cited(void *arg, json_object *cites, const char *p, size_t len)
+{
+	int	 rc;
+
+	rc = aevent_cited(((struct srvcite_stream *)arg)->ev, cites, p, len);
+	json_object_put(cites);
+	return rc;
+}
+
+void
+srvcite_stream_init(struct srvcite_stream *cs, const struct srvhist *h,
+    struct aevent *ev)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->h = h;
+	cs->ev = ev;
+}
+
+void
+srvcite_stream_free(struct srvcite_stream *cs)
+{
+	buf_free(&cs->text);
+}
+
+/*
+ * The scan goes as far as the text decides (a '[' that more text could
+ * make a marker, a ``` not yet whole, stops it); the text before the
+ * sentence a marker could still cite goes out, as a marker cites from
+ * where its sentence starts.
+ */
+static int
+stream_scan(struct srvcite_stream *cs, int final)
+{
+	const struct cite_out out = { stream_plain, stream_cited, cs };
+	const char	*t = cs->text.data;
+	size_t		 len = cs->text.len, i, safe;
+	struct marker	 m;
+	int		 r;
+
+	for (i = cs->scan; i < len; i++) {
+		if ((i == 0 || t[i - 1] == '\n') && t[i] == '`') {
+			if (len - i < 3 && !final)
+				break;
+			if (len - i >= 3 && memcmp(t + i, "```", 3) == 0) {
+				cs->fence = !cs->fence;
+				cs->code = 0;
+				i += 2;
+				continue;
+			}
+		}
+		if (cs->fence)
+			continue;
+		if (t[i] == '`') {
+			cs->code = !cs->code;
+			continue;
+		}
+		if (t[i] == '\n')
+			cs->code = 0;
+		if (cs->code || t[i] != '[')
+			continue;
+		if (!marker_at(t, len, i, cs->h, &m)) {
+			if (!final && group_open(t, len, i))
+				break;
+			continue;
+		}
+		if (!final && marker_open(t, len, m.end))
+			break;
+		if ((r = cite(t, &cs->pos, &m, cs->h, &out)) == -1)
+			return -1;
+		if (r == 1)
+			i = m.end - 1;
+	}
+	cs->scan = i;
+	if (final)
+		safe = len;
+	else {
+		while (i > cs->pos && (t[i - 1] == ' ' || t[i - 1] == '\t'))
+			i--;
+		safe = sentence_start(t, cs->pos, i);
+	}
+	if (safe > cs->pos && out.plain(cs, t + cs->pos, safe - cs->pos) == -1)
+		return -1;
+	if (safe > cs->pos)
+		cs->pos = safe;
+	return 0;
+}
+
+int
+srvcite_stream_text(void *arg, const char *p, size_t len, int final)
+{
+	struct srvcite_stream *cs = arg;
+	int		 rc;
+
+	if (cs->h == NULL || cs->h->nsources == 0)
+		return aevent_text_out(cs->ev, p, len);
+	if (len > 0 && buf_append(&cs->text, p, len) == -1)
+		return -1;
+	if (cs->text.len == 0)
+		return 0;
+	rc = stream_scan(cs, final);
+	if (final) {
+		/* the next text block starts afresh */
+		buf_reset(&cs->text);
+		cs->pos = cs->scan = 0;
+		cs->fence = cs->code = 0;
+	}
+	return rc;
 }

@@ -25,10 +25,17 @@
  * The answer: every round's blocks in order, the model's [n] markers made
  * citations (srvcite.c), usage summed over the rounds with
  * server_tool_use's web_search_requests and web_fetch_requests (the calls
- * that returned a result). A client that asked for a stream gets
- * message_start once the first round has answered, pings every
- * stream_ping_seconds while the loop works, and the rest as events once
- * the answer is whole (srvsse.c; true streaming is issue 11's phase 2b).
+ * that returned a result). A client that asked for a stream sees each
+ * block as it happens: every round streams from the upstream through the
+ * stream machine onto one aevent for the whole turn (one message_start,
+ * indexes going on, one message_delta with the summed usage); the calls
+ * to server tools are held back from it (stream_hold) and shown as a
+ * server_tool_use once their input is whole, each result block goes out
+ * when its backend answers (pings every stream_ping_seconds while it
+ * works), and the text is split into cited blocks as it streams
+ * (srvcite_stream_text). aevent records the blocks written, which are the
+ * answer so far sent upstream in the next round. What the loop used is
+ * the exchange's (srvloop_acct), charged before the answer's end.
  *
  * Bounds: the whole loop, backends included, ends upstream_timeout_seconds
  * after it began (a call still running then is cut off: an upstream call
@@ -52,6 +59,7 @@
 
 #include <json-c/json.h>
 
+#include "aevent.h"
 #include "buf.h"
 #include "conf.h"
 #include "errmap.h"
@@ -64,8 +72,9 @@
 #include "srvhist.h"
 #include "srvloop.h"
 #include "srvrun.h"
-#include "srvsse.h"
 #include "srvtool.h"
+#include "sse.h"
+#include "stream.h"
 #include "tokens.h"
 #include "upstream.h"
 #include "util.h"
@@ -76,6 +85,13 @@
 #define REASON_LOG_MAX	400
 
 enum round_end { ROUND_MORE, ROUND_DONE, ROUND_GONE, ROUND_NOMEM };
+
+/* a server tool's call the model made in a streamed round */
+struct held_call {
+	enum srvtool_kind	 kind;
+	char			 id[40];
+	json_object		*input;
+};
 
 struct loop {
 	struct http_conn	*conn;
@@ -99,51 +115,62 @@ struct loop {
 	int			 committed;	/* a round answered: no fallback */
 	int			 began;		/* stream head sent */
 	char			 msg_id[40];
-	struct buf		 ev;		/* events not yet written */
 	struct buf		 wire;		/* http_resp_stream's scratch */
 	uint64_t		 last_write_ms;
+	struct srvloop_acct	*acct;
+
+	/* a streamed loop: one message over the rounds (its blocks recorded
+	 * into content as they are written), each round's upstream stream
+	 * through the decoder and stream machine, the server calls it holds
+	 * back, the citations of its text */
+	struct aevent		 ev;
+	struct sse_decoder	 dec;
+	struct stream		*st;
+	struct stream_hold	 hold;
+	struct srvhist		 hist;
+	struct srvcite_stream	 cite;
+	const struct upstream_result *res;	/* the round's, live */
+	uint64_t		 activity_ms;
+	int			 bad_upstream;
+	int			 ended;		/* the last bytes went */
+	struct held_call	 calls[STREAM_MAX_TOOLS];
+	size_t			 ncalls;
 };
 
 /* ---- writing to the client ----------------------------------------------- */
 
-/* the events collected, in one write; the first carries the head */
+/* aevent's writer: whole events, the first write carries the head */
 static int
-emit(struct loop *l, int last)
+emit(void *arg, const char *p, size_t len, int last)
 {
-	int	 flags = (l->began ? 0 : HTTP_STREAM_BEGIN) |
+	struct loop	*l = arg;
+	int		 flags = (l->began ? 0 : HTTP_STREAM_BEGIN) |
 	    (last ? HTTP_STREAM_END : 0);
-	int	 rc;
 
 	if (l->client_gone)
 		return -1;
-	if (l->ev.len == 0 && !last)
-		return 0;
 	if (!l->began)
 		scoreboard_set_streaming(1);
 	l->began = 1;
-	rc = http_resp_stream(l->conn, l->req, &l->wire, l->ev.data, l->ev.len,
-	    flags);
-	buf_reset(&l->ev);
-	l->last_write_ms = util_now_ms();
-	if (rc == -1) {
+	l->ended = last;
+	if (http_resp_stream(l->conn, l->req, &l->wire, p, len, flags) == -1) {
 		l->client_gone = 1;
 		return -1;
 	}
+	l->last_write_ms = util_now_ms();
 	return 0;
 }
 
-/* message_start goes first, once */
 static int
 start_stream(struct loop *l)
 {
-	if (l->began || (l->ev.len > 0 && strncmp(l->ev.data,
-	    "event: message_start", 20) == 0))
-		return 0;
-	return srvsse_message_start(&l->ev, l->msg_id, l->model,
+	return aevent_message_start(&l->ev, l->msg_id, l->model,
 	    tokens_estimate_request(l->body));
 }
 
-/* while anything waits: the client's hang-up, the deadline, pings */
+/* while anything waits: the client's hang-up, the deadline, pings (once
+ * the stream has begun or the upstream has accepted the round), the
+ * key's limits */
 static int
 tick(void *arg)
 {
@@ -151,6 +178,8 @@ tick(void *arg)
 	uint64_t	 now = util_now_ms();
 	uint64_t	 ping_ms = (uint64_t)conf->stream_ping_seconds * 1000;
 
+	if (l->acct != NULL && l->acct->tick != NULL)
+		l->acct->tick(l->acct->arg);
 	if (http_conn_peer_gone(l->conn)) {
 		l->client_gone = 1;
 		return -1;
@@ -159,10 +188,11 @@ tick(void *arg)
 		l->deadline_hit = 1;
 		return -1;
 	}
-	if (l->stream && l->committed && ping_ms > 0 &&
-	    now - l->last_write_ms >= ping_ms &&
-	    (start_stream(l) == -1 || srvsse_ping(&l->ev) == -1 ||
-	    emit(l, 0) == -1))
+	if (l->stream && ping_ms > 0 && now - l->last_write_ms >= ping_ms &&
+	    (l->ev.started || l->committed ||
+	    (l->res != NULL && l->res->status / 100 == 2)) &&
+	    (start_stream(l) == -1 || aevent_ping(&l->ev) == -1 ||
+	    aevent_emit(&l->ev, 0) == -1))
 		return -1;
 	return 0;
 }
@@ -183,14 +213,17 @@ fail(struct loop *l, int status, const char *type, const char *extra,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!l->began)
+	if (!l->began && !l->ev.started)
 		return http_resp_error(l->conn, l->req, status, type, extra,
 		    "%s", msg) == -1 ? -1 : 0;
-	buf_reset(&l->ev);
-	if (srvsse_error(&l->ev, type != NULL ? type :
-	    http_resp_error_type(status), msg, l->req->request_id) == -1)
+	/* as Anthropic's API: the error event alone, an open block left
+	 * open (what aevent still holds goes first) */
+	if (aevent_error(&l->ev, type != NULL ? type :
+	    http_resp_error_type(status), msg, l->req->request_id) == -1) {
+		aevent_emit(&l->ev, 1);
 		return -1;
-	return emit(l, 1);
+	}
+	return aevent_emit(&l->ev, 1);
 }
 
 static void
@@ -331,7 +364,7 @@ next_request(struct loop *l, struct xlate_err *err)
 	    tc != NULL && json_object_object_add(aug, "tool_choice",
 	    later_tool_choice(l, tc)) != 0)
 		goto nomem;
-	out = xlate_req(aug, l->route, 0, l->req->request_id, err);
+	out = xlate_req(aug, l->route, l->stream, l->req->request_id, err);
 	json_object_put(aug);
 	return out;
 nomem:
@@ -437,6 +470,27 @@ append(struct loop *l, json_object *b)
 	return 0;
 }
 
+/* a result block joins the answer: in a stream it goes out at once (and
+ * aevent records it into content) */
+static int
+add_result(struct loop *l, json_object *b)
+{
+	int	 rc;
+
+	if (!l->stream)
+		return append(l, b);
+	if (b == NULL)
+		return -1;
+	if ((rc = start_stream(l)) == 0)
+		rc = aevent_block_whole(&l->ev, b) == -1 ? -1 : 0;
+	json_object_put(b);
+	if (rc == -1)
+		return -1;
+	if (aevent_emit(&l->ev, 0) == -1)
+		l->client_gone = 1;
+	return 0;
+}
+
 /* the model's call as Anthropic shows a server tool's call */
 static json_object *
 server_tool_use(const char *id, enum srvtool_kind k, json_object *input)
@@ -494,8 +548,10 @@ run(struct loop *l, enum srvtool_kind k, const char *id, json_object *input)
 		    NULL ? SRVRUN_FAILED : SRVRUN_NOMEM;
 	if (o == SRVRUN_ABORTED)
 		return ROUND_GONE;
-	if (o == SRVRUN_NOMEM || append(l, result) == -1)
+	if (o == SRVRUN_NOMEM || add_result(l, result) == -1)
 		return ROUND_NOMEM;
+	if (l->client_gone)
+		return ROUND_GONE;
 	if (o == SRVRUN_OK)
 		l->done[k]++;
 	return ROUND_MORE;
@@ -677,6 +733,73 @@ cited_content(struct loop *l)
 	return out;
 }
 
+/* what the loop used so far, where the exchange reads it (the key's
+ * limits, the usage log, /metrics); a stream cut short counts what was
+ * sent */
+static void
+note_usage(struct loop *l)
+{
+	struct usage_tokens	*u;
+	const struct aevent	*ev = &l->ev;
+
+	if (l->acct == NULL || l->acct->used == NULL)
+		return;
+	u = l->acct->used;
+	if (l->stream) {
+		if (!ev->started)
+			return;
+		u->input = ev->ends > 0 ? ev->sum.input : ev->input_estimate;
+		u->output = ev->sum.output + (int64_t)(ev->round_bytes + 3) / 4;
+		u->cache_read = ev->sum.cache_read;
+		u->cache_creation = ev->sum.cache_creation;
+	} else {
+		if (l->rounds == 0)
+			return;
+		u->input = l->in - l->cached;
+		u->output = l->out;
+		u->cache_read = l->cached;
+		u->cache_creation = 0;
+	}
+	u->known = 1;
+	u->server_tool_calls = l->done[SRVTOOL_SEARCH] +
+	    l->done[SRVTOOL_FETCH];
+}
+
+/* the answer's usage is charged before its end reaches the client, so
+ * its next request finds the key's limits up to date */
+static void
+charge(struct loop *l)
+{
+	note_usage(l);
+	if (l->acct != NULL && l->acct->charge != NULL)
+		l->acct->charge(l->acct->arg);
+}
+
+static void
+log_end(const struct loop *l, const char *stop)
+{
+	log_info("%s server tools: rounds=%d web_search=%d/%d web_fetch=%d/%d "
+	    "stop_reason=%s%s", l->req->request_id, l->rounds,
+	    l->done[SRVTOOL_SEARCH], l->uses[SRVTOOL_SEARCH],
+	    l->done[SRVTOOL_FETCH], l->uses[SRVTOOL_FETCH], stop,
+	    l->stream ? " streamed" : "");
+}
+
+/* the end of a streamed answer: its blocks went as they came;
+ * message_delta with the whole loop's usage, message_stop */
+static int
+finish_stream(struct loop *l, const char *stop)
+{
+	log_end(l, stop != NULL ? stop : l->ev.stop_reason[0] != '\0' ?
+	    l->ev.stop_reason : "end_turn");
+	l->ev.web_search_requests = l->done[SRVTOOL_SEARCH];
+	l->ev.web_fetch_requests = l->done[SRVTOOL_FETCH];
+	charge(l);
+	if (start_stream(l) == -1 || aevent_turn_end(&l->ev, stop) == -1)
+		return fail(l, 500, "api_error", NULL, "out of memory");
+	return aevent_emit(&l->ev, 1);
+}
+
 /* the whole answer, plain or as events; 0 answered, -1 connection lost */
 static int
 finish(struct loop *l, const char *stop, const char *seq)
@@ -684,41 +807,321 @@ finish(struct loop *l, const char *stop, const char *seq)
 	json_object	*content, *msg;
 	int		 rc;
 
-	log_info("%s server tools: rounds=%d web_search=%d/%d web_fetch=%d/%d "
-	    "stop_reason=%s", l->req->request_id, l->rounds,
-	    l->done[SRVTOOL_SEARCH], l->uses[SRVTOOL_SEARCH],
-	    l->done[SRVTOOL_FETCH], l->uses[SRVTOOL_FETCH], stop);
+	if (l->stream)
+		return finish_stream(l, stop);
+	log_end(l, stop);
 	if ((content = cited_content(l)) == NULL ||
 	    (msg = xlate_message(content, l->model, stop, seq, usage(l))) ==
 	    NULL)
 		return fail(l, 500, "api_error", NULL, "out of memory");
-	if (!l->stream) {
-		rc = http_resp_json(l->conn, l->req, 200, msg);
-		json_object_put(msg);
-		return rc == -1 ? -1 : 0;
-	}
-	json_object_object_add(msg, "id", json_object_new_string(l->msg_id));
-	json_object_object_get_ex(msg, "content", &content);
-	if (start_stream(l) == -1 || srvsse_content(&l->ev, content) == -1 ||
-	    srvsse_message_end(&l->ev, msg) == -1) {
-		json_object_put(msg);
-		return fail(l, 500, "api_error", NULL, "out of memory");
-	}
+	charge(l);
+	rc = http_resp_json(l->conn, l->req, 200, msg);
 	json_object_put(msg);
-	return emit(l, 1);
+	return rc == -1 ? -1 : 0;
+}
+
+/* ---- a streamed round ------------------------------------------------------ */
+
+/* the model's calls to the server tools offered are the loop's to run */
+static int
+hold_holds(void *arg, const char *name)
+{
+	struct loop	*l = arg;
+	enum srvtool_kind k = srvtool_kind_of_name(name);
+
+	return k != SRVTOOL_NONE && (l->offer & SRVTOOL_BIT(k));
+}
+
+/* a call whose arguments are whole: its server_tool_use goes out now,
+ * before it runs (after the round) */
+static int
+hold_take(void *arg, const char *name, const char *args, size_t len)
+{
+	struct loop		*l = arg;
+	struct held_call	*c;
+	struct json_tokener	*tok;
+	json_object		*input = NULL, *b;
+	int			 index;
+
+	if (l->ncalls == STREAM_MAX_TOOLS)
+		return -1;
+	c = &l->calls[l->ncalls];
+	c->kind = srvtool_kind_of_name(name);
+	if ((tok = json_tokener_new()) != NULL) {
+		input = json_tokener_parse_ex(tok, args, (int)len);
+		json_tokener_free(tok);
+	}
+	if (!json_object_is_type(input, json_type_object)) {
+		json_object_put(input);
+		if ((input = json_object_new_object()) == NULL)
+			return -1;
+	}
+	util_random_id(c->id, sizeof(c->id), "srvtoolu_", 24);
+	if ((b = server_tool_use(c->id, c->kind, input)) == NULL) {
+		json_object_put(input);
+		return -1;
+	}
+	index = aevent_block_whole(&l->ev, b);
+	json_object_put(b);
+	if (index == -1) {
+		json_object_put(input);
+		return -1;
+	}
+	c->input = input;
+	l->ncalls++;
+	return index;
+}
+
+static int
+stream_event(void *arg, const char *event, size_t elen, const char *data,
+    size_t dlen)
+{
+	struct loop	*l = arg;
+
+	(void)event;
+	(void)elen;
+	l->activity_ms = util_now_ms();
+	if (stream_feed(l->st, data, dlen) == -1) {
+		if (!l->ev.client_gone)
+			l->bad_upstream = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* one upstream read: its events go to the client before it returns */
+static int
+stream_data(void *arg, const char *p, size_t len)
+{
+	struct loop	*l = arg;
+	int		 rv = 0;
+
+	if (sse_decoder_feed(&l->dec, p, len, stream_event, l) == -1) {
+		if (!l->ev.client_gone)
+			l->bad_upstream = 1;
+		rv = -1;
+	}
+	if (!l->client_gone && aevent_emit(&l->ev, 0) == -1)
+		l->client_gone = 1;
+	return l->client_gone ? -1 : rv;
+}
+
+static void
+free_calls(struct loop *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->ncalls; i++)
+		json_object_put(l->calls[i].input);
+	l->ncalls = 0;
+}
+
+/* how a round's stream ended, once the transfer is over; -1: the loop
+ * ends with *rv, as call_upstream */
+static int
+stream_outcome(struct loop *l, const struct upstream_result *res, int wrote,
+    int *rv)
+{
+	const char	*name = l->route->provider->name;
+	const struct stream *st = l->st;
+
+	if (!res->failed && !l->bad_upstream && !res->aborted &&
+	    res->status / 100 == 2 &&
+	    sse_decoder_finish(&l->dec, stream_event, l) == -1 &&
+	    !l->ev.client_gone)
+		l->bad_upstream = 1;
+	if (res->aborted && l->deadline_hit) {
+		log_failure(l, "the server-tool loop ran out of time", 0);
+		if (!wrote)	/* the round showed nothing: what ran stays */
+			*rv = l->rounds > 0 ? 2 : fail(l, 504, NULL, NULL,
+			    "upstream provider %s did not answer in time (%d s)",
+			    name, conf->upstream_timeout_seconds);
+		else
+			*rv = fail(l, 504, "timeout_error", NULL, "upstream "
+			    "provider %s did not finish in time (%d s)", name,
+			    conf->upstream_timeout_seconds);
+		return -1;
+	}
+	if (l->client_gone || l->ev.client_gone ||
+	    (res->aborted && !l->bad_upstream)) {
+		*rv = -1;
+		return -1;
+	}
+	if (!l->began && !l->ev.started && !l->last &&
+	    (res->failed || res->status == 429 || res->status >= 500)) {
+		log_result_failure(l, res, 1);
+		*rv = 1;
+		return -1;
+	}
+	if (l->bad_upstream) {
+		log_failure(l, st->error[0] ? st->error : "sent an invalid "
+		    "stream", 0);
+		*rv = fail(l, 502, st->error_type[0] ? st->error_type : NULL,
+		    NULL, "upstream provider %s%s%s", name,
+		    st->error[0] ? ": " : " ", st->error[0] ? st->error :
+		    "sent an invalid stream");
+		return -1;
+	}
+	if (res->failed && res->timed_out && st->chunks > 0) {
+		log_failure(l, "the stream went silent", 0);
+		*rv = fail(l, 504, "timeout_error", NULL, "upstream provider %s "
+		    "sent nothing for %d seconds", name,
+		    conf_stream_idle_seconds(conf));
+		return -1;
+	}
+	if (res->failed && st->chunks > 0) {
+		log_failure(l, res->error, 0);
+		*rv = fail(l, 502, "api_error", NULL, "upstream provider %s: "
+		    "stream broken: %s", name, res->error);
+		return -1;
+	}
+	if (res->failed || res->status / 100 != 2) {
+		*rv = answer_failure(l, res);
+		return -1;
+	}
+	if (st->finish_reason == NULL) {
+		log_failure(l, st->chunks > 0 ? "the stream ended without a "
+		    "finish_reason" : "sent an empty stream", 0);
+		*rv = fail(l, 502, NULL, NULL, "upstream provider %s %s", name,
+		    st->chunks > 0 ? "ended its stream without a finish_reason" :
+		    "sent an empty stream");
+		return -1;
+	}
+	return 0;
+}
+
+/* one round streamed to the client as the upstream sends it; the calls
+ * to server tools are held back (l->calls); -1: the loop ends with *rv */
+static int
+call_stream(struct loop *l, json_object *upreq, int *rv)
+{
+	struct upstream_call	 c;
+	struct upstream_result	 res;
+	json_object		*msgs;
+	size_t			 len;
+	int			 r, blocks = l->ev.next_block;
+
+	memset(&c, 0, sizeof(c));
+	c.provider = l->route->provider;
+	if ((c.body = json_object_to_json_string_length(upreq, JSON_FLAGS,
+	    &len)) == NULL || (msgs = conversation(l)) == NULL) {
+		*rv = fail(l, 500, "api_error", NULL, "out of memory");
+		return -1;
+	}
+	/* the results so far, numbered, for the round's citations */
+	r = srvhist_init(&l->hist, msgs);
+	json_object_put(msgs);
+	if (r == -1) {
+		*rv = fail(l, 500, "api_error", NULL, "out of memory");
+		return -1;
+	}
+	srvcite_stream_init(&l->cite, &l->hist, &l->ev);
+	aevent_text_filter(&l->ev, srvcite_stream_text, &l->cite);
+	stream_init(l->st, &l->ev, l->msg_id, l->model,
+	    tokens_estimate_request(l->body), l->route->provider->include_usage);
+	snprintf(l->st->request_id, sizeof(l->st->request_id), "%s",
+	    l->req->request_id);
+	stream_hold(l->st, &l->hold);
+	sse_decoder_init(&l->dec);
+	l->bad_upstream = 0;
+	l->activity_ms = util_now_ms();
+	c.body_len = len;
+	c.stream = 1;
+	c.on_data = stream_data;
+	c.on_tick = tick;
+	c.watch_fd = l->conn->fd;
+	c.activity_ms = &l->activity_ms;
+	c.arg = l;
+	l->res = &res;
+	upstream_perform(&c, &res);
+	l->res = NULL;
+	l->upstream_ms += (long)res.ms;
+	l->req->log_upstream_ms = l->upstream_ms;
+	if (!res.aborted || l->bad_upstream)
+		scoreboard_upstream_done(l->route->provider->name, (long)res.ms,
+		    res.failed || l->bad_upstream || res.status / 100 != 2);
+	r = stream_outcome(l, &res, l->ev.next_block != blocks ||
+	    l->ev.open >= 0 || l->ev.lazy, rv);
+	if (r == 0 && stream_finish(l->st) == -1) {
+		*rv = -1;
+		r = -1;
+	}
+	upstream_result_free(&res);
+	stream_free(l->st);	/* its counts stay for run_held */
+	aevent_text_filter(&l->ev, NULL, NULL);
+	srvcite_stream_free(&l->cite);
+	srvhist_free(&l->hist);
+	sse_decoder_free(&l->dec);
+	return r;
+}
+
+/* the calls a streamed round held run when the model called nothing
+ * else and said so */
+static enum round_end
+run_held(struct loop *l)
+{
+	const struct stream *st = l->st;
+	const char	*stop = l->ev.stop_reason;
+	enum round_end	 r = ROUND_MORE;
+	size_t		 i;
+
+	if (l->ncalls == 0 || st->ntool_calls > st->nheld ||
+	    strcmp(stop, "tool_use") != 0)
+		return ROUND_DONE;
+	for (i = 0; i < l->ncalls && r == ROUND_MORE; i++)
+		r = run(l, l->calls[i].kind, l->calls[i].id,
+		    l->calls[i].input);
+	return r;
 }
 
 /* ---- the loop ------------------------------------------------------------- */
+
+/* one round: the upstream called and answered, its calls run */
+static enum round_end
+one_round(struct loop *l, json_object *upreq, const char **stop, char *seq,
+    size_t seqsz, int *rv)
+{
+	json_object	*msg, *v;
+	enum round_end	 r;
+
+	seq[0] = '\0';
+	*stop = NULL;
+	if (l->stream) {
+		free_calls(l);
+		if (call_stream(l, upreq, rv) == -1)
+			return ROUND_GONE;
+		l->committed = 1;
+		l->rounds++;
+		return run_held(l);
+	}
+	if (call_upstream(l, upreq, &msg, rv) == -1)
+		return ROUND_GONE;
+	l->committed = 1;
+	l->rounds++;
+	add_usage(l, msg);
+	if (json_object_object_get_ex(msg, "stop_sequence", &v) &&
+	    json_object_is_type(v, json_type_string))
+		snprintf(seq, seqsz, "%s", json_object_get_string(v));
+	r = take_round(l, msg, stop);
+	/* the stop reason lives in msg: keep it for finish */
+	if (r == ROUND_DONE) {
+		*rv = finish(l, *stop, seq[0] ? seq : NULL);
+		json_object_put(msg);
+		return ROUND_GONE;
+	}
+	json_object_put(msg);
+	return r;
+}
 
 static int
 rounds(struct loop *l, json_object *up)
 {
 	struct xlate_err err;
-	json_object	*upreq, *msg, *v;
+	json_object	*upreq;
 	const char	*stop;
 	char		 seq[256];
 	enum round_end	 r;
-	int		 rv;
+	int		 rv = 0;
 
 	switch (run_pending(l)) {
 	case ROUND_GONE:
@@ -734,28 +1137,15 @@ rounds(struct loop *l, json_object *up)
 		else if ((upreq = next_request(l, &err)) == NULL)
 			return fail(l, err.status, err.type, NULL, "%s",
 			    err.message);
-		if (call_upstream(l, upreq, &msg, &rv) == -1) {
-			json_object_put(upreq);
+		rv = -2;
+		r = one_round(l, upreq, &stop, seq, sizeof(seq), &rv);
+		json_object_put(upreq);
+		if (r == ROUND_GONE && rv != -2)
 			/* 2: the deadline cut a round off: what ran stays */
 			return rv == 2 ? finish(l, "pause_turn", NULL) : rv;
-		}
-		json_object_put(upreq);
-		l->committed = 1;
-		l->rounds++;
-		add_usage(l, msg);
-		seq[0] = '\0';
-		if (json_object_object_get_ex(msg, "stop_sequence", &v) &&
-		    json_object_is_type(v, json_type_string))
-			snprintf(seq, sizeof(seq), "%s",
-			    json_object_get_string(v));
-		r = take_round(l, msg, &stop);
-		if (r == ROUND_DONE) {
-			rv = finish(l, stop, seq[0] ? seq : NULL);
-			json_object_put(msg);
-			return rv;
-		}
-		json_object_put(msg);
-		if (r == ROUND_GONE)
+		if (r == ROUND_DONE)	/* streamed: the answer is out */
+			return finish(l, NULL, NULL);
+		if (r == ROUND_GONE || l->client_gone)
 			return -1;
 		if (r == ROUND_NOMEM)
 			return fail(l, 500, "api_error", NULL, "out of memory");
@@ -768,46 +1158,77 @@ rounds(struct loop *l, json_object *up)
 int
 srvloop_run(struct http_conn *conn, struct http_request *req,
     json_object *body, const char *model, const struct model_route *route,
-    json_object *up, int stream, int last)
+    json_object *up, int stream, int last, struct srvloop_acct *acct)
 {
-	struct loop	 l;
+	struct loop	*l;
 	struct xlate_err err;
 	json_object	*tools = NULL;
 	int		 rv;
 
-	memset(&l, 0, sizeof(l));
-	l.conn = conn;
-	l.req = req;
-	l.body = body;
-	l.model = model;
-	l.route = route;
-	l.stream = stream;
-	l.last = last;
-	l.offer = srvtool_offered(body);
-	l.last_write_ms = util_now_ms();
-	l.deadline_ms = l.last_write_ms +
-	    (uint64_t)conf->upstream_timeout_seconds * 1000;
-	util_random_id(l.msg_id, sizeof(l.msg_id), "msg_", 24);
-	json_object_object_get_ex(body, "tools", &tools);
-	if (srvtool_scan(tools, &l.tools, &err) == -1)
-		return http_resp_error(conn, req, err.status, err.type, NULL,
-		    "%s", err.message) == -1 ? -1 : 0;
-	if ((l.content = json_object_new_array()) == NULL) {
-		srvtool_set_free(&l.tools);
+	/* the stream machine's call table is large: not on the stack */
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (stream && (l->st = calloc(1, sizeof(*l->st))) == NULL)) {
+		free(l);
 		return http_resp_error(conn, req, 500, "api_error", NULL,
 		    "out of memory") == -1 ? -1 : 0;
 	}
-	/* the rounds are plain calls */
-	json_object_object_del(up, "stream");
-	json_object_object_del(up, "stream_options");
-	rv = rounds(&l, up);
-	if (l.client_gone)
+	l->conn = conn;
+	l->req = req;
+	l->body = body;
+	l->model = model;
+	l->route = route;
+	l->stream = stream;
+	l->last = last;
+	l->acct = acct;
+	l->offer = srvtool_offered(body);
+	l->last_write_ms = util_now_ms();
+	l->deadline_ms = l->last_write_ms +
+	    (uint64_t)conf->upstream_timeout_seconds * 1000;
+	l->hold.holds = hold_holds;
+	l->hold.take = hold_take;
+	l->hold.arg = l;
+	util_random_id(l->msg_id, sizeof(l->msg_id), "msg_", 24);
+	aevent_init(&l->ev, (size_t)conf->log_stream_text_preview_chars, emit,
+	    l);
+	aevent_rounds(&l->ev, 1);
+	json_object_object_get_ex(body, "tools", &tools);
+	if (srvtool_scan(tools, &l->tools, &err) == -1) {
+		rv = http_resp_error(conn, req, err.status, err.type, NULL,
+		    "%s", err.message) == -1 ? -1 : 0;
+		goto out;
+	}
+	if ((l->content = json_object_new_array()) == NULL) {
+		rv = http_resp_error(conn, req, 500, "api_error", NULL,
+		    "out of memory") == -1 ? -1 : 0;
+		goto out;
+	}
+	/* a stream's blocks join the answer as they are written */
+	if (stream)
+		aevent_record(&l->ev, l->content);
+	else {
+		json_object_object_del(up, "stream");
+		json_object_object_del(up, "stream_options");
+	}
+	rv = rounds(l, up);
+	if (l->client_gone || l->ev.client_gone)
 		rv = -1;
-	if (l.began)
+	note_usage(l);
+	/* a stream whose last events could not be built still ends */
+	if (l->began && !l->ended && !l->client_gone &&
+	    http_resp_stream(conn, req, &l->wire, NULL, 0, HTTP_STREAM_END) ==
+	    -1)
+		rv = -1;
+	if (l->began)
 		scoreboard_set_streaming(0);
-	json_object_put(l.content);
-	srvtool_set_free(&l.tools);
-	buf_free(&l.ev);
-	buf_free(&l.wire);
+out:
+	free_calls(l);
+	json_object_put(l->content);
+	srvtool_set_free(&l->tools);
+	aevent_free(&l->ev);
+	buf_free(&l->wire);
+	if (l->st != NULL)
+		stream_free(l->st);
+	free(l->st);
+	free(l);
 	return rv;
 }

@@ -41,6 +41,10 @@
  *    delta and it streams live from then on;
  *  - at the finish_reason everything still waiting is opened, emptied and
  *    closed in order; a call that never received arguments gets "{}".
+ *  - a call the caller runs itself (stream_hold: the server-tool loop's
+ *    web_search and web_fetch) never opens a block: its arguments are
+ *    collected, and once complete it is handed to the caller in its place
+ *    (the open block closed first), which writes what stands for it.
  * So sequential calls, whole arguments in one chunk (Ollama) and
  * interleaved parallel calls all yield, per block, the concatenation of
  * that call's fragments. Only text arriving in the middle of an unfinished
@@ -314,12 +318,14 @@ tool_lookup(struct stream *s, int tc, size_t pos)
 	return tool_new(s, key);
 }
 
-/* may t's block start now? */
+/* may t's block start now? A held call: once its arguments are whole */
 static int
 tool_ready(const struct stream_tool *t, int finishing)
 {
 	if (t->block >= 0)
 		return 0;
+	if (t->held)
+		return finishing || t->json_state == TOOL_JSON_DONE;
 	if (finishing)
 		return t->name[0] != '\0' || t->id_given ||
 		    t->json_state != TOOL_JSON_EMPTY || t->pending.len > 0;
@@ -327,9 +333,27 @@ tool_ready(const struct stream_tool *t, int finishing)
 	    t->json_state != TOOL_JSON_EMPTY || t->pending.len > 0);
 }
 
+/* a held call goes to the caller in its place among the blocks */
+static int
+tool_take(struct stream *s, struct stream_tool *t)
+{
+	if (block_close(s) == -1)
+		return -1;
+	if ((t->block = s->hold->take(s->hold->arg, t->name,
+	    t->pending.data != NULL ? t->pending.data : "", t->pending.len)) ==
+	    -1)
+		return stream_oom(s);
+	s->ntool_calls++;
+	s->nheld++;
+	buf_free(&t->pending);
+	return 0;
+}
+
 static int
 tool_open(struct stream *s, struct stream_tool *t)
 {
+	if (t->held)
+		return tool_take(s, t);
 	if (t->id[0] == '\0')
 		util_random_id(t->id, sizeof(t->id), "toolu_", 24);
 	if (t->name[0] == '\0')		/* the upstream never said */
@@ -413,8 +437,11 @@ tool_entry(struct stream *s, int tc, size_t pos)
 	}
 	if ((fn = jget(s, tc, "function", JSONSCAN_OBJECT)) == -1)
 		return 0;
-	if ((name = jstr(s, fn, "name", NULL)) != NULL && t->name[0] == '\0')
+	if ((name = jstr(s, fn, "name", NULL)) != NULL && t->name[0] == '\0') {
 		strlcpy(t->name, name, sizeof(t->name));
+		t->held = s->hold != NULL && s->hold->holds(s->hold->arg,
+		    t->name);
+	}
 	args = jsonscan_member(&s->js, fn, "arguments");
 	if (jsonscan_type(&s->js, args) == JSONSCAN_NULL)
 		return 0;
@@ -645,6 +672,12 @@ stream_init(struct stream *s, struct aevent *ev, const char *msg_id,
 	s->wait_for_usage = wait_for_usage;
 	s->open_kind = KIND_NONE;
 	s->open_tool = -1;
+}
+
+void
+stream_hold(struct stream *s, const struct stream_hold *hold)
+{
+	s->hold = hold;
 }
 
 int

@@ -349,8 +349,8 @@ kind_of(const char *type, const char *p, size_t len)
 }
 
 static enum webfetch_error
-make_doc(const struct webhttp_resp *resp, struct webfetch_doc *doc,
-    struct webfetch_info *info)
+make_doc(const struct webhttp_resp *resp, const char *url,
+    struct webfetch_doc *doc, struct webfetch_info *info)
 {
 	struct buf	 title = BUF_INITIALIZER;
 	char		 type[128], cs[64];
@@ -364,7 +364,7 @@ make_doc(const struct webhttp_resp *resp, struct webfetch_doc *doc,
 	doc->media_type = "text/plain";
 	switch (kind_of(type, body, resp->body.len)) {
 	case KIND_HTML:
-		rv = html_text(body, resp->body.len, cs[0] ? cs : NULL,
+		rv = html_text(body, resp->body.len, cs[0] ? cs : NULL, url,
 		    &doc->data, &title);
 		if (rv == 0 && title.len > 0)
 			doc->title = buf_steal(&title);
@@ -429,15 +429,15 @@ redirect(struct webhttp_resp *resp, const struct webfetch_query *q,
 
 /* the last hop's answer: the document, or the HTTP error */
 static enum webfetch_error
-final_answer(const struct webhttp_resp *resp, struct webfetch_doc *doc,
-    struct webfetch_info *info)
+final_answer(const struct webhttp_resp *resp, const char *url,
+    struct webfetch_doc *doc, struct webfetch_info *info)
 {
 	if (resp->status == 429)
 		return fail(info, WEBFETCH_TOO_MANY_REQUESTS, "HTTP 429");
 	if (resp->status / 100 != 2)
 		return fail(info, WEBFETCH_URL_NOT_ACCESSIBLE, "HTTP %ld",
 		    resp->status);
-	return make_doc(resp, doc, info);
+	return make_doc(resp, url, doc, info);
 }
 
 /* hop after hop until an answer that is no redirect, within the time */
@@ -468,7 +468,7 @@ follow(const struct conf_web_fetch *cw, const struct webfetch_query *q,
 					continue;
 				return e;
 			}
-			e = final_answer(&resp, doc, info);
+			e = final_answer(&resp, *url, doc, info);
 		}
 		webhttp_resp_free(&resp);
 		return e;

@@ -330,13 +330,14 @@ for (const version of VERSIONS) {
 		test('claude -p: WebSearch runs through the proxy\'s web_search loop, and the answer uses it', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
 			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
 			const from = fake.requests.length;
+			const seen = recorder.exchanges.length;
 			const r = await runClaude(claudeBin, [
 				'-p', `Search the web: when was Claude Shannon born? (${WS_MARKER})`,
 				'--model', 'claude-sonnet-4-5',
 				'--output-format', 'json',
 				'--allowedTools', 'WebSearch',
 				'--max-turns', '5',
-			], claudeEnv(home, proxy.url), RUN_TIMEOUT_MS);
+			], claudeEnv(home, recorder.url), RUN_TIMEOUT_MS);
 			const mine = fake.requests.slice(from);
 			const diag = () => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 2000)}\n${describeUpstream(fake)}`;
 			saveDebug(`${version.name}-websearch`, fake, r);
@@ -350,6 +351,18 @@ for (const version of VERSIONS) {
 			// in its first round, then the results in a tool message
 			const loop = mine.filter((q) => (q.json?.tools ?? []).map((t) => t.function?.name).join() === 'web_search');
 			assert.equal(loop.length, 2, diag());
+			// the loop streamed: WebSearch's request got its blocks as they
+			// happened, in one message (the proxy's stream, as recorded)
+			assert.ok(loop.every((q) => q.json.stream === true), diag());
+			const wsStream = recorder.exchanges.slice(seen).find((x) => x.body.includes('"web_search_tool_result"'));
+			assert.ok(wsStream, diag());
+			const wsEvents = parseSSE(wsStream.body);
+			const g = checkStreamGrammar(wsEvents);
+			assert.deepEqual(g.blocks.map((b) => b.type), ['server_tool_use', 'web_search_tool_result', 'text', 'text'], diag());
+			assert.deepEqual(g.blocks[0].input, { query: WS_QUERY });
+			assert.equal(g.blocks[2].citations[0].url, WS_URL);
+			assert.ok(wsEvents.some((e) => e.data?.delta?.type === 'citations_delta'));
+			assert.deepEqual(g.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 0 });
 			assert.deepEqual(loop[0].json.tool_choice, { type: 'function', function: { name: 'web_search' } });
 			const results = loop[1].json.messages.find((m) => m.role === 'tool');
 			assert.match(results.content, new RegExp(`\\[1\\] ${WS_TITLE}\\nURL: ${WS_URL.replace(/\./g, '\\.')}`));

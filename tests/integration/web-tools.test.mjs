@@ -9,11 +9,14 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 
-import { startFakeUpstream, completion, closedPort, textOf } from './lib/fake-upstream.mjs';
-import { startProxy, baseConfig, teardown, checkStreamGrammar, errorEnvelope, pollUntil } from './lib/proxy.mjs';
-import { startServer, startSearchBackends } from './lib/web-fakes.mjs';
+import { startFakeUpstream, completion, closedPort, textOf, asAsked, chunk, usageChunk, gate } from './lib/fake-upstream.mjs';
+import { startProxy, baseConfig, teardown, checkStreamGrammar, errorEnvelope, pollUntil, SSEStream } from './lib/proxy.mjs';
+import { startServer, startSearchBackends, holdAnswer } from './lib/web-fakes.mjs';
 import { parseMetrics } from './lib/metrics.mjs';
 
 const T = { timeout: 30000 };
@@ -52,6 +55,14 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		sitePages = 0;
 		site = await startServer((req, res) => {
 			sitePages++;
+			if (req.url === '/linked') {
+				res.writeHead(200, { 'content-type': 'text/html' });
+				return res.end('<html><body><p>Shannon\'s notes: read <a href="/deep?page=2">the second page</a>.</p></body></html>');
+			}
+			if (req.url === '/deep?page=2') {
+				res.writeHead(200, { 'content-type': 'text/plain' });
+				return res.end('the deep page');
+			}
 			if (req.url === '/secret') {
 				res.writeHead(200, { 'content-type': 'text/plain' });
 				return res.end('internal only');
@@ -78,9 +89,9 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 
 	/** search -> fetch -> an answer citing the first result */
 	function scriptThreeRounds() {
-		fake.json(round('Let me search.', fnCall('web_search', { query: 'claude shannon' })));
-		fake.json(round(null, fnCall('web_fetch', { url: `${site.url}/shannon` })));
-		fake.json(round('Shannon was born in 1916 [1]. He founded information theory.'));
+		fake.enqueue(asAsked(round('Let me search.', fnCall('web_search', { query: 'claude shannon' }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/shannon` }))));
+		fake.enqueue(asAsked(round('Shannon was born in 1916 [1]. He founded information theory.')));
 	}
 
 	function assertThreeRoundAnswer(msg) {
@@ -177,22 +188,157 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		assert.match(proxy.stderr, /req_\w+ server tool web_fetch via fetch: ok \(1 result\), \d+ ms/);
 	});
 
-	test('streamed: the same answer as a well-formed event stream, pings while a backend works', T, async () => {
-		scriptThreeRounds();
-		web.delayMs = 1600;	// longer than stream_ping_seconds
-		const r = await proxy.stream(body('When was Shannon born?'));
-		assert.equal(r.status, 200, r.raw);
-		const g = checkStreamGrammar(r.events);
-		const names = r.events.map((e) => e.event);
-		assert.equal(names[0], 'message_start');
-		assert.ok(names.indexOf('ping') > 0 && names.indexOf('ping') < names.indexOf('content_block_start'),
-			`a ping while the search ran: ${names.join(' ')}`);
+	/** POST a streamed request; the events as they come (SSEStream). */
+	async function openStream(p, b, headers = {}) {
+		const res = await p.fetch('/v1/messages', { method: 'POST',
+			headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ ...b, stream: true }) });
+		assert.equal(res.status, 200);
+		assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+		return new SSEStream(res);
+	}
+	const isStart = (type) => (e) => e.event === 'content_block_start' && e.data.content_block.type === type;
+
+	test('streamed: each block as it happens, one message over the rounds, citations as deltas', T, async () => {
+		// round 1: text, then the search call; the upstream then waits
+		const afterCall = gate('after-call');
+		fake.stream([chunk({ role: 'assistant', content: '' }), chunk({ content: 'Let me ' }), chunk({ content: 'search.' }),
+			chunk({ tool_calls: [{ index: 0, id: 'call_s', type: 'function', function: { name: 'web_search', arguments: '{"query":' } }] }),
+			chunk({ tool_calls: [{ index: 0, function: { arguments: '"claude shannon"}' } }] }),
+			afterCall, chunk({}, { finish: 'tool_calls' }), usageChunk(11, 7)]);
+		// round 2: the fetch, whole
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/shannon` }))));
+		// round 3: the answer; the upstream waits after its first sentence
+		const midAnswer = gate('mid-answer');
+		const last = fake.stream([chunk({ role: 'assistant', content: '' }), chunk({ content: 'Shannon was born ' }),
+			chunk({ content: 'in 1916 [1]' }), chunk({ content: '. He' }), midAnswer,
+			chunk({ content: ' founded information theory.' }), chunk({}, { finish: 'stop' }), usageChunk(11, 7)]);
+		const search = holdAnswer();
+		web.hold = search;
+		const s = await openStream(proxy, body('When was Shannon born?'));
+
+		// the call's block as soon as its arguments are whole: the upstream
+		// is still parked before its finish, the backend not yet asked
+		const su = await s.until(isStart('server_tool_use'), 5000, 'server_tool_use while the upstream waits');
+		assert.equal(su.data.index, 1);
+		assert.match(su.data.content_block.id, SRVTOOLU);
+		assert.deepEqual(su.data.content_block.input, {});
+		assert.deepEqual(su.data.content_block.caller, { type: 'direct' });
+		const input = await s.nextNonPing();
+		assert.deepEqual(input.data.delta, { type: 'input_json_delta', partial_json: '{"query":"claude shannon"}' });
+		assert.equal((await s.nextNonPing()).event, 'content_block_stop');
+		assert.ok(afterCall.reached, 'the upstream is parked after the call');
+		assert.equal(web.tavily.requests.length, 0, 'the backend has not been asked yet');
+		afterCall.open();
+
+		// the backend works (held): pings, and no result until it answers
+		await search.reachedP;
+		const ping = await s.next(5000, 'a ping while the backend works');
+		assert.equal(ping.event, 'ping');
+		search.open();
+		const sr = await s.nextNonPing(5000, 'the search result once the backend answered');
+		assert.equal(sr.event, 'content_block_start');
+		assert.equal(sr.data.index, 2);
+		assert.equal(sr.data.content_block.type, 'web_search_tool_result');
+		assert.equal(sr.data.content_block.tool_use_id, su.data.content_block.id);
+		assert.equal(sr.data.content_block.content.length, 2);
+
+		// the answer: its cited sentence reaches us while the upstream waits
+		const cite = await s.until((e) => e.data?.delta?.type === 'citations_delta', 5000,
+			'the citation while the upstream waits mid-answer');
+		assert.equal(cite.data.index, 5);
+		assert.equal(cite.data.delta.citation.url, `${site.url}/shannon`);
+		const citedText = await s.nextNonPing();
+		assert.deepEqual(citedText.data, { type: 'content_block_delta', index: 5,
+			delta: { type: 'text_delta', text: 'Shannon was born in 1916' } });
+		assert.ok(midAnswer.reached, 'the upstream is parked mid-answer');
+		assert.equal(await Promise.race([last.done, new Promise((r) => setTimeout(() => r('open'), 50))]), 'open',
+			'the upstream has not finished its stream');
+		midAnswer.open();
+		await s.rest();
+
+		const g = checkStreamGrammar(s.all);
+		const names = s.all.map((e) => e.event);
+		assert.equal(names.filter((n) => n === 'message_start').length, 1);
+		assert.equal(names.filter((n) => n === 'message_delta').length, 1);
+		assert.equal(names.at(-1), 'message_stop');
 		const msg = { ...g.message, content: g.blocks, stop_reason: g.stopReason, usage: g.usage };
 		assertThreeRoundAnswer(msg);
-		const start = r.events.find((e) => e.event === 'content_block_start' && e.data.index === 1);
-		assert.deepEqual(start.data.content_block.input, {}, 'server_tool_use input comes in deltas');
-		assert.ok(r.events.some((e) => e.data?.delta?.type === 'citations_delta'));
-		assert.equal(r.events.at(-1).event, 'message_stop');
+		// the text streamed as the upstream sent it (two deltas for the intro)
+		assert.equal(s.all.filter((e) => e.data?.index === 0 && e.data?.delta?.type === 'text_delta').length, 2);
+		const md = s.all.find((e) => e.event === 'message_delta').data;
+		assert.deepEqual(md.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 1 });
+		// every round streamed upstream, the answer so far sent back
+		assert.equal(fake.requests.length, 3);
+		for (const q of fake.requests) assert.equal(q.json.stream, true);
+		assert.deepEqual(fake.requests[1].json.messages.at(-2).tool_calls.map((c) => c.function.name), ['web_search']);
+		assert.equal(toolMsgs(fake.requests[2]).length, 2);
+		assert.ok(!s.raw.includes(TAVILY_KEY));
+	});
+
+	test('streamed: a client tool called mid-loop streams as the upstream sends it', T, async () => {
+		fake.enqueue(asAsked(round('Searching.', fnCall('web_search', { query: 'weather in paris' }))));
+		const midArgs = gate('mid-args');
+		fake.stream([chunk({ role: 'assistant', content: '' }), chunk({ content: 'Now the weather.' }),
+			chunk({ tool_calls: [{ index: 0, id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"ci' } }] }),
+			midArgs, chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] }),
+			chunk({}, { finish: 'tool_calls' }), usageChunk(11, 7)]);
+		const s = await openStream(proxy, body('Weather in Paris?', [SEARCH, WEATHER]));
+		const tu = await s.until(isStart('tool_use'), 5000, 'the client tool_use while the upstream waits');
+		assert.equal(tu.data.index, 4);
+		assert.equal(tu.data.content_block.id, 'call_w');
+		const part = await s.nextNonPing();
+		assert.deepEqual(part.data.delta, { type: 'input_json_delta', partial_json: '{"ci' });
+		assert.ok(midArgs.reached);
+		midArgs.open();
+		await s.rest();
+		const g = checkStreamGrammar(s.all);
+		assert.deepEqual(types(g.blocks), ['text', 'server_tool_use', 'web_search_tool_result', 'text', 'tool_use']);
+		assert.deepEqual(g.blocks[4].input, { city: 'Paris' });
+		assert.equal(g.stopReason, 'tool_use');
+		assert.deepEqual(g.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 0 });
+		assert.equal(g.usage.input_tokens, 22);
+		assert.equal(fake.requests.length, 2, 'a client tool ends the loop');
+	});
+
+	test('streamed: an upstream that fails mid-answer ends with an error event, its block left open', T, async () => {
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'claude shannon' }))));
+		// the first sentence goes out once the next begins (a marker could
+		// still cite it until then); the cut leaves the next one unsaid
+		fake.stream([chunk({ role: 'assistant', content: '' }), chunk({ content: 'Shannon was born in 1916.' }),
+			chunk({ content: ' He was' })], { end: 'cut' });
+		const r = await proxy.stream(body('When was Shannon born?', [SEARCH]));
+		assert.equal(r.status, 200);
+		const evs = r.events.filter((e) => e.event !== 'ping');
+		assert.deepEqual(evs.map((e) => e.event), ['message_start',
+			'content_block_start', 'content_block_delta', 'content_block_stop',
+			'content_block_start', 'content_block_stop',
+			'content_block_start', 'content_block_delta', 'error']);
+		const g = checkStreamGrammar(r.events, { expectComplete: false });
+		assert.equal(g.blocks[2].text, 'Shannon was born in 1916. ');
+		assert.equal(g.error.error.type, 'api_error');
+		assert.match(g.error.error.message, /upstream provider fake: stream broken/);
+		assert.match(g.error.request_id, /^req_/);
+	});
+
+	test('a URL a fetched page links to counts as prior context for the next web_fetch', T, async () => {
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/linked` }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/deep?page=2` }))));
+		fake.enqueue(asAsked(round('Done.')));
+		const r = await proxy.post('/v1/messages', body(`Read ${site.url}/linked and what it links to.`, [FETCH]));
+		assert.equal(r.status, 200, r.text);
+		const [first, second] = r.json.content.filter((b) => b.type === 'web_fetch_tool_result');
+		assert.equal(first.content.content.source.data,
+			`Shannon's notes: read the second page (${site.url}/deep?page=2).`);
+		assert.equal(second.content.type, 'web_fetch_result', JSON.stringify(second.content));
+		assert.equal(second.content.content.source.data, 'the deep page');
+		// a URL the page does not link to is still refused
+		fake.reset();
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/linked` }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/deep?page=3` }))));
+		fake.enqueue(asAsked(round('Done.')));
+		const refused = await proxy.post('/v1/messages', body(`Read ${site.url}/linked.`, [FETCH]));
+		const errs = refused.json.content.filter((b) => b.type === 'web_fetch_tool_result').map((b) => b.content.error_code);
+		assert.deepEqual(errs, [undefined, 'url_not_in_prior_context']);
 	});
 
 	test('the official SDK reads the plain and the streamed answer', T, async () => {
@@ -210,7 +356,7 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		scriptThreeRounds();
 		const first = (await proxy.post('/v1/messages', body('When was Shannon born?'))).json;
 		fake.reset();
-		fake.json(round('You asked about Shannon.'));
+		fake.enqueue(asAsked(round('You asked about Shannon.')));
 		const messages = [
 			{ role: 'user', content: 'When was Shannon born?' },
 			{ role: 'assistant', content: first.content },
@@ -243,7 +389,7 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		results[0].encrypted_content = 'cpr1' + forged.toString('base64url');
 		results[1].encrypted_content = 'not ours at all';
 		fake.reset();
-		fake.json(round('ok'));
+		fake.enqueue(asAsked(round('ok')));
 		const r = await proxy.post('/v1/messages', body([
 			{ role: 'user', content: 'When was Shannon born?' },
 			{ role: 'assistant', content: first.content.slice(0, 3) },
@@ -257,9 +403,9 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 	});
 
 	test('max_uses: the call past it gets max_uses_exceeded, the backend is not asked', T, async () => {
-		fake.json(round(null, fnCall('web_search', { query: 'one' })));
-		fake.json(round(null, fnCall('web_search', { query: 'two' })));
-		fake.json(round('Done with what I have.'));
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'one' }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'two' }))));
+		fake.enqueue(asAsked(round('Done with what I have.')));
 		const r = await proxy.post('/v1/messages', body('Search twice.', [{ ...SEARCH, max_uses: 1 }]));
 		assert.equal(r.status, 200, r.text);
 		const c = r.json.content;
@@ -274,16 +420,16 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 	});
 
 	test('allowed_domains filter the results; a blocked domain is not fetched', T, async () => {
-		fake.json(round(null, fnCall('web_search', { query: 'q' })));
-		fake.json(round('ok'));
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+		fake.enqueue(asAsked(round('ok')));
 		const r = await proxy.post('/v1/messages', body('Search.', [{ ...SEARCH, allowed_domains: ['example.com'] }]));
 		assert.equal(r.status, 200, r.text);
 		assert.deepEqual(r.json.content[1].content.map((x) => x.url), ['https://example.com/blog/info']);
 		assert.deepEqual(JSON.parse(web.tavily.requests[0].body).include_domains, ['example.com']);
 
 		fake.reset();
-		fake.json(round(null, fnCall('web_fetch', { url: `${site.url}/shannon` })));
-		fake.json(round('ok'));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/shannon` }))));
+		fake.enqueue(asAsked(round('ok')));
 		const f = await proxy.post('/v1/messages', body(`Read ${site.url}/shannon please.`,
 			[{ ...FETCH, blocked_domains: ['127.0.0.1'] }]));
 		assert.equal(f.status, 200, f.text);
@@ -320,8 +466,8 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 			fake.reset();
 			web.reset();
 			setup();
-			fake.json(round(null, fnCall('web_search', { query: 'q' })));
-			fake.json(round('The search failed; here is what I know.'));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+			fake.enqueue(asAsked(round('The search failed; here is what I know.')));
 			const t0 = Date.now();
 			const r = await proxy.post('/v1/messages', body('Search.', [SEARCH]));
 			assert.equal(r.status, 200, r.text);
@@ -337,8 +483,8 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 			web_search: { backend: 'searxng', base_url: `http://127.0.0.1:${port}` } }) });
 		try {
 			fake.reset();
-			fake.json(round(null, fnCall('web_search', { query: 'q' })));
-			fake.json(round('nothing'));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+			fake.enqueue(asAsked(round('nothing')));
 			const r = await down.post('/v1/messages', body('Search.', [SEARCH]));
 			assert.equal(r.status, 200, r.text);
 			assert.deepEqual(r.json.content[1].content, { type: 'web_search_tool_result_error', error_code: 'unavailable' });
@@ -349,8 +495,8 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 	});
 
 	test('web_fetch of a URL the conversation never named: url_not_in_prior_context', T, async () => {
-		fake.json(round(null, fnCall('web_fetch', { url: `${site.url}/secret` })));
-		fake.json(round('I cannot read it.'));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/secret` }))));
+		fake.enqueue(asAsked(round('I cannot read it.')));
 		const r = await proxy.post('/v1/messages', body(`Read ${site.url}/shannon please.`));
 		assert.equal(r.status, 200, r.text);
 		assert.deepEqual(r.json.content[1].content, { type: 'web_fetch_tool_result_error', error_code: 'url_not_in_prior_context' });
@@ -358,9 +504,9 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		assert.deepEqual(r.json.usage.server_tool_use, { web_search_requests: 0, web_fetch_requests: 0 });
 		// a URL from the search results may be fetched
 		fake.reset();
-		fake.json(round(null, fnCall('web_search', { query: 'q' })));
-		fake.json(round(null, fnCall('web_fetch', { url: `${site.url}/shannon/` })));
-		fake.json(round('ok'));
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+		fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url: `${site.url}/shannon/` }))));
+		fake.enqueue(asAsked(round('ok')));
 		const s = await proxy.post('/v1/messages', body('Search, then read.'));
 		assert.equal(s.json.content[3].content.type, 'web_fetch_result', JSON.stringify(s.json.content[3]));
 		assert.equal(sitePages, 1);
@@ -372,8 +518,8 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		try {
 			for (const url of [`${site.url}/secret`, `http://localhost:${site.port}/secret`]) {
 				fake.reset();
-				fake.json(round(null, fnCall('web_fetch', { url })));
-				fake.json(round('Refused.'));
+				fake.enqueue(asAsked(round(null, fnCall('web_fetch', { url }))));
+				fake.enqueue(asAsked(round('Refused.')));
 				const r = await strict.post('/v1/messages', body(`Fetch ${url}`, [FETCH]));
 				assert.equal(r.status, 200, r.text);
 				assert.deepEqual(r.json.content[1].content, { type: 'web_fetch_tool_result_error', error_code: 'url_not_allowed' });
@@ -388,8 +534,8 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 	});
 
 	test('a client tool after a search ends the turn with tool_use', T, async () => {
-		fake.json(round(null, fnCall('web_search', { query: 'q' })));
-		fake.json(round('Now the weather.', fnCall('get_weather', { city: 'Oslo' })));
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+		fake.enqueue(asAsked(round('Now the weather.', fnCall('get_weather', { city: 'Oslo' }))));
 		const r = await proxy.post('/v1/messages', body('Search, then weather.', [SEARCH, WEATHER]));
 		assert.equal(r.status, 200, r.text);
 		assert.deepEqual(types(r.json.content), ['server_tool_use', 'web_search_tool_result', 'text', 'tool_use']);
@@ -399,7 +545,7 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 	});
 
 	test('a client tool together with a server tool: nothing runs until the client answers', T, async () => {
-		fake.json(round(null, fnCall('web_search', { query: 'q' }), fnCall('get_weather', { city: 'Oslo' })));
+		fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }), fnCall('get_weather', { city: 'Oslo' }))));
 		const r = await proxy.post('/v1/messages', body('Both at once.', [SEARCH, WEATHER]));
 		assert.equal(r.status, 200, r.text);
 		assert.deepEqual(types(r.json.content), ['server_tool_use', 'tool_use']);
@@ -408,7 +554,7 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		const [su, tu] = r.json.content;
 		// the client runs its tool; the search runs now, its result opens the answer
 		fake.reset();
-		fake.json(round('Sunny, and here is the search.'));
+		fake.enqueue(asAsked(round('Sunny, and here is the search.')));
 		const messages = [
 			{ role: 'user', content: 'Both at once.' },
 			{ role: 'assistant', content: r.json.content },
@@ -426,7 +572,7 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		assert.match(up[2].content, /\[1\] Shannon bio/);
 		// and sent back once more, the result still answers its call
 		fake.reset();
-		fake.json(round('ok'));
+		fake.enqueue(asAsked(round('ok')));
 		messages.push({ role: 'assistant', content: r2.json.content }, { role: 'user', content: 'thanks' });
 		const r3 = await proxy.post('/v1/messages', body(messages, [SEARCH, WEATHER]));
 		assert.equal(r3.status, 200, r3.text);
@@ -473,6 +619,44 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 	after(() => teardown(fake, other, web));
 	beforeEach(() => { fake.reset(); other.reset(); web.reset(); });
 
+	test('every round of the loop counts: the usage log, /metrics by key, plain and streamed', T, async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-web-usage-'));
+		const usageLog = path.join(dir, 'usage.log');
+		const ALICE = 'web-alice-key-0123456789';
+		const p = await startProxy({ config: baseConfig(fake.url, {
+			keys: [{ name: 'alice', key: ALICE }], usage_log: usageLog,
+			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY } }) });
+		try {
+			const auth = { 'x-api-key': ALICE };
+			for (let i = 0; i < 2; i++) {
+				fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+				fake.enqueue(asAsked(round('Done.')));
+			}
+			const plain = await p.post('/v1/messages', body('Search.', [SEARCH]), auth);
+			assert.equal(plain.status, 200, plain.text);
+			const streamed = await p.stream(body('Search.', [SEARCH]), auth);
+			assert.equal(checkStreamGrammar(streamed.events).stopReason, 'end_turn');
+			const recs = await pollUntil(() => {
+				const l = fs.existsSync(usageLog) ? fs.readFileSync(usageLog, 'utf8').split('\n').filter(Boolean) : [];
+				return l.length >= 2 ? l.map((x) => JSON.parse(x)) : null;
+			}, { what: 'two usage lines' });
+			for (const rec of recs) {
+				// two rounds of the fake's usage (11 in, 7 out each), one search
+				assert.equal(rec.key, 'alice');
+				assert.equal(rec.input_tokens, 22, JSON.stringify(rec));
+				assert.equal(rec.output_tokens, 14, JSON.stringify(rec));
+				assert.equal(rec.server_tool_calls, 1, JSON.stringify(rec));
+			}
+			const m = parseMetrics((await p.get('/metrics', auth)).text);
+			assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'alice', model: 'glm', type: 'input' }), 44);
+			assert.equal(m.get('claude_proxy_key_tokens_total', { key: 'alice', model: 'glm', type: 'output' }), 28);
+			assert.equal(m.get('claude_proxy_key_server_tool_calls_total', { key: 'alice', model: 'glm' }), 2);
+		} finally {
+			await p.stop();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	test('without a backend the tools are dropped as before, and logged', T, async () => {
 		const p = await startProxy({ config: baseConfig(fake.url) });
 		try {
@@ -491,7 +675,7 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 		const p = await startProxy({ config: baseConfig(fake.url, { upstream_timeout_seconds: 2,
 			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY } }) });
 		try {
-			fake.json(round(null, fnCall('web_search', { query: 'q' })));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
 			const hung = fake.enqueue({ hang: true });
 			const t0 = Date.now();
 			const r = await p.post('/v1/messages', body('Search.', [SEARCH]));
@@ -510,8 +694,8 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 		const p = await startProxy({ config: baseConfig(fake.url, {
 			web_search: { backend: 'brave', base_url: web.brave.url, api_key: 'BSA-loop-test-key-0123' } }) });
 		try {
-			fake.json(round(null, fnCall('web_search', { query: 'bier' })));
-			fake.json(round('ok'));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'bier' }))));
+			fake.enqueue(asAsked(round('ok')));
 			const r = await p.post('/v1/messages', body('Search.', [{ ...SEARCH,
 				user_location: { type: 'approximate', city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin' } }]));
 			assert.equal(r.status, 200, r.text);
@@ -529,7 +713,7 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY, timeout_seconds: 20 } }) });
 		try {
 			web.delayMs = 15000;
-			fake.json(round(null, fnCall('web_search', { query: 'q' })));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
 			const ac = new AbortController();
 			const pending = fetch(`${p.url}/v1/messages`, { method: 'POST', signal: ac.signal,
 				headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('Search.', [SEARCH])) })
@@ -551,12 +735,15 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY, timeout_seconds: 5 } }) });
 		try {
 			web.delayMs = 1500;
-			fake.json(round(null, fnCall('web_search', { query: 'q' })));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
 			fake.json({ error: { message: 'upstream exploded' } }, { status: 400 });
 			const r = await p.stream(body('Search.', [SEARCH]), { connection: 'close' });
 			assert.equal(r.status, 200);
 			const names = r.events.map((e) => e.event);
-			assert.deepEqual(names.filter((n) => n !== 'ping'), ['message_start', 'error'], names.join(' '));
+			// the call and its result went as they happened; then the error
+			assert.deepEqual(names.filter((n) => n !== 'ping'), ['message_start',
+				'content_block_start', 'content_block_delta', 'content_block_stop',
+				'content_block_start', 'content_block_stop', 'error'], names.join(' '));
 			assert.ok(names.includes('ping'));
 			const g = checkStreamGrammar(r.events, { expectComplete: false });
 			assert.equal(g.error.error.type, 'invalid_request_error');
@@ -573,10 +760,10 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 			models: [{ id: 'glm', remote_id: 'second-glm' }] });
 		const p = await startProxy({ config: cfg });
 		try {
-			fake.json(round(null, fnCall('web_search', { query: 'q' })));
+			fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
 			fake.json({ error: { message: 'overloaded' } }, { status: 503 });
-			other.json(round(null, fnCall('web_search', { query: 'q' })));
-			other.json(round('From the second provider [1].'));
+			other.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+			other.enqueue(asAsked(round('From the second provider [1].')));
 			const r = await p.post('/v1/messages', body('Search.', [SEARCH]));
 			assert.equal(r.status, 200, r.text);
 			assert.deepEqual(r.json.content.slice(-2).map((b) => b.text), ['From the second provider', '.']);

@@ -16,7 +16,7 @@ static struct buf	 text, title;
 static int
 run(const char *html, const char *charset)
 {
-	return html_text(html, strlen(html), charset, &text, &title);
+	return html_text(html, strlen(html), charset, NULL, &text, &title);
 }
 
 static void
@@ -134,9 +134,39 @@ test_nesting(void)
 	for (i = 0; i < 100000; i++)
 		buf_puts(&b, "<div><span>");
 	buf_puts(&b, "deep");
-	ok(b.data != NULL && html_text(b.data, b.len, NULL, &text, &title) !=
+	ok(b.data != NULL && html_text(b.data, b.len, NULL, NULL, &text, &title) !=
 	    99, "100000 nested elements do not crash the walk");
 	buf_free(&b);
+}
+
+/* links keep where they go, so a URL a page links to is in its text */
+static void
+test_links(void)
+{
+	ok(html_text("<p>See <a href=\"/docs/a?x=1\">the docs</a>, "
+	    "<a href=\"https://other.example/b\">other</a> and "
+	    "<a href=\"https://t.example/\">https://t.example/</a>.</p>",
+	    strlen("<p>See <a href=\"/docs/a?x=1\">the docs</a>, "
+	    "<a href=\"https://other.example/b\">other</a> and "
+	    "<a href=\"https://t.example/\">https://t.example/</a>.</p>"),
+	    NULL, "https://site.example/page/one", &text, &title) == 0,
+	    "a page with links");
+	is_str(text.data, "See the docs (https://site.example/docs/a?x=1), "
+	    "other (https://other.example/b) and https://t.example/.",
+	    "relative hrefs made absolute, a URL as text not repeated");
+	ok(run("<p><a href=\"mailto:a@b.c\">mail</a> <a href=\"javascript:x()\">"
+	    "js</a> <a href=\"#top\">top</a> <a href=\"/rel\">rel</a> "
+	    "<a href=\"https://i.example/\"><img src=x></a></p>", NULL) == 0,
+	    "links that go nowhere a fetch could");
+	is_str(text.data, "mail js top rel",
+	    "no mailto, javascript, fragment without a base, or empty text");
+	ok(html_text("<html><head><base href=\"https://cdn.example/v2/\">"
+	    "</head><body><a href=\"x.html\">x</a></body></html>",
+	    strlen("<html><head><base href=\"https://cdn.example/v2/\">"
+	    "</head><body><a href=\"x.html\">x</a></body></html>"), NULL,
+	    "https://site.example/", &text, &title) == 0, "a <base href>");
+	is_str(text.data, "x (https://cdn.example/v2/x.html)",
+	    "resolved against the page's base");
 }
 
 int
@@ -146,6 +176,7 @@ main(void)
 	test_charsets();
 	test_broken();
 	test_nesting();
+	test_links();
 	buf_free(&text);
 	buf_free(&title);
 	return tap_done();

@@ -417,3 +417,32 @@ export function textOf(content) {
 export function maxTokensOf(body) {
 	return body.max_tokens ?? body.max_completion_tokens;
 }
+
+/**
+ * A chat.completion body as the chunks a streaming upstream sends for it:
+ * the text in word-sized pieces, each tool call's arguments in two
+ * fragments, the finish, then the usage.
+ */
+export function completionChunks(body) {
+	const choice = body.choices[0];
+	const m = choice.message;
+	const out = [chunk({ role: 'assistant', content: '' })];
+	if (m.reasoning_content) out.push(chunk({ reasoning_content: m.reasoning_content }));
+	for (const piece of (m.content ?? '').match(/\S+\s*|\s+/g) ?? []) out.push(chunk({ content: piece }));
+	(m.tool_calls ?? []).forEach((tc, index) => {
+		const args = tc.function.arguments;
+		const cut = Math.floor(args.length / 2);
+		out.push(chunk({ tool_calls: [{ index, id: tc.id, type: 'function',
+			function: { name: tc.function.name, arguments: args.slice(0, cut) } }] }));
+		out.push(chunk({ tool_calls: [{ index, function: { arguments: args.slice(cut) } }] }));
+	});
+	out.push(chunk({}, { finish: choice.finish_reason }));
+	const u = body.usage ?? { prompt_tokens: 11, completion_tokens: 7 };
+	out.push(usageChunk(u.prompt_tokens, u.completion_tokens));
+	return out;
+}
+
+/** A spec that answers a completion as the request asks: streamed or whole. */
+export function asAsked(body, opts = {}) {
+	return (rec) => rec.json?.stream ? { stream: true, chunks: completionChunks(body), ...opts } : { body };
+}

@@ -78,12 +78,18 @@ export const braveAnswer = {
  * The three backends. Tavily answers by its mode ('ok', 'slow' (5 s),
  * '429', '500', 'html', 'cut', 'reset') or, when set, by answer (an
  * object, or a function of the parsed request body), after delayMs (once)
- * when that is set; SearXNG and Brave
+ * when that is set, or once hold (holdAnswer()) is opened; SearXNG and Brave
  * give their canned answers. reset() forgets requests and restores 'ok'.
  */
 export async function startSearchBackends() {
-	const b = { mode: 'ok', answer: null, delayMs: 0 };
+	const b = { mode: 'ok', answer: null, delayMs: 0, hold: null };
 	b.tavily = await startServer((req, res, body) => {
+		if (b.hold) {	// a held answer: the test opens it
+			const h = b.hold;
+			b.hold = null;
+			h.reached();
+			return h.promise.then(() => json(res, 200, b.answer ?? tavilyAnswer));
+		}
 		if (b.delayMs > 0) {
 			const ms = b.delayMs;
 			b.delayMs = 0;
@@ -104,8 +110,17 @@ export async function startSearchBackends() {
 		b.mode = 'ok';
 		b.answer = null;
 		b.delayMs = 0;
+		b.hold = null;
 		b.tavily.requests.length = b.searx.requests.length = b.brave.requests.length = 0;
 	};
 	b.close = async () => { await b.tavily.close(); await b.searx.close(); await b.brave.close(); };
 	return b;
+}
+
+/** A held backend answer: set b.hold = holdAnswer(); await .reachedP, then .open(). */
+export function holdAnswer() {
+	const h = {};
+	h.promise = new Promise((r) => { h.open = r; });
+	h.reachedP = new Promise((r) => { h.reached = r; });
+	return h;
 }
