@@ -120,7 +120,11 @@ const struct conf_key conf_keys[] = {
 	    "http:// or https:// URL of the upstream; requests go to "
 	    "{base_url}/v1/chat/completions (api \"responses\": "
 	    "{base_url}/v1/responses), without the /v1 when base_url already "
-	    "ends in a version segment such as /v1 or /v4" },
+	    "ends in a version segment such as /v1, /v4 or /v1beta, or in a "
+	    "version and /openai" },
+	{ "providers[].url", CONF_STRING, "derived from base_url", 1,
+	    "the whole URL requests go to, for an endpoint the base_url rule "
+	    "does not find (a query string is kept)" },
 	{ "providers[].api", CONF_STRING, "\"openai\"", 1,
 	    "the API the upstream speaks: \"openai\" (Chat Completions) or "
 	    "\"responses\" (the OpenAI Responses API)" },
@@ -661,6 +665,55 @@ conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
 	return conf_strdup(cx, kw, s, out);
 }
 
+/* a path segment that names an API version: v1, v4, v1beta, v2alpha1 */
+static int
+conf_version_segment(const char *seg, size_t len)
+{
+	size_t	 i = 1;
+
+	if (len < 2 || seg[0] != 'v' || seg[1] < '0' || seg[1] > '9')
+		return 0;
+	while (i < len && seg[i] >= '0' && seg[i] <= '9')
+		i++;
+	if (i < len && (seg[i] < 'a' || seg[i] > 'z'))
+		return 0;
+	for (; i < len; i++)
+		if ((seg[i] < 'a' || seg[i] > 'z') &&
+		    (seg[i] < '0' || seg[i] > '9'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Does the path (after the authority, no trailing '/') already end where
+ * the API's version goes? A last segment that is a version (/v1, /v4,
+ * /v1beta), or a version followed by /openai, as Gemini's OpenAI endpoint
+ * is .../v1beta/openai; a bare /openai (Groq's .../openai) still wants
+ * its /v1.
+ */
+static int
+conf_has_version(const char *path, size_t len)
+{
+	const char	*seg;
+	size_t		 n;
+
+	if (len >= 7 && memcmp(path + len - 7, "/openai", 7) == 0) {
+		len -= 7;
+		if (len == 0)
+			return 0;
+	}
+	for (seg = path + len; seg > path && seg[-1] != '/'; seg--)
+		;
+	n = (size_t)(path + len - seg);
+	return conf_version_segment(seg, n);
+}
+
+/* the endpoint of an API under a base URL, by p->api */
+static const char *const conf_api_paths[CONF_API_COUNT] = {
+	[CONF_API_OPENAI] = "/chat/completions",
+	[CONF_API_RESPONSES] = "/responses",
+};
+
 /*
  * base_url: "http(s)://authority[/path]" without query or fragment.
  * Derives the trimmed base_url, the default name (authority without
@@ -670,7 +723,7 @@ static int
 conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
     struct conf_provider *p, char **defname)
 {
-	const char	*auth, *path, *host, *seg, *s;
+	const char	*auth, *path, *host, *s;
 	size_t		 len, hostlen;
 	struct buf	 b = BUF_INITIALIZER;
 
@@ -703,14 +756,10 @@ conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
 	    (*defname = strndup(host, hostlen)) == NULL)
 		return conf_err(cx, kw, "%s", strerror(errno));
 
-	/* a final path segment like "v1" or "v4" is already the version */
-	seg = strrchr(p->base_url + (path - url), '/');
 	if (buf_puts(&b, p->base_url) == -1 ||
-	    ((seg == NULL || seg[1] != 'v' || seg[2] == '\0' ||
-	    strspn(seg + 2, "0123456789") != strlen(seg + 2)) &&
-	    buf_puts(&b, "/v1") == -1) ||
-	    buf_puts(&b, p->api == CONF_API_RESPONSES ? "/responses" :
-	    "/chat/completions") == -1) {
+	    (!conf_has_version(p->base_url + (path - url), len -
+	    (size_t)(path - url)) && buf_puts(&b, "/v1") == -1) ||
+	    buf_puts(&b, conf_api_paths[p->api]) == -1) {
 		buf_free(&b);
 		return conf_err(cx, kw, "%s", strerror(errno));
 	}
@@ -765,6 +814,37 @@ conf_model(struct conf_ctx *cx, json_object *obj, const char *where,
 			return -1;
 	}
 	return 0;
+}
+
+/* url: the endpoint itself, replacing what base_url derived; an
+ * http(s) URL whose query is kept (Azure's api-version) */
+static int
+conf_url(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	const char	*s, *auth, *c;
+	char		 kw[CONF_PATHMAX];
+
+	if (conf_str(cx, obj, where, "providers[].url", 0, &s) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	conf_join(kw, sizeof(kw), where, "url");
+	if (strncasecmp(s, "http://", 7) == 0)
+		auth = s + 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		auth = s + 8;
+	else
+		return conf_err(cx, kw, "not an http(s) URL");
+	for (c = s; *c; c++)
+		if (iscntrl((unsigned char)*c) || *c == ' ')
+			return conf_err(cx, kw, "not an http(s) URL");
+	if (strchr(s, '#') != NULL)
+		return conf_err(cx, kw, "fragment not allowed");
+	if (*auth == '\0' || *auth == '/' || *auth == '?' || *auth == ':')
+		return conf_err(cx, kw, "not an http(s) URL");
+	free(p->url);
+	return conf_strdup(cx, kw, s, &p->url);
 }
 
 /* api: one of conf_api_names[], "openai" when absent */
@@ -835,7 +915,7 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 		}
 	}
 	free(defname);
-	if (rv == -1)
+	if (rv == -1 || conf_url(cx, obj, where, p) == -1)
 		return -1;
 	if (conf_secret(cx, obj, where, "providers[].api_key", &p->api_key) ==
 	    -1)

@@ -382,10 +382,27 @@ test_urls(void)
 		    "https://open.bigmodel.cn/api/paas/v4",
 		    "https://open.bigmodel.cn/api/paas/v4/chat/completions",
 		    "open.bigmodel.cn" },
+		/* Groq's form wants its /v1; Gemini's has its version */
 		{ "https://example.com/openai", "https://example.com/openai",
 		    "https://example.com/openai/v1/chat/completions", "example.com" },
 		{ "https://example.com/v1beta", "https://example.com/v1beta",
-		    "https://example.com/v1beta/v1/chat/completions", "example.com" },
+		    "https://example.com/v1beta/chat/completions", "example.com" },
+		{ "https://generativelanguage.googleapis.com/v1beta/openai/",
+		    "https://generativelanguage.googleapis.com/v1beta/openai",
+		    "https://generativelanguage.googleapis.com/v1beta/openai/"
+		    "chat/completions", "generativelanguage.googleapis.com" },
+		{ "https://example.com/v2alpha1", "https://example.com/v2alpha1",
+		    "https://example.com/v2alpha1/chat/completions", "example.com" },
+		{ "https://example.com/openai/v1/openai",
+		    "https://example.com/openai/v1/openai",
+		    "https://example.com/openai/v1/openai/chat/completions",
+		    "example.com" },
+		{ "https://example.com/vbeta", "https://example.com/vbeta",
+		    "https://example.com/vbeta/v1/chat/completions", "example.com" },
+		{ "https://example.com/v1-beta", "https://example.com/v1-beta",
+		    "https://example.com/v1-beta/v1/chat/completions", "example.com" },
+		{ "https://example.com/v1Beta", "https://example.com/v1Beta",
+		    "https://example.com/v1Beta/v1/chat/completions", "example.com" },
 		{ "https://example.com/v", "https://example.com/v",
 		    "https://example.com/v/v1/chat/completions", "example.com" },
 		{ "http://v1", "http://v1", "http://v1/v1/chat/completions", "v1" },
@@ -436,6 +453,27 @@ test_urls(void)
 		is_int(c->providers[0].api, CONF_API_RESPONSES, "api responses");
 		conf_free(c);
 	}
+	/* url: the endpoint as given, its query kept */
+	c = parse(PROV("'models':[{'id':'a'}],'url':'https://r.example/"
+	    "openai/deployments/d/chat/completions?api-version=2024-10-21'"),
+	    err, sizeof(err));
+	ok(c != NULL, "url parses (%s)", err);
+	if (c != NULL)
+		is_str(c->providers[0].url, "https://r.example/openai/"
+		    "deployments/d/chat/completions?api-version=2024-10-21",
+		    "url taken as it is");
+	conf_free(c);
+	c = parse(PROV("'models':[{'id':'a'}],'url':'ftp://x/y'"), err,
+	    sizeof(err));
+	ok(c == NULL, "url: ftp refused");
+	is_str(err, "providers[0].url: not an http(s) URL", "url: error");
+	c = parse(PROV("'models':[{'id':'a'}],'url':'http://x/y#z'"), err,
+	    sizeof(err));
+	ok(c == NULL, "url: fragment refused");
+	is_str(err, "providers[0].url: fragment not allowed", "url: error");
+	c = parse(PROV("'models':[{'id':'a'}],'url':'https:///chat'"), err,
+	    sizeof(err));
+	ok(c == NULL, "url: no host refused");
 	c = parse(PROV("'models':[{'id':'a'}],'api':'openai','schema':"
 	    "'gemini'"), err, sizeof(err));
 	ok(c != NULL && c->providers[0].schema == schema_dialect("gemini") &&
@@ -568,7 +606,8 @@ sample(const struct conf_key *k)
 			return json_object_new_string("responses");
 		if (strcmp(k->path, "providers[].schema") == 0)
 			return json_object_new_string("gemini");
-		if (strstr(k->path, "base_url"))
+		if (strstr(k->path, "base_url") ||
+		    strcmp(k->path, "providers[].url") == 0)
 			return json_object_new_string("http://h:1/v1");
 		return json_object_new_string("sample");
 	case CONF_INT:
