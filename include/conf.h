@@ -27,6 +27,14 @@ extern const char *const conf_api_names[];	/* by enum conf_api */
 
 struct schema_dialect;
 
+/* providers[].headers: one extra request header */
+struct conf_header {
+	char	 *name;
+	char	 *line;			/* "Name: value", as curl takes it */
+	const char *value;		/* in line */
+	int	  secret;		/* from env: or file: (masked) */
+};
+
 struct conf_provider {
 	char	 *name;			/* defaults to the base_url's host */
 	char	 *base_url;
@@ -42,6 +50,13 @@ struct conf_provider {
 	int	  pdf;			/* upstream accepts file (PDF) parts */
 	int	  include_usage;	/* send stream_options.include_usage */
 	int	  strip_attribution;	/* drop Claude Code's billing header */
+
+	/* per-provider controls (conf_upstream.c) */
+	struct conf_header *headers;	/* extra request headers */
+	size_t	  nheaders;
+	struct json_object *params;	/* body members set (an object) or NULL */
+	char	**drop;			/* top-level body members removed */
+	size_t	  ndrop;
 };
 
 /* the web_search object: the backend of Anthropic's web_search server
@@ -148,8 +163,10 @@ struct conf {
 	time_t	  loaded_at;		/* models' "created" */
 };
 
+/* CONF_STRING_MAP: an object whose members (any names) are strings;
+ * CONF_VALUE_MAP: an object whose members are any JSON values */
 enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_ARRAY, CONF_OBJECT,
-	CONF_STRING_ARRAY };
+	CONF_STRING_ARRAY, CONF_STRING_MAP, CONF_VALUE_MAP };
 
 struct conf_key {
 	const char	*path;		/* "port", "providers[].models[].id" */

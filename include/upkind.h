@@ -71,9 +71,9 @@ struct upkind {
 const struct upkind *upkind_of(const struct conf_provider *);
 
 /*
- * The upstream request for route's provider: its kind's translation, and
- * the tools' schemas rewritten into the provider's dialect (schema). NULL
- * + err as the kind's req.
+ * The upstream request for route's provider: its kind's translation, the
+ * tools' schemas rewritten into the provider's dialect (schema), then its
+ * drop and params applied. NULL + err as the kind's req.
  */
 json_object *upkind_request(json_object *req, const struct model_route *,
 	    int stream, const char *request_id, struct xlate_err *);

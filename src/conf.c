@@ -147,6 +147,18 @@ const struct conf_key conf_keys[] = {
 	    "\"gemini\": tool parameter schemas rewritten into the subset a "
 	    "strict upstream accepts (Gemini's OpenAI-compatible endpoint "
 	    "rejects $schema, propertyNames, exclusiveMinimum ...)" },
+	{ "providers[].headers", CONF_STRING_MAP, "{}", 1,
+	    "extra request headers, name: value; a value may be \"env:NAME\" "
+	    "or \"file:/path\" (then masked as a secret); names that frame "
+	    "the request (Host, Content-Length, Transfer-Encoding, Connection "
+	    "...) are refused" },
+	{ "providers[].params", CONF_VALUE_MAP, "{}", 1,
+	    "members set in (or replacing those of) every request body sent "
+	    "to the upstream, after the translation: temperature, "
+	    "reasoning_effort, enable_thinking ..." },
+	{ "providers[].drop", CONF_STRING_ARRAY, "[]", 1,
+	    "top-level members removed from every request body sent to the "
+	    "upstream (before params are set)" },
 	{ "providers[].models", CONF_ARRAY, NULL, 1,
 	    "models served by this provider (non-empty array of objects)" },
 
@@ -397,6 +409,22 @@ conf_check_value(struct conf_ctx *cx, const struct conf_key *k,
 		if (!json_object_is_type(v, json_type_object))
 			return conf_err(cx, where, "expected object");
 		return conf_check_object(cx, v, k->path, where);
+	case CONF_VALUE_MAP:
+		if (!json_object_is_type(v, json_type_object))
+			return conf_err(cx, where, "expected object");
+		break;
+	case CONF_STRING_MAP:
+		if (!json_object_is_type(v, json_type_object))
+			return conf_err(cx, where, "expected object");
+		json_object_object_foreach(v, name, member) {
+			conf_join(elem, sizeof(elem), where, name);
+			if (!json_object_is_type(member, json_type_string))
+				return conf_err(cx, elem, "expected string");
+			if (conf_has_nul(member))
+				return conf_err(cx, elem,
+				    "contains a NUL character");
+		}
+		break;
 	case CONF_ARRAY:
 	case CONF_STRING_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
@@ -633,14 +661,25 @@ int
 conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
     const char *path, char **out)
 {
-	const char	*s, *name;
+	const char	*s;
 	char		 kw[CONF_PATHMAX];
 
 	conf_join(kw, sizeof(kw), where, conf_leaf(path));
 	if (conf_str(cx, obj, where, path, 1, &s) == -1)
 		return -1;
-	if (s == NULL)
-		s = "";
+	return conf_secret_value(cx, kw, conf_leaf(path), s != NULL ? s : "",
+	    out, NULL);
+}
+
+int
+conf_secret_value(struct conf_ctx *cx, const char *kw, const char *leaf,
+    const char *s, char **out, int *indirect)
+{
+	const char	*name;
+
+	if (indirect != NULL)
+		*indirect = strncmp(s, "env:", 4) == 0 ||
+		    strncmp(s, "file:", 5) == 0;
 	if (strncmp(s, "env:", 4) == 0) {
 		name = s + 4;
 		if (*name == '\0')
@@ -660,8 +699,8 @@ conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
 		return conf_secret_file(cx, kw, s + 5, out);
 	if (!conf_secret_ok(s))
 		return conf_err(cx, kw, "contains control characters");
-	if (*s != '\0' && cx->literal == NULL)
-		cx->literal = conf_leaf(path);
+	if (*s != '\0' && cx->literal == NULL && leaf != NULL)
+		cx->literal = leaf;
 	return conf_strdup(cx, kw, s, out);
 }
 
@@ -924,7 +963,8 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	conf_bool(obj, "providers[].pdf", &p->pdf);
 	conf_bool(obj, "providers[].include_usage", &p->include_usage);
 	conf_bool(obj, "providers[].strip_attribution", &p->strip_attribution);
-	if (conf_schema(cx, obj, where, p) == -1)
+	if (conf_schema(cx, obj, where, p) == -1 ||
+	    conf_upstream_parse(cx, obj, where, p) == -1)
 		return -1;
 
 	k = conf_key_must("providers[].models", CONF_ARRAY);
@@ -1458,6 +1498,7 @@ conf_free(struct conf *c)
 			explicit_bzero(p->api_key, strlen(p->api_key));
 		free(p->api_key);
 		free(p->url);
+		conf_upstream_free(p);
 	}
 	free(c->providers);
 	conf_team_free(c);

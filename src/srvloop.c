@@ -66,6 +66,7 @@
 #include "srvrun.h"
 #include "srvsse.h"
 #include "srvtool.h"
+#include "upkind.h"
 #include "tokens.h"
 #include "upstream.h"
 #include "util.h"
@@ -331,7 +332,8 @@ next_request(struct loop *l, struct xlate_err *err)
 	    tc != NULL && json_object_object_add(aug, "tool_choice",
 	    later_tool_choice(l, tc)) != 0)
 		goto nomem;
-	out = xlate_req(aug, l->route, 0, l->req->request_id, err);
+	/* as messages.c built the first: schema, drop and params too */
+	out = upkind_request(aug, l->route, 0, l->req->request_id, err);
 	json_object_put(aug);
 	return out;
 nomem:

@@ -11,7 +11,9 @@
  * functions here only adapt each module's own signature to the row's.
  *
  * Promises: upkind_request applies a provider's schema dialect to the
- * tools of any kind's request (schema_rewrite_tools reads both shapes).
+ * tools of any kind's request (schema_rewrite_tools reads both shapes),
+ * then its drop and params, so that what the provider's configuration
+ * says of its requests holds whatever translated them.
  * Fails as the translators do (NULL + err); out of memory while rewriting
  * schemas is a 500.
  */
@@ -175,18 +177,44 @@ upkind_of(const struct conf_provider *p)
 	return &kinds[p->api];
 }
 
+/* the provider's drop, then its params, on the built request */
+static int
+apply_controls(json_object *up, const struct conf_provider *p)
+{
+	json_object	*copy;
+	size_t		 i;
+
+	for (i = 0; i < p->ndrop; i++)
+		json_object_object_del(up, p->drop[i]);
+	if (p->params == NULL)
+		return 0;
+	json_object_object_foreach(p->params, key, val) {
+		/* a copy: a later step may change the request in place,
+		 * never the configuration */
+		copy = NULL;
+		if (json_object_deep_copy(val, &copy, NULL) != 0 ||
+		    json_object_object_add(up, key, copy) != 0) {
+			json_object_put(copy);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 json_object *
 upkind_request(json_object *req, const struct model_route *route, int stream,
     const char *request_id, struct xlate_err *err)
 {
+	const struct conf_provider *p = route->provider;
 	json_object	*up, *tools;
 
-	up = upkind_of(route->provider)->req(req, route, stream, request_id,
-	    err);
-	if (up == NULL || route->provider->schema == NULL ||
-	    !json_object_object_get_ex(up, "tools", &tools))
-		return up;
-	if (schema_rewrite_tools(tools, route->provider->schema) == -1) {
+	up = upkind_of(p)->req(req, route, stream, request_id, err);
+	if (up == NULL)
+		return NULL;
+	if ((p->schema != NULL &&
+	    json_object_object_get_ex(up, "tools", &tools) &&
+	    schema_rewrite_tools(tools, p->schema) == -1) ||
+	    apply_controls(up, p) == -1) {
 		json_object_put(up);
 		xlate_err_set(err, 500, "api_error", "out of memory");
 		return NULL;

@@ -622,6 +622,20 @@ sample(const struct conf_key *k)
 		    strcmp(k->path, "keys[].models") == 0 ? "a" : "sample-*"));
 		return a;
 	}
+	case CONF_STRING_MAP: {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "X-Sample",
+		    json_object_new_string("sample"));
+		return o;
+	}
+	case CONF_VALUE_MAP: {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "temperature",
+		    json_object_new_double(0.5));
+		return o;
+	}
 	default:
 		return NULL;
 	}
@@ -638,6 +652,8 @@ wrong_type_error(enum conf_type t)
 	case CONF_BOOL:
 		return "expected boolean";
 	case CONF_OBJECT:
+	case CONF_STRING_MAP:
+	case CONF_VALUE_MAP:
 		return "expected object";
 	default:
 		return "expected array";
@@ -1195,6 +1211,105 @@ test_team(void)
 	conf_free(c);
 }
 
+/* headers, params and drop: what a provider adds to or removes from its
+ * requests */
+static void
+test_controls(void)
+{
+	static const struct bad refused[] = {
+		{ PROV("'models':[{'id':'a'}],'headers':{'Host':'x'}"),
+		    "providers[0].headers.Host: Host frames the request and is "
+		    "set by the proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'content-length':'1'}"),
+		    "providers[0].headers.content-length: content-length frames "
+		    "the request and is set by the proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'Transfer-Encoding':"
+		    "'chunked'}"), "providers[0].headers.Transfer-Encoding: "
+		    "Transfer-Encoding frames the request and is set by the "
+		    "proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'CONNECTION':'close'}"),
+		    "providers[0].headers.CONNECTION: CONNECTION frames the "
+		    "request and is set by the proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X Bad':'v'}"),
+		    "providers[0].headers.X Bad: not a header name" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X:Bad':'v'}"),
+		    "providers[0].headers.X:Bad: not a header name" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'':'v'}"),
+		    "providers[0].headers.: empty header name" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':''}"),
+		    "providers[0].headers.X-A: empty" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':'a\\r\\nX-B: b'}"),
+		    "providers[0].headers.X-A: contains control characters" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':'env:CP_TEST_CTL_VAR'}"),
+		    "providers[0].headers.X-A: environment variable "
+		    "CP_TEST_CTL_VAR contains control characters" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':'env:CP_TEST_UNSET_VAR'}"),
+		    "providers[0].headers.X-A: environment variable "
+		    "CP_TEST_UNSET_VAR is not set" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':1}"),
+		    "providers[0].headers.X-A: expected string" },
+		{ PROV("'models':[{'id':'a'}],'headers':['X-A']"),
+		    "providers[0].headers: expected object" },
+		{ PROV("'models':[{'id':'a'}],'params':{'model':'x'}"),
+		    "providers[0].params.model: the proxy sets model" },
+		{ PROV("'models':[{'id':'a'}],'params':{'stream':false}"),
+		    "providers[0].params.stream: the proxy sets stream" },
+		{ PROV("'models':[{'id':'a'}],'params':{'messages':[]}"),
+		    "providers[0].params.messages: the proxy sets messages" },
+		{ PROV("'models':[{'id':'a'}],'params':[1]"),
+		    "providers[0].params: expected object" },
+		{ PROV("'models':[{'id':'a'}],'drop':['input']"),
+		    "providers[0].drop[0]: the proxy needs input" },
+		{ PROV("'models':[{'id':'a'}],'drop':['top_p','']"),
+		    "providers[0].drop[1]: empty" },
+		{ PROV("'models':[{'id':'a'}],'drop':[1]"),
+		    "providers[0].drop[0]: expected string" },
+	};
+	char		 err[512];
+	struct conf	*c;
+	const struct conf_provider *p;
+	json_object	*v;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		c = parse(refused[i].json, err, sizeof(err));
+		ok(c == NULL, "controls: refused case %zu", i);
+		is_str(err, refused[i].err, "controls: error %zu", i);
+		conf_free(c);
+	}
+
+	c = parse(PROV("'models':[{'id':'a'}],'headers':{'HTTP-Referer':"
+	    "'https://cp.example','X-Title':'claude proxy','X-Key':"
+	    "'env:CP_TEST_API_KEY'},'params':{'temperature':0.2,'thinking':"
+	    "{'type':'enabled'},'enable_thinking':false},'drop':['top_p',"
+	    "'metadata']"), err, sizeof(err));
+	ok(c != NULL, "controls parse (%s)", err);
+	if (c == NULL)
+		return;
+	p = &c->providers[0];
+	is_int(p->nheaders, 3, "three headers");
+	is_str(p->headers[0].line, "HTTP-Referer: https://cp.example",
+	    "a header line");
+	is_str(p->headers[1].line, "X-Title: claude proxy", "spaces kept");
+	is_str(p->headers[2].line, "X-Key: sk-from-env", "env: resolved");
+	is_str(p->headers[2].value, "sk-from-env", "its value");
+	ok(!p->headers[0].secret && p->headers[2].secret,
+	    "only the env: value is a secret");
+	ok(p->params != NULL && json_object_object_length(p->params) == 3,
+	    "params kept");
+	ok(json_object_object_get_ex(p->params, "thinking", &v) &&
+	    json_object_is_type(v, json_type_object), "an object value");
+	is_int(p->ndrop, 2, "drop");
+	is_str(p->drop[1], "metadata", "drop kept in order");
+	conf_free(c);
+
+	c = parse(PROV("'models':[{'id':'a'}]"), err, sizeof(err));
+	ok(c != NULL && c->providers[0].nheaders == 0 &&
+	    c->providers[0].params == NULL && c->providers[0].ndrop == 0,
+	    "no controls by default");
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1221,6 +1336,7 @@ main(void)
 	test_host();
 	test_urls();
 	test_secrets();
+	test_controls();
 	test_table();
 	test_web();
 	test_team();
