@@ -20,10 +20,13 @@ struct conf_model {
 };
 
 /* providers[].api: the API an upstream speaks; upkind.c has the
- * translator pair of each (CONF_API_ANTHROPIC, the pass-through, is the
- * next to come) */
-enum conf_api { CONF_API_OPENAI, CONF_API_RESPONSES, CONF_API_COUNT };
+ * translator pair of each (for "anthropic", the pass-through) */
+enum conf_api { CONF_API_OPENAI, CONF_API_RESPONSES, CONF_API_ANTHROPIC,
+	CONF_API_COUNT };
 extern const char *const conf_api_names[];	/* by enum conf_api */
+
+/* providers[].auth: how the key goes upstream */
+enum conf_auth { CONF_AUTH_BEARER, CONF_AUTH_X_API_KEY };
 
 struct schema_dialect;
 
@@ -41,7 +44,9 @@ struct conf_provider {
 	char	 *api_key;
 	enum conf_api api;
 	char	 *url;			/* derived: .../v1/chat/completions,
-					 * .../v1/responses by api */
+					 * .../v1/responses, .../v1/messages by
+					 * api; or providers[].url */
+	char	 *count_url;		/* api anthropic: .../count_tokens */
 	const struct schema_dialect *schema;	/* tool schemas; NULL as
 						 * clients wrote them */
 	struct conf_model *models;
@@ -57,6 +62,11 @@ struct conf_provider {
 	struct json_object *params;	/* body members set (an object) or NULL */
 	char	**drop;			/* top-level body members removed */
 	size_t	  ndrop;
+	enum conf_auth auth;		/* Authorization: Bearer or x-api-key */
+	char	**betas;		/* anthropic-beta values forwarded */
+	size_t	  nbetas;
+	int	  betas_listed;		/* 0: every one */
+	int	  count_tokens;		/* api anthropic: forward count_tokens */
 };
 
 /* the web_search object: the backend of Anthropic's web_search server

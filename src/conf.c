@@ -119,20 +119,32 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].base_url", CONF_STRING, NULL, 1,
 	    "http:// or https:// URL of the upstream; requests go to "
 	    "{base_url}/v1/chat/completions (api \"responses\": "
-	    "{base_url}/v1/responses), without the /v1 when base_url already "
+	    "{base_url}/v1/responses, api \"anthropic\": "
+	    "{base_url}/v1/messages), without the /v1 when base_url already "
 	    "ends in a version segment such as /v1, /v4 or /v1beta, or in a "
 	    "version and /openai" },
 	{ "providers[].url", CONF_STRING, "derived from base_url", 1,
 	    "the whole URL requests go to, for an endpoint the base_url rule "
 	    "does not find (a query string is kept)" },
 	{ "providers[].api", CONF_STRING, "\"openai\"", 1,
-	    "the API the upstream speaks: \"openai\" (Chat Completions) or "
-	    "\"responses\" (the OpenAI Responses API)" },
+	    "the API the upstream speaks: \"openai\" (Chat Completions), "
+	    "\"responses\" (the OpenAI Responses API) or \"anthropic\" (the "
+	    "Messages API: requests and answers passed through)" },
 	{ "providers[].api_key", CONF_STRING, NULL, 1,
-	    "upstream key sent as \"Authorization: Bearer\" (\"\" = none, for "
-	    "local servers); \"env:NAME\" reads environment variable NAME, "
-	    "\"file:/path\" reads an absolute file path (trailing newlines "
+	    "upstream key sent as \"Authorization: Bearer\" or as auth says "
+	    "(\"\" = none, for local servers); \"env:NAME\" reads "
+	    "environment variable NAME, \"file:/path\" reads an absolute file path (trailing newlines "
 	    "stripped)" },
+	{ "providers[].auth", CONF_STRING, "\"bearer\" (\"x-api-key\" for "
+	    "api anthropic)", 1,
+	    "how the key is sent: \"bearer\" (Authorization: Bearer) or "
+	    "\"x-api-key\"" },
+	{ "providers[].betas", CONF_STRING_ARRAY, "absent: all", 1,
+	    "api anthropic: the anthropic-beta values forwarded from clients "
+	    "(others are left out); absent = every one" },
+	{ "providers[].count_tokens", CONF_BOOL, "false", 1,
+	    "api anthropic: the upstream answers /v1/messages/count_tokens, "
+	    "so count_tokens is forwarded (otherwise estimated locally)" },
 	{ "providers[].top_k", CONF_BOOL, "false", 1,
 	    "the upstream accepts top_k (otherwise it is dropped)" },
 	{ "providers[].pdf", CONF_BOOL, "false", 1,
@@ -289,7 +301,7 @@ const struct conf_key conf_keys[] = {
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 
-const char *const conf_api_names[] = { "openai", "responses" };
+const char *const conf_api_names[] = { "openai", "responses", "anthropic" };
 
 /* websearch.c has an implementation for each (test_websearch checks) */
 const struct conf_search_backend conf_search_backends[] = {
@@ -751,6 +763,7 @@ conf_has_version(const char *path, size_t len)
 static const char *const conf_api_paths[CONF_API_COUNT] = {
 	[CONF_API_OPENAI] = "/chat/completions",
 	[CONF_API_RESPONSES] = "/responses",
+	[CONF_API_ANTHROPIC] = "/messages",
 };
 
 /*
@@ -906,8 +919,8 @@ conf_api(struct conf_ctx *cx, json_object *obj, const char *where,
 			return 0;
 		}
 	conf_join(kw, sizeof(kw), where, "api");
-	return conf_err(cx, kw, "unknown API \"%s\" (openai or responses)",
-	    s);
+	return conf_err(cx, kw, "unknown API \"%s\" (openai, responses or "
+	    "anthropic)", s);
 }
 
 /* schema: a dialect schema.c knows, or absent */
@@ -1498,6 +1511,7 @@ conf_free(struct conf *c)
 			explicit_bzero(p->api_key, strlen(p->api_key));
 		free(p->api_key);
 		free(p->url);
+		free(p->count_url);
 		conf_upstream_free(p);
 	}
 	free(c->providers);

@@ -15,6 +15,11 @@
  * members that carry the conversation and the stream (model, stream,
  * messages, input): those may be neither set nor removed.
  *
+ * auth: the key as "Authorization: Bearer" or "x-api-key" (Anthropic's
+ * own, the default for api "anthropic"). betas and count_tokens are the
+ * Messages API's alone and refused elsewhere; for such a provider the
+ * count_tokens endpoint is derived here, next to the messages one.
+ *
  * Promises: conf_upstream_parse fills the controls or fails with one line
  * naming the key; conf_upstream_free releases what it filled, whether it
  * succeeded or not.
@@ -175,13 +180,90 @@ conf_drop(struct conf_ctx *cx, json_object *obj, const char *where,
 	return 0;
 }
 
+/* auth: "bearer" or "x-api-key"; Anthropic's API takes the latter */
+static int
+conf_auth(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	const char	*s;
+	char		 kw[CONF_PATHMAX];
+
+	p->auth = p->api == CONF_API_ANTHROPIC ? CONF_AUTH_X_API_KEY :
+	    CONF_AUTH_BEARER;
+	if (conf_str(cx, obj, where, "providers[].auth", 0, &s) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "bearer") == 0)
+		p->auth = CONF_AUTH_BEARER;
+	else if (strcmp(s, "x-api-key") == 0)
+		p->auth = CONF_AUTH_X_API_KEY;
+	else {
+		conf_join(kw, sizeof(kw), where, "auth");
+		return conf_err(cx, kw, "unknown \"%s\" (bearer or x-api-key)",
+		    s);
+	}
+	return 0;
+}
+
+/* the options only the Messages API has: betas, count_tokens, and the
+ * count_tokens endpoint next to the messages one (before its query) */
+static int
+conf_anthropic(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	json_object	*arr;
+	const char	*name, *q;
+	char		 kw[CONF_PATHMAX];
+	size_t		 i, n;
+	struct buf	 b = BUF_INITIALIZER;
+
+	arr = conf_get(obj, conf_key_must("providers[].betas",
+	    CONF_STRING_ARRAY));
+	conf_bool(obj, "providers[].count_tokens", &p->count_tokens);
+	if (p->api != CONF_API_ANTHROPIC) {
+		conf_join(kw, sizeof(kw), where, arr != NULL ? "betas" :
+		    "count_tokens");
+		if (arr != NULL || p->count_tokens)
+			return conf_err(cx, kw, "only for api \"anthropic\"");
+		return 0;
+	}
+	q = p->url + strcspn(p->url, "?");
+	if (buf_append(&b, p->url, (size_t)(q - p->url)) == -1 ||
+	    buf_puts(&b, "/count_tokens") == -1 || buf_puts(&b, q) == -1) {
+		buf_free(&b);
+		return conf_err(cx, where, "%s", strerror(errno));
+	}
+	p->count_url = buf_steal(&b);
+	if (arr == NULL)
+		return 0;
+	p->betas_listed = 1;
+	if ((n = json_object_array_length(arr)) == 0)
+		return 0;
+	if ((p->betas = calloc(n, sizeof(*p->betas))) == NULL)
+		return conf_err(cx, where, "%s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		name = json_object_get_string(json_object_array_get_idx(arr,
+		    i));
+		conf_path(kw, sizeof(kw), "%s.betas[%zu]", where, i);
+		if (*name == '\0' || strpbrk(name, ", \t") != NULL)
+			return conf_err(cx, kw, "not a beta name");
+		if (conf_strdup(cx, kw, name, &p->betas[p->nbetas]) == -1)
+			return -1;
+		p->nbetas++;
+	}
+	return 0;
+}
+
 int
 conf_upstream_parse(struct conf_ctx *cx, json_object *obj, const char *where,
     struct conf_provider *p)
 {
 	if (conf_headers(cx, obj, where, p) == -1 ||
 	    conf_params(cx, obj, where, p) == -1 ||
-	    conf_drop(cx, obj, where, p) == -1)
+	    conf_drop(cx, obj, where, p) == -1 ||
+	    conf_auth(cx, obj, where, p) == -1 ||
+	    conf_anthropic(cx, obj, where, p) == -1)
 		return -1;
 	return 0;
 }
@@ -208,4 +290,9 @@ conf_upstream_free(struct conf_provider *p)
 	free(p->drop);
 	p->drop = NULL;
 	p->ndrop = 0;
+	for (i = 0; i < p->nbetas; i++)
+		free(p->betas[i]);
+	free(p->betas);
+	p->betas = NULL;
+	p->nbetas = 0;
 }

@@ -16,9 +16,11 @@
  * would cut a long generation. While it waits it also watches the client's
  * socket and runs the caller's tick every 250 ms, so a client that hung up
  * aborts the transfer at once. The API key goes only into the Authorization
- * header; curl's verbose mode stays off so it never reaches a log. A
- * provider's own headers follow the proxy's and replace those of the same
- * name. Of the
+ * header (or x-api-key, as providers[].auth says); curl's verbose mode
+ * stays off so it never reaches a log. A call's own header lines (a
+ * pass-through's anthropic-version and -beta) follow the proxy's; a
+ * provider's own headers follow those and replace any of the same name.
+ * Of the
  * upstream's head only the status and a Retry-After that is valid as RFC
  * 9110 writes it are kept; nothing else of it reaches the client's head.
  */
@@ -412,7 +414,8 @@ make_headers(const struct upstream_call *call)
 	    append_ours(&h, p, "Expect:") == -1)
 		goto fail;
 	if (p->api_key != NULL && p->api_key[0]) {
-		if (buf_printf(&auth, "Authorization: Bearer %s",
+		if (buf_printf(&auth, p->auth == CONF_AUTH_X_API_KEY ?
+		    "x-api-key: %s" : "Authorization: Bearer %s",
 		    p->api_key) == -1)
 			goto fail;
 		rc = append_ours(&h, p, auth.data);
@@ -421,6 +424,10 @@ make_headers(const struct upstream_call *call)
 		if (rc == -1)
 			goto fail;
 	}
+	for (i = 0; i < call->extra_len; i += strlen(call->extra_headers +
+	    i) + 1)
+		if (append_ours(&h, p, call->extra_headers + i) == -1)
+			goto fail;
 	for (i = 0; i < p->nheaders; i++)
 		if (append(&h, p->headers[i].line) == -1)
 			goto fail;
@@ -437,7 +444,10 @@ headers_for(const struct upstream_call *call, int *owned)
 {
 	size_t	 i;
 
-	*owned = 0;
+	/* a call's own lines differ from call to call */
+	*owned = call->extra_len > 0;
+	if (*owned)
+		return make_headers(call);
 	for (i = 0; i < HEADER_CACHE && header_cache[i].provider != NULL; i++)
 		if (header_cache[i].provider == call->provider &&
 		    header_cache[i].stream == call->stream)
@@ -476,21 +486,24 @@ set_request(const struct upstream_call *call, struct curl_slist *headers,
     struct transfer *t)
 {
 	const struct conf_provider *p = call->provider;
-	const char	*proxy;
+	const char	*proxy, *url;
 	CURLcode	 rc = CURLE_OK;
 
 #define SET(opt, v) do {						\
 	if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, v);	\
 } while (0)
-	if (p != set_provider) {
+	if (p != set_provider || call->url != NULL) {
 		set_provider = NULL;
-		proxy = strncasecmp(p->url, "https:", 6) == 0 ?
+		url = call->url != NULL ? call->url : p->url;
+		proxy = strncasecmp(url, "https:", 6) == 0 ?
 		    proxy_https : proxy_http;
-		SET(CURLOPT_URL, p->url);
+		SET(CURLOPT_URL, url);
 		SET(CURLOPT_PROXY, proxy != NULL ? proxy : "");
 		if (rc != CURLE_OK)
 			return -1;
-		set_provider = p;
+		/* another URL: the next call sets the provider's again */
+		if (call->url == NULL)
+			set_provider = p;
 	}
 	if (call->stream != set_stream) {
 		set_stream = -1;

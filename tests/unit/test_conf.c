@@ -95,8 +95,12 @@ static const struct bad bad[] = {
 	{ PROV("'models':[{'id':'a'}],'top_k':'true'"), "providers[0].top_k: expected boolean" },
 	{ PROV("'models':[{'id':'a'}],'pdf':1"), "providers[0].pdf: expected boolean" },
 	{ PROV("'models':[{'id':'a'}],'include_usage':null"), "providers[0].include_usage: expected boolean" },
-	{ PROV("'models':[{'id':'a'}],'api':'anthropic'"), "providers[0].api: unknown API \"anthropic\" (openai or responses)" },
-	{ PROV("'models':[{'id':'a'}],'api':'Responses'"), "providers[0].api: unknown API \"Responses\" (openai or responses)" },
+	{ PROV("'models':[{'id':'a'}],'api':'claude'"), "providers[0].api: unknown API \"claude\" (openai, responses or anthropic)" },
+	{ PROV("'models':[{'id':'a'}],'api':'Responses'"), "providers[0].api: unknown API \"Responses\" (openai, responses or anthropic)" },
+	{ PROV("'models':[{'id':'a'}],'auth':'basic'"), "providers[0].auth: unknown \"basic\" (bearer or x-api-key)" },
+	{ PROV("'models':[{'id':'a'}],'betas':[]"), "providers[0].betas: only for api \"anthropic\"" },
+	{ PROV("'models':[{'id':'a'}],'api':'responses','count_tokens':true"), "providers[0].count_tokens: only for api \"anthropic\"" },
+	{ PROV("'models':[{'id':'a'}],'api':'anthropic','betas':['a,b']"), "providers[0].betas[0]: not a beta name" },
 	{ PROV("'models':[{'id':'a'}],'api':''"), "providers[0].api: empty" },
 	{ PROV("'models':[{'id':'a'}],'api':1"), "providers[0].api: expected string" },
 	{ PROV("'models':[{'id':'a'}],'schema':'openapi'"), "providers[0].schema: unknown dialect \"openapi\" (gemini)" },
@@ -606,6 +610,8 @@ sample(const struct conf_key *k)
 			return json_object_new_string("responses");
 		if (strcmp(k->path, "providers[].schema") == 0)
 			return json_object_new_string("gemini");
+		if (strcmp(k->path, "providers[].auth") == 0)
+			return json_object_new_string("x-api-key");
 		if (strstr(k->path, "base_url") ||
 		    strcmp(k->path, "providers[].url") == 0)
 			return json_object_new_string("http://h:1/v1");
@@ -704,6 +710,16 @@ test_range(const char *base, const struct conf_key *k, const char *inst)
 	    "%s: %lld refused", k->path, k->max + 1);
 }
 
+/* what a key needs next to it to be valid */
+static void
+companions(json_object *root, const char *path)
+{
+	if (strcmp(path, "providers[].betas") == 0 ||
+	    strcmp(path, "providers[].count_tokens") == 0)
+		set_path(root, "providers[].api",
+		    json_object_new_string("anthropic"));
+}
+
 static void
 test_table(void)
 {
@@ -732,6 +748,7 @@ test_table(void)
 		if (k->type != CONF_ARRAY && k->type != CONF_OBJECT) {
 			root = json_tokener_parse(q(base));
 			set_path(root, k->path, sample(k));
+			companions(root, k->path);
 			t = json_object_to_json_string(root);
 			c = NULL;
 			ok(conf_parse(t, strlen(t), &c, err, sizeof(err)) == 0,
@@ -820,14 +837,21 @@ test_example(void)
 	snprintf(path, sizeof(path), "%s/../../config.json.example", data_dir);
 	setenv("CLAUDE_PROXY_AK", "example-ak", 1);
 	setenv("DEEPSEEK_API_KEY", "example-key", 1);
+	setenv("MOONSHOT_API_KEY", "example-moonshot", 1);
 	setenv("CLAUDE_PROXY_CI_KEY", "example-ci-key", 1);
 	ok(conf_load(path, &c, err, sizeof(err)) == 0,
 	    "config.json.example loads (%s)", err);
 	if (c != NULL) {
-		ok(c->nproviders == 3, "example: three providers");
+		ok(c->nproviders == 4, "example: four providers");
 		ok(c->providers[1].nmodels > 0 && strncmp(
 		    c->providers[1].url, "http://127.0.0.1:11434/v1/", 26) == 0,
 		    "example: local ollama");
+		is_str(c->providers[2].url,
+		    "https://api.moonshot.ai/anthropic/v1/messages",
+		    "example: an anthropic pass-through, /v1/messages");
+		ok(c->providers[2].auth == CONF_AUTH_X_API_KEY &&
+		    c->providers[2].nbetas == 1 && c->providers[2].betas_listed,
+		    "example: its auth and betas");
 	}
 	conf_free(c);
 	unsetenv("DEEPSEEK_API_KEY");
