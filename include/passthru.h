@@ -41,6 +41,20 @@ struct passthru_stream {
 	struct jsonscan	 js;
 	int		 replaced;	/* the event read was written otherwise
 					 * (an error) */
+	/* the event read, when it is a delta: its text (decoded, in js),
+	 * block index and type (a literal) */
+	const char	*delta;
+	size_t		 delta_len;
+	int64_t		 delta_index;
+	const char	*delta_type;
+
+	/* deltas of one block whose text ends where a configured secret may
+	 * begin wait for the next, as they came and their text: a secret
+	 * may span them */
+	struct buf	 held_raw;
+	struct buf	 held_text;
+	int64_t		 held_index;
+	const char	*held_type;
 
 	int		 stopped;	/* message_stop passed */
 	int		 failed;	/* an error event passed (or ours) */

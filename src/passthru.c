@@ -21,7 +21,13 @@
  * (message_start's usage, the deltas' text for the log, message_delta's
  * stop reason and usage, message_stop) and appended to the client's
  * stream unchanged but for configured secrets (aevent_relay), so the
- * events one read completes leave in that read's one write. Since only
+ * events one read completes leave in that read's one write. A secret
+ * the model writes may span two deltas, where masking each event alone
+ * misses it: a delta whose text ends where a configured secret may begin
+ * waits for the next delta of its block, and when their text together
+ * holds a secret they go out as one delta of it, masked (the one case
+ * where the bytes differ, besides an error event); otherwise as they
+ * came, only later. Since only
  * whole events are written, a ping of the proxy's own or an error event
  * always falls between two events. An upstream's error event is the one
  * event rewritten: Anthropic's envelope with the type it gave, its words
@@ -47,6 +53,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "passthru.h"
+#include "secret.h"
 #include "sse.h"
 #include "xlate.h"
 #include "xr.h"
@@ -357,6 +364,8 @@ void
 passthru_stream_free(struct passthru_stream *s)
 {
 	buf_free(&s->pending);
+	buf_free(&s->held_raw);
+	buf_free(&s->held_text);
 	sse_decoder_free(&s->dec);
 	jsonscan_free(&s->js);
 }
@@ -409,24 +418,129 @@ str_at(struct passthru_stream *s, int obj, const char *key, size_t *len)
 	return jsonscan_str(&s->js, jsonscan_member(&s->js, obj, key), len);
 }
 
-/* a delta's text, thinking or tool input, for the log and estimates */
+/* the deltas that carry the model's words, and their member */
+static const struct {
+	const char	*type;
+	const char	*field;
+	int		 text;		/* counted as text for the log */
+} delta_kinds[] = {
+	{ "text_delta", "text", 1 },
+	{ "thinking_delta", "thinking", 0 },
+	{ "input_json_delta", "partial_json", 0 },
+};
+
+/* a delta's text, thinking or tool input, for the log and estimates,
+ * and for the secrets that may span two deltas */
 static void
-note_delta(struct passthru_stream *s, int d)
+note_delta(struct passthru_stream *s, int d, int64_t index)
 {
 	const char	*type = str_at(s, d, "type", NULL), *p;
-	size_t		 len;
+	size_t		 len, k;
 
 	if (type == NULL)
 		return;
-	if (strcmp(type, "text_delta") == 0 &&
-	    (p = str_at(s, d, "text", &len)) != NULL)
-		aevent_relayed(s->ev, p, len, 1);
-	else if (strcmp(type, "thinking_delta") == 0 &&
-	    (p = str_at(s, d, "thinking", &len)) != NULL)
-		aevent_relayed(s->ev, p, len, 0);
-	else if (strcmp(type, "input_json_delta") == 0 &&
-	    (p = str_at(s, d, "partial_json", &len)) != NULL)
-		aevent_relayed(s->ev, p, len, 0);
+	for (k = 0; k < sizeof(delta_kinds) / sizeof(delta_kinds[0]); k++)
+		if (strcmp(type, delta_kinds[k].type) == 0)
+			break;
+	if (k == sizeof(delta_kinds) / sizeof(delta_kinds[0]) ||
+	    (p = str_at(s, d, delta_kinds[k].field, &len)) == NULL)
+		return;
+	aevent_relayed(s->ev, p, len, delta_kinds[k].text);
+	s->delta = p;
+	s->delta_len = len;
+	s->delta_index = index;
+	s->delta_type = delta_kinds[k].type;
+}
+
+static const char *
+delta_field(const char *type)
+{
+	size_t	 k;
+
+	for (k = 0; k < sizeof(delta_kinds) / sizeof(delta_kinds[0]); k++)
+		if (strcmp(type, delta_kinds[k].type) == 0)
+			return delta_kinds[k].field;
+	return "text";
+}
+
+/* does the text end where a configured secret may begin? */
+static int
+may_begin_secret(const char *p, size_t len)
+{
+	struct buf	 scratch = BUF_INITIALIZER;
+	size_t		 n;
+
+	if (secret_longest() == 0 || len == 0)
+		return 0;
+	n = secret_mask_stream(&scratch, p, len);
+	buf_free(&scratch);
+	return n < len;
+}
+
+/* the held deltas go out: as they came when their text holds no secret,
+ * else as one delta of it, masked */
+static int
+flush_held(struct passthru_stream *s)
+{
+	struct buf	 masked = BUF_INITIALIZER, ev = BUF_INITIALIZER;
+	json_object	*o = NULL, *d;
+	const char	*js;
+	int		 rc = -1;
+
+	if (s->held_raw.len == 0)
+		return 0;
+	secret_mask_exact(&masked, s->held_text.data != NULL ?
+	    s->held_text.data : "", s->held_text.len);
+	if (masked.len == s->held_text.len && (masked.len == 0 ||
+	    memcmp(masked.data, s->held_text.data, masked.len) == 0)) {
+		rc = aevent_relay(s->ev, s->held_raw.data, s->held_raw.len);
+		goto done;
+	}
+	if ((o = json_object_new_object()) == NULL ||
+	    (d = json_object_new_object()) == NULL)
+		goto done;
+	json_object_object_add(o, "type",
+	    json_object_new_string("content_block_delta"));
+	json_object_object_add(o, "index", json_object_new_int64(
+	    s->held_index));
+	json_object_object_add(o, "delta", d);
+	json_object_object_add(d, "type", json_object_new_string(
+	    s->held_type));
+	json_object_object_add(d, delta_field(s->held_type),
+	    json_object_new_string_len(masked.data != NULL ? masked.data : "",
+	    (int)masked.len));
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (js != NULL && buf_printf(&ev, "event: content_block_delta\n"
+	    "data: %s\n\n", js) == 0)
+		rc = aevent_relay(s->ev, ev.data, ev.len);
+done:
+	json_object_put(o);
+	buf_free(&masked);
+	buf_free(&ev);
+	buf_reset(&s->held_raw);
+	buf_reset(&s->held_text);
+	return rc;
+}
+
+/* a delta read: held while a secret may span it and the next */
+static int
+pass_delta(struct passthru_stream *s, const char *p, size_t len)
+{
+	if (s->held_raw.len > 0 && (s->held_index != s->delta_index ||
+	    s->held_type != s->delta_type) && flush_held(s) == -1)
+		return -1;
+	if (s->held_raw.len == 0 && !may_begin_secret(s->delta,
+	    s->delta_len))
+		return aevent_relay(s->ev, p, len);
+	s->held_index = s->delta_index;
+	s->held_type = s->delta_type;
+	if (buf_append(&s->held_raw, p, len) == -1 ||
+	    buf_append(&s->held_text, s->delta, s->delta_len) == -1)
+		return -1;
+	if (may_begin_secret(s->held_text.data, s->held_text.len))
+		return 0;
+	return flush_held(s);
 }
 
 /* the upstream's error event, written as ours: its type and words, our
@@ -439,6 +553,8 @@ upstream_error(struct passthru_stream *s)
 	const char	*msg = str_at(s, e, "message", NULL);
 	char		 text[512];
 
+	if (flush_held(s) == -1)
+		return -1;
 	s->failed = 1;
 	s->replaced = 1;
 	snprintf(text, sizeof(text), "%s", msg != NULL ? msg :
@@ -457,6 +573,7 @@ on_event(void *arg, const char *event, size_t elen, const char *data,
 	const char		*type, *stop;
 	char			 name[64];
 	int			 v;
+	int64_t			 n;
 
 	s->events++;
 	if (jsonscan(&s->js, data, len, JSON_MAX_DEPTH, 1, &jerr) == -1)
@@ -477,8 +594,11 @@ on_event(void *arg, const char *event, size_t elen, const char *data,
 		if ((type = str_at(s, v, "type", NULL)) != NULL &&
 		    strcmp(type, "tool_use") == 0)
 			s->tool_calls++;
-	} else if (strcmp(type, "content_block_delta") == 0)
-		note_delta(s, jsonscan_member(&s->js, 0, "delta"));
+	} else if (strcmp(type, "content_block_delta") == 0) {
+		if ((n = count_at(s, 0, "index")) < 0)
+			n = -1;
+		note_delta(s, jsonscan_member(&s->js, 0, "delta"), n);
+	}
 	else if (strcmp(type, "message_delta") == 0) {
 		v = jsonscan_member(&s->js, 0, "delta");
 		if ((stop = str_at(s, v, "stop_reason", NULL)) != NULL)
@@ -500,12 +620,20 @@ one_event(struct passthru_stream *s, const char *p, size_t len)
 	if (s->stopped || s->failed)
 		return 0;	/* nothing follows the end */
 	s->replaced = 0;
+	s->delta = NULL;
 	if (sse_decoder_feed(&s->dec, p, len, on_event, s) == -1) {
 		if (s->error[0] == '\0')
 			bad(s, "sent an event larger than 8 MiB", NULL);
 		return -1;
 	}
-	if (!s->replaced && aevent_relay(s->ev, p, len) == -1)
+	if (s->replaced)
+		return 0;
+	if (s->delta != NULL) {
+		if (pass_delta(s, p, len) == -1)
+			return bad(s, "out of memory", NULL);
+		return 0;
+	}
+	if (flush_held(s) == -1 || aevent_relay(s->ev, p, len) == -1)
 		return bad(s, "out of memory", NULL);
 	return 0;
 }
@@ -575,6 +703,9 @@ passthru_stream_finish(struct passthru_stream *s)
 		return -1;
 	if (s->finished)
 		return 0;
+	if (flush_held(s) == -1)
+		return passthru_stream_error(s, "api_error", "out of memory",
+		    NULL);
 	/* the LF of the last event's CRLF, when it came in a read of its
 	 * own: the upstream's bytes, whole */
 	if (!s->failed && s->pending.len > 0 && strspn(s->pending.data, "\r\n")
@@ -600,6 +731,8 @@ passthru_stream_error(struct passthru_stream *s, const char *type,
 	if (s->finished)
 		return 0;
 	s->finished = 1;
+	/* deltas held back came whole: theirs, then the error */
+	(void)flush_held(s);
 	/* an error the upstream sent ended the stream already */
 	if (!s->failed && aevent_error(s->ev, type, message,
 	    request_id != NULL ? request_id : s->request_id) == -1) {

@@ -260,6 +260,12 @@ describe('api "anthropic": the Messages API passed through', { timeout: 300000 }
 		assert.ok(!s.raw.includes(UPKEY), 'not in the stream');
 		const g = checkStreamGrammar(parseSSE(s.raw));
 		assert.equal(g.blocks[0].text, 'key: ***!');
+
+		// split over two deltas: masked all the same
+		fake.stream(anthStreamEvents(anthMessage({ content: [{ type: 'text', text: `my key: ${UPKEY}` }] })), { end: 'eof' });
+		const t = await proxy.stream(body(), AUTH);
+		assert.ok(!t.raw.includes(UPKEY.slice(UPKEY.length / 2)) && !t.raw.includes(UPKEY.slice(0, 14)), t.raw);
+		assert.equal(checkStreamGrammar(parseSSE(t.raw)).blocks[0].text, 'my key: ***');
 	});
 
 	test('count_tokens: forwarded where the provider says so, estimated otherwise or when it fails', T, async () => {

@@ -350,6 +350,55 @@ test_secret(void)
 	    "a configured secret in an event is masked");
 	run_free(&r);
 	buf_free(&s);
+
+	/* split over two deltas (at every offset of the key): masked as
+	 * one delta; at the block's stop what was held goes out */
+	{
+		static const char stop[] = "event: content_block_stop\ndata: "
+		    "{\"type\":\"content_block_stop\",\"index\":0}\n\n";
+		size_t	 k, bad = 0;
+
+		for (k = 1; k < strlen(key); k++) {
+			buf_reset(&s);
+			buf_printf(&s, "event: content_block_delta\ndata: "
+			    "{\"type\":\"content_block_delta\",\"index\":0,"
+			    "\"delta\":{\"type\":\"text_delta\",\"text\":"
+			    "\"key %.*s\"}}\n\n", (int)k, key);
+			buf_printf(&s, "event: content_block_delta\ndata: "
+			    "{\"type\":\"content_block_delta\",\"index\":0,"
+			    "\"delta\":{\"type\":\"text_delta\",\"text\":"
+			    "\"%s.\"}}\n\n", key + k);
+			buf_puts(&s, stop);
+			run_init(&r);
+			feed(&r, s.data, s.len);
+			passthru_stream_error(&r.st, "api_error", "x", NULL);
+			if (strstr(r.out.data, "\"text\":\"key ***.\"}}\n\n"
+			    "event: content_block_stop") == NULL ||
+			    strstr(r.out.data, key + k) != NULL)
+				bad++;
+			run_free(&r);
+		}
+		ok(bad == 0, "a secret split over two deltas anywhere is "
+		    "masked (%zu not)", bad);
+
+		/* its beginning, then something else: as they came */
+		buf_reset(&s);
+		buf_printf(&s, "event: content_block_delta\ndata: {\"type\":"
+		    "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+		    "\"text_delta\",\"text\":\"a %.6s\"}}\n\n", key);
+		buf_printf(&s, "event: content_block_delta\ndata: {\"type\":"
+		    "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+		    "\"text_delta\",\"text\":\"-and-more\"}}\n\n");
+		buf_puts(&s, stop);
+		run_init(&r);
+		feed(&r, s.data, 60);
+		feed(&r, s.data + 60, s.len - 60);
+		passthru_stream_finish(&r.st);
+		ok(r.out.len > s.len && memcmp(r.out.data, s.data, s.len) == 0,
+		    "a secret's beginning and no secret: the bytes as they came");
+		run_free(&r);
+		buf_free(&s);
+	}
 	secret_clear();
 }
 
