@@ -837,7 +837,6 @@ test_example(void)
 	snprintf(path, sizeof(path), "%s/../../config.json.example", data_dir);
 	setenv("CLAUDE_PROXY_AK", "example-ak", 1);
 	setenv("DEEPSEEK_API_KEY", "example-key", 1);
-	setenv("MOONSHOT_API_KEY", "example-moonshot", 1);
 	setenv("CLAUDE_PROXY_CI_KEY", "example-ci-key", 1);
 	ok(conf_load(path, &c, err, sizeof(err)) == 0,
 	    "config.json.example loads (%s)", err);
@@ -847,7 +846,7 @@ test_example(void)
 		    c->providers[1].url, "http://127.0.0.1:11434/v1/", 26) == 0,
 		    "example: local ollama");
 		is_str(c->providers[2].url,
-		    "https://api.moonshot.ai/anthropic/v1/messages",
+		    "https://api.deepseek.com/anthropic/v1/messages",
 		    "example: an anthropic pass-through, /v1/messages");
 		ok(c->providers[2].auth == CONF_AUTH_X_API_KEY &&
 		    c->providers[2].nbetas == 1 && c->providers[2].betas_listed,

@@ -668,7 +668,6 @@ check_config_page(const struct page *p)
 	/* the examples name keys from the environment */
 	setenv("CLAUDE_PROXY_AK", "test-ak", 1);
 	setenv("DEEPSEEK_API_KEY", "test-deepseek", 1);
-	setenv("MOONSHOT_API_KEY", "test-moonshot", 1);
 	setenv("OPENROUTER_API_KEY", "test-openrouter", 1);
 	setenv("CLAUDE_PROXY_CI_KEY", "test-ci-key", 1);
 
