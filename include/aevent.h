@@ -179,6 +179,19 @@ int	 aevent_error(struct aevent *, const char *type, const char *message,
 	    const char *request_id);
 int	 aevent_ping(struct aevent *);
 
+/*
+ * Pass-through: p[0..len) is one or more whole events as an upstream
+ * that speaks Anthropic's API wrote them, appended as they are but for
+ * every configured secret, masked (exact forms only, as answer text);
+ * -1 when memory runs out. The message's order is the upstream's: the
+ * caller keeps started, ends, sum and stop_reason up to date from the
+ * events it read, for the accounting.
+ */
+int	 aevent_relay(struct aevent *, const char *p, size_t len);
+/* ... and the text, thinking or tool input such events carried, for the
+ * log line and an output estimate (text: text_chars and the preview) */
+void	 aevent_relayed(struct aevent *, const char *p, size_t len, int text);
+
 /* hand the whole events collected to emit() in one call (none and not
  * last: no call); -1 once the client is gone */
 int	 aevent_emit(struct aevent *, int last);

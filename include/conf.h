@@ -20,12 +20,23 @@ struct conf_model {
 };
 
 /* providers[].api: the API an upstream speaks; upkind.c has the
- * translator pair of each (CONF_API_ANTHROPIC, the pass-through, is the
- * next to come) */
-enum conf_api { CONF_API_OPENAI, CONF_API_RESPONSES, CONF_API_COUNT };
+ * translator pair of each (for "anthropic", the pass-through) */
+enum conf_api { CONF_API_OPENAI, CONF_API_RESPONSES, CONF_API_ANTHROPIC,
+	CONF_API_COUNT };
 extern const char *const conf_api_names[];	/* by enum conf_api */
 
+/* providers[].auth: how the key goes upstream */
+enum conf_auth { CONF_AUTH_BEARER, CONF_AUTH_X_API_KEY };
+
 struct schema_dialect;
+
+/* providers[].headers: one extra request header */
+struct conf_header {
+	char	 *name;
+	char	 *line;			/* "Name: value", as curl takes it */
+	const char *value;		/* in line */
+	int	  secret;		/* from env: or file: (masked) */
+};
 
 struct conf_provider {
 	char	 *name;			/* defaults to the base_url's host */
@@ -33,7 +44,9 @@ struct conf_provider {
 	char	 *api_key;
 	enum conf_api api;
 	char	 *url;			/* derived: .../v1/chat/completions,
-					 * .../v1/responses by api */
+					 * .../v1/responses, .../v1/messages by
+					 * api; or providers[].url */
+	char	 *count_url;		/* api anthropic: .../count_tokens */
 	const struct schema_dialect *schema;	/* tool schemas; NULL as
 						 * clients wrote them */
 	struct conf_model *models;
@@ -42,6 +55,18 @@ struct conf_provider {
 	int	  pdf;			/* upstream accepts file (PDF) parts */
 	int	  include_usage;	/* send stream_options.include_usage */
 	int	  strip_attribution;	/* drop Claude Code's billing header */
+
+	/* per-provider controls (conf_upstream.c) */
+	struct conf_header *headers;	/* extra request headers */
+	size_t	  nheaders;
+	struct json_object *params;	/* body members set (an object) or NULL */
+	char	**drop;			/* top-level body members removed */
+	size_t	  ndrop;
+	enum conf_auth auth;		/* Authorization: Bearer or x-api-key */
+	char	**betas;		/* anthropic-beta values forwarded */
+	size_t	  nbetas;
+	int	  betas_listed;		/* 0: every one */
+	int	  count_tokens;		/* api anthropic: forward count_tokens */
 };
 
 /* the web_search object: the backend of Anthropic's web_search server
@@ -148,8 +173,10 @@ struct conf {
 	time_t	  loaded_at;		/* models' "created" */
 };
 
+/* CONF_STRING_MAP: an object whose members (any names) are strings;
+ * CONF_VALUE_MAP: an object whose members are any JSON values */
 enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_ARRAY, CONF_OBJECT,
-	CONF_STRING_ARRAY };
+	CONF_STRING_ARRAY, CONF_STRING_MAP, CONF_VALUE_MAP };
 
 struct conf_key {
 	const char	*path;		/* "port", "providers[].models[].id" */

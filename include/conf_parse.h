@@ -44,6 +44,18 @@ int	 conf_strdup(struct conf_ctx *, const char *where, const char *s,
 int	 conf_secret(struct conf_ctx *, json_object *obj, const char *where,
 	    const char *path, char **out);
 
+/* the same for a string already read: kw names it in errors, leaf (NULL =
+ * none) is what a literal secret is reported as; *indirect (may be NULL)
+ * says whether it came from env: or file: */
+int	 conf_secret_value(struct conf_ctx *, const char *kw, const char *leaf,
+	    const char *s, char **out, int *indirect);
+
+/* conf_upstream.c: a provider's controls of its upstream requests
+ * (headers, params, drop, ...); the free takes only what it parsed */
+int	 conf_upstream_parse(struct conf_ctx *, json_object *obj,
+	    const char *where, struct conf_provider *);
+void	 conf_upstream_free(struct conf_provider *);
+
 /* conf_team.c: keys[], routes[], the usage log and the limits backend;
  * the check runs once the model table is complete */
 int	 conf_team_parse(struct conf_ctx *, json_object *root, struct conf *);

@@ -22,6 +22,13 @@
  */
 void	 errmap_http(long upstream_status, const char *body, size_t len,
 	    const char *provider_name, struct xlate_err *);
+/*
+ * The same for an upstream that speaks Anthropic's API: its own error
+ * envelope is passed on (type and message, masked and bounded) when it
+ * concerns the request; the rest as errmap_http words it.
+ */
+void	 errmap_anthropic(long upstream_status, const char *body, size_t len,
+	    const char *provider_name, struct xlate_err *);
 /* an error inside a 2xx answer ({"error":...} instead of choices, or
  * OpenRouter's choices[0].error): -1 with err filled, 0 if there is none */
 int	 errmap_answer(json_object *resp, struct xlate_err *);

@@ -13,8 +13,10 @@
 #include <json-c/json.h>
 
 #include "aevent.h"
+#include "buf.h"
 #include "conf.h"
 #include "models.h"
+#include "passthru.h"
 #include "resp_stream.h"
 #include "stream.h"
 #include "xlate.h"
@@ -23,6 +25,7 @@
 union upkind_stream {
 	struct stream		 chat;		/* "openai": stream.c */
 	struct resp_stream	 resp;		/* "responses" */
+	struct passthru_stream	 pass;		/* "anthropic" */
 };
 
 /* what a stream machine tells the relay for its log lines */
@@ -39,6 +42,10 @@ struct upkind {
 	const char	*name;		/* as providers[].api says it */
 	/* why a stream that ended unsettled failed, for the log */
 	const char	*unsettled;
+	/* a 2xx answer goes to the client as the upstream wrote it (its
+	 * configured secrets masked): resp only checks it and gives the
+	 * message whose usage is charged */
+	int		 verbatim;
 
 	/* the client's request -> the upstream's, or NULL + err */
 	json_object	*(*req)(json_object *req, const struct model_route *,
@@ -49,15 +56,33 @@ struct upkind {
 			    json_object *req, const struct model_route *,
 			    struct xlate_err *);
 
+	/* a non-2xx answer worded for the client */
+	void		 (*error)(long status, const char *body, size_t len,
+			    const char *provider, struct xlate_err *);
+	/* header lines of the client's request the upstream is given, each
+	 * NUL-terminated, onto out (-1: no memory); NULL = none */
+	int		 (*headers)(const char *version, size_t vlen,
+			    const char *beta, size_t blen,
+			    const struct conf_provider *, struct buf *out);
+	/* /v1/messages/count_tokens for a provider that answers it
+	 * (count_tokens true), NULL = counted locally */
+	json_object	*(*count_req)(json_object *req,
+			    const struct model_route *, struct xlate_err *);
+
 	/* the stream machine: its events go to ev (aevent_emit flushes
 	 * them); feed -1 = client gone (ev->client_gone) or an upstream
-	 * error (report's error) */
+	 * error (report's error). A machine with stream_bytes takes the
+	 * upstream's bytes as they come instead of decoded events (its
+	 * stream_feed is NULL): the number of events they completed, or
+	 * -1 as feed. */
 	void		 (*stream_init)(union upkind_stream *, struct aevent *ev,
 			    const char *msg_id, const char *model,
 			    int64_t input_tokens, const struct model_route *,
 			    const char *request_id);
 	int		 (*stream_feed)(union upkind_stream *, const char *event,
 			    size_t event_len, const char *data, size_t len);
+	int		 (*stream_bytes)(union upkind_stream *, const char *,
+			    size_t);
 	int		 (*stream_finish)(union upkind_stream *);
 	int		 (*stream_error)(union upkind_stream *, const char *type,
 			    const char *message, const char *request_id);
@@ -71,9 +96,9 @@ struct upkind {
 const struct upkind *upkind_of(const struct conf_provider *);
 
 /*
- * The upstream request for route's provider: its kind's translation, and
- * the tools' schemas rewritten into the provider's dialect (schema). NULL
- * + err as the kind's req.
+ * The upstream request for route's provider: its kind's translation, the
+ * tools' schemas rewritten into the provider's dialect (schema), then its
+ * drop and params applied. NULL + err as the kind's req.
  */
 json_object *upkind_request(json_object *req, const struct model_route *,
 	    int stream, const char *request_id, struct xlate_err *);

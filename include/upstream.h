@@ -27,6 +27,13 @@ struct upstream_call {
 	 * the idle timeout runs from it. NULL = any byte counts */
 	const uint64_t	*activity_ms;
 	void		*arg;
+	/* NULL = the provider's url; else this one (its count_tokens) */
+	const char	*url;
+	/* header lines of this request alone (the client's anthropic-version
+	 * and -beta for a pass-through), each NUL-terminated; the
+	 * provider's own headers of the same name replace them */
+	const char	*extra_headers;
+	size_t		 extra_len;
 };
 
 struct upstream_result {

@@ -35,6 +35,12 @@ int	 xlate_req_check(json_object *req, struct xlate_err *);
  * as text (jsonparse's opaque paths). */
 extern const char *const *const xlate_req_opaque[];
 
+/* the bytes of Claude Code's attribution line ("x-anthropic-billing-header:
+ * ...") at the start of a system text, its newline included (all of t
+ * when it is the whole text), 0 when t does not start with it: providers
+ * with strip_attribution leave them out, whatever their api */
+size_t	 xlate_attribution_len(const char *t, size_t len);
+
 /* OpenAI chat.completion -> Anthropic message, or NULL + err (502).
  * req, the client's request (may be NULL), gives the input estimate when
  * the upstream reports no usage, as streams do. */

@@ -28,7 +28,10 @@
  *
  * Events are appended to one buffer and handed to the writer when the
  * caller says so (aevent_emit: once per upstream read, or at the end), so
- * the events one read produced leave in one write. Promises: only whole
+ * the events one read produced leave in one write. A pass-through stream
+ * hands its upstream's whole events over as they were written
+ * (aevent_relay), configured secrets masked, and says what text they
+ * carried for the log (aevent_relayed). Promises: only whole
  * events are ever written (an event that ran out of memory half-way is
  * cut off again), nothing is written once a write has failed, strings
  * are escaped as JSON requires, an error's message has every secret
@@ -677,6 +680,36 @@ aevent_block_whole(struct aevent *a, json_object *block)
 		return -1;
 	}
 	return index;
+}
+
+/* ---- events passed through --------------------------------------------- */
+
+int
+aevent_relay(struct aevent *a, const char *p, size_t len)
+{
+	ae_whole_only(a);
+	/* masking never lengthens the text (a secret is longer than its
+	 * "***"), so with room for it nothing can fail half-way */
+	if (buf_reserve(&a->out, len + 1) == -1)
+		return -1;
+	/* a configured secret cannot span a blank line: it holds no
+	 * control characters, so whole events are masked alone */
+	if (secret_longest() == 0)
+		buf_append(&a->out, p, len);
+	else
+		secret_mask_exact(&a->out, p, len);
+	a->whole = a->out.len;
+	return 0;
+}
+
+void
+aevent_relayed(struct aevent *a, const char *p, size_t len, int text)
+{
+	if (text) {
+		a->text_chars += ae_utf8_chars(p, len);
+		ae_preview(a, p, len);
+	}
+	a->round_bytes += len;
 }
 
 /* ---- the end ------------------------------------------------------------ */

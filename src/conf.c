@@ -119,16 +119,32 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].base_url", CONF_STRING, NULL, 1,
 	    "http:// or https:// URL of the upstream; requests go to "
 	    "{base_url}/v1/chat/completions (api \"responses\": "
-	    "{base_url}/v1/responses), without the /v1 when base_url already "
-	    "ends in a version segment such as /v1 or /v4" },
+	    "{base_url}/v1/responses, api \"anthropic\": "
+	    "{base_url}/v1/messages), without the /v1 when base_url already "
+	    "ends in a version segment such as /v1, /v4 or /v1beta, or in a "
+	    "version and /openai" },
+	{ "providers[].url", CONF_STRING, "derived from base_url", 1,
+	    "the whole URL requests go to, for an endpoint the base_url rule "
+	    "does not find (a query string is kept)" },
 	{ "providers[].api", CONF_STRING, "\"openai\"", 1,
-	    "the API the upstream speaks: \"openai\" (Chat Completions) or "
-	    "\"responses\" (the OpenAI Responses API)" },
+	    "the API the upstream speaks: \"openai\" (Chat Completions), "
+	    "\"responses\" (the OpenAI Responses API) or \"anthropic\" (the "
+	    "Messages API: requests and answers passed through)" },
 	{ "providers[].api_key", CONF_STRING, NULL, 1,
-	    "upstream key sent as \"Authorization: Bearer\" (\"\" = none, for "
-	    "local servers); \"env:NAME\" reads environment variable NAME, "
-	    "\"file:/path\" reads an absolute file path (trailing newlines "
+	    "upstream key sent as \"Authorization: Bearer\" or as auth says "
+	    "(\"\" = none, for local servers); \"env:NAME\" reads "
+	    "environment variable NAME, \"file:/path\" reads an absolute file path (trailing newlines "
 	    "stripped)" },
+	{ "providers[].auth", CONF_STRING, "\"bearer\" (\"x-api-key\" for "
+	    "api anthropic)", 1,
+	    "how the key is sent: \"bearer\" (Authorization: Bearer) or "
+	    "\"x-api-key\"" },
+	{ "providers[].betas", CONF_STRING_ARRAY, "absent: all", 1,
+	    "api anthropic: the anthropic-beta values forwarded from clients "
+	    "(others are left out); absent = every one" },
+	{ "providers[].count_tokens", CONF_BOOL, "false", 1,
+	    "api anthropic: the upstream answers /v1/messages/count_tokens, "
+	    "so count_tokens is forwarded (otherwise estimated locally)" },
 	{ "providers[].top_k", CONF_BOOL, "false", 1,
 	    "the upstream accepts top_k (otherwise it is dropped)" },
 	{ "providers[].pdf", CONF_BOOL, "false", 1,
@@ -143,6 +159,18 @@ const struct conf_key conf_keys[] = {
 	    "\"gemini\": tool parameter schemas rewritten into the subset a "
 	    "strict upstream accepts (Gemini's OpenAI-compatible endpoint "
 	    "rejects $schema, propertyNames, exclusiveMinimum ...)" },
+	{ "providers[].headers", CONF_STRING_MAP, "{}", 1,
+	    "extra request headers, name: value; a value may be \"env:NAME\" "
+	    "or \"file:/path\" (then masked as a secret); names that frame "
+	    "the request (Host, Content-Length, Transfer-Encoding, Connection "
+	    "...) are refused" },
+	{ "providers[].params", CONF_VALUE_MAP, "{}", 1,
+	    "members set in (or replacing those of) every request body sent "
+	    "to the upstream, after the translation: temperature, "
+	    "reasoning_effort, enable_thinking ..." },
+	{ "providers[].drop", CONF_STRING_ARRAY, "[]", 1,
+	    "top-level members removed from every request body sent to the "
+	    "upstream (before params are set)" },
 	{ "providers[].models", CONF_ARRAY, NULL, 1,
 	    "models served by this provider (non-empty array of objects)" },
 
@@ -273,7 +301,7 @@ const struct conf_key conf_keys[] = {
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 
-const char *const conf_api_names[] = { "openai", "responses" };
+const char *const conf_api_names[] = { "openai", "responses", "anthropic" };
 
 /* websearch.c has an implementation for each (test_websearch checks) */
 const struct conf_search_backend conf_search_backends[] = {
@@ -393,6 +421,22 @@ conf_check_value(struct conf_ctx *cx, const struct conf_key *k,
 		if (!json_object_is_type(v, json_type_object))
 			return conf_err(cx, where, "expected object");
 		return conf_check_object(cx, v, k->path, where);
+	case CONF_VALUE_MAP:
+		if (!json_object_is_type(v, json_type_object))
+			return conf_err(cx, where, "expected object");
+		break;
+	case CONF_STRING_MAP:
+		if (!json_object_is_type(v, json_type_object))
+			return conf_err(cx, where, "expected object");
+		json_object_object_foreach(v, name, member) {
+			conf_join(elem, sizeof(elem), where, name);
+			if (!json_object_is_type(member, json_type_string))
+				return conf_err(cx, elem, "expected string");
+			if (conf_has_nul(member))
+				return conf_err(cx, elem,
+				    "contains a NUL character");
+		}
+		break;
 	case CONF_ARRAY:
 	case CONF_STRING_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
@@ -629,14 +673,25 @@ int
 conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
     const char *path, char **out)
 {
-	const char	*s, *name;
+	const char	*s;
 	char		 kw[CONF_PATHMAX];
 
 	conf_join(kw, sizeof(kw), where, conf_leaf(path));
 	if (conf_str(cx, obj, where, path, 1, &s) == -1)
 		return -1;
-	if (s == NULL)
-		s = "";
+	return conf_secret_value(cx, kw, conf_leaf(path), s != NULL ? s : "",
+	    out, NULL);
+}
+
+int
+conf_secret_value(struct conf_ctx *cx, const char *kw, const char *leaf,
+    const char *s, char **out, int *indirect)
+{
+	const char	*name;
+
+	if (indirect != NULL)
+		*indirect = strncmp(s, "env:", 4) == 0 ||
+		    strncmp(s, "file:", 5) == 0;
 	if (strncmp(s, "env:", 4) == 0) {
 		name = s + 4;
 		if (*name == '\0')
@@ -656,10 +711,60 @@ conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
 		return conf_secret_file(cx, kw, s + 5, out);
 	if (!conf_secret_ok(s))
 		return conf_err(cx, kw, "contains control characters");
-	if (*s != '\0' && cx->literal == NULL)
-		cx->literal = conf_leaf(path);
+	if (*s != '\0' && cx->literal == NULL && leaf != NULL)
+		cx->literal = leaf;
 	return conf_strdup(cx, kw, s, out);
 }
+
+/* a path segment that names an API version: v1, v4, v1beta, v2alpha1 */
+static int
+conf_version_segment(const char *seg, size_t len)
+{
+	size_t	 i = 1;
+
+	if (len < 2 || seg[0] != 'v' || seg[1] < '0' || seg[1] > '9')
+		return 0;
+	while (i < len && seg[i] >= '0' && seg[i] <= '9')
+		i++;
+	if (i < len && (seg[i] < 'a' || seg[i] > 'z'))
+		return 0;
+	for (; i < len; i++)
+		if ((seg[i] < 'a' || seg[i] > 'z') &&
+		    (seg[i] < '0' || seg[i] > '9'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Does the path (after the authority, no trailing '/') already end where
+ * the API's version goes? A last segment that is a version (/v1, /v4,
+ * /v1beta), or a version followed by /openai, as Gemini's OpenAI endpoint
+ * is .../v1beta/openai; a bare /openai (Groq's .../openai) still wants
+ * its /v1.
+ */
+static int
+conf_has_version(const char *path, size_t len)
+{
+	const char	*seg;
+	size_t		 n;
+
+	if (len >= 7 && memcmp(path + len - 7, "/openai", 7) == 0) {
+		len -= 7;
+		if (len == 0)
+			return 0;
+	}
+	for (seg = path + len; seg > path && seg[-1] != '/'; seg--)
+		;
+	n = (size_t)(path + len - seg);
+	return conf_version_segment(seg, n);
+}
+
+/* the endpoint of an API under a base URL, by p->api */
+static const char *const conf_api_paths[CONF_API_COUNT] = {
+	[CONF_API_OPENAI] = "/chat/completions",
+	[CONF_API_RESPONSES] = "/responses",
+	[CONF_API_ANTHROPIC] = "/messages",
+};
 
 /*
  * base_url: "http(s)://authority[/path]" without query or fragment.
@@ -670,7 +775,7 @@ static int
 conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
     struct conf_provider *p, char **defname)
 {
-	const char	*auth, *path, *host, *seg, *s;
+	const char	*auth, *path, *host, *s;
 	size_t		 len, hostlen;
 	struct buf	 b = BUF_INITIALIZER;
 
@@ -703,14 +808,10 @@ conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
 	    (*defname = strndup(host, hostlen)) == NULL)
 		return conf_err(cx, kw, "%s", strerror(errno));
 
-	/* a final path segment like "v1" or "v4" is already the version */
-	seg = strrchr(p->base_url + (path - url), '/');
 	if (buf_puts(&b, p->base_url) == -1 ||
-	    ((seg == NULL || seg[1] != 'v' || seg[2] == '\0' ||
-	    strspn(seg + 2, "0123456789") != strlen(seg + 2)) &&
-	    buf_puts(&b, "/v1") == -1) ||
-	    buf_puts(&b, p->api == CONF_API_RESPONSES ? "/responses" :
-	    "/chat/completions") == -1) {
+	    (!conf_has_version(p->base_url + (path - url), len -
+	    (size_t)(path - url)) && buf_puts(&b, "/v1") == -1) ||
+	    buf_puts(&b, conf_api_paths[p->api]) == -1) {
 		buf_free(&b);
 		return conf_err(cx, kw, "%s", strerror(errno));
 	}
@@ -767,6 +868,37 @@ conf_model(struct conf_ctx *cx, json_object *obj, const char *where,
 	return 0;
 }
 
+/* url: the endpoint itself, replacing what base_url derived; an
+ * http(s) URL whose query is kept (Azure's api-version) */
+static int
+conf_url(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	const char	*s, *auth, *c;
+	char		 kw[CONF_PATHMAX];
+
+	if (conf_str(cx, obj, where, "providers[].url", 0, &s) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	conf_join(kw, sizeof(kw), where, "url");
+	if (strncasecmp(s, "http://", 7) == 0)
+		auth = s + 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		auth = s + 8;
+	else
+		return conf_err(cx, kw, "not an http(s) URL");
+	for (c = s; *c; c++)
+		if (iscntrl((unsigned char)*c) || *c == ' ')
+			return conf_err(cx, kw, "not an http(s) URL");
+	if (strchr(s, '#') != NULL)
+		return conf_err(cx, kw, "fragment not allowed");
+	if (*auth == '\0' || *auth == '/' || *auth == '?' || *auth == ':')
+		return conf_err(cx, kw, "not an http(s) URL");
+	free(p->url);
+	return conf_strdup(cx, kw, s, &p->url);
+}
+
 /* api: one of conf_api_names[], "openai" when absent */
 static int
 conf_api(struct conf_ctx *cx, json_object *obj, const char *where,
@@ -787,8 +919,8 @@ conf_api(struct conf_ctx *cx, json_object *obj, const char *where,
 			return 0;
 		}
 	conf_join(kw, sizeof(kw), where, "api");
-	return conf_err(cx, kw, "unknown API \"%s\" (openai or responses)",
-	    s);
+	return conf_err(cx, kw, "unknown API \"%s\" (openai, responses or "
+	    "anthropic)", s);
 }
 
 /* schema: a dialect schema.c knows, or absent */
@@ -835,7 +967,7 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 		}
 	}
 	free(defname);
-	if (rv == -1)
+	if (rv == -1 || conf_url(cx, obj, where, p) == -1)
 		return -1;
 	if (conf_secret(cx, obj, where, "providers[].api_key", &p->api_key) ==
 	    -1)
@@ -844,7 +976,8 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	conf_bool(obj, "providers[].pdf", &p->pdf);
 	conf_bool(obj, "providers[].include_usage", &p->include_usage);
 	conf_bool(obj, "providers[].strip_attribution", &p->strip_attribution);
-	if (conf_schema(cx, obj, where, p) == -1)
+	if (conf_schema(cx, obj, where, p) == -1 ||
+	    conf_upstream_parse(cx, obj, where, p) == -1)
 		return -1;
 
 	k = conf_key_must("providers[].models", CONF_ARRAY);
@@ -1378,6 +1511,8 @@ conf_free(struct conf *c)
 			explicit_bzero(p->api_key, strlen(p->api_key));
 		free(p->api_key);
 		free(p->url);
+		free(p->count_url);
+		conf_upstream_free(p);
 	}
 	free(c->providers);
 	conf_team_free(c);

@@ -638,6 +638,78 @@ errmap_http(long upstream_status, const char *body, size_t len,
 	ut_free(&ut);
 }
 
+/* Anthropic's error types and the statuses its API answers them with */
+static const struct {
+	const char	*type;
+	int		 status;
+} anthropic_types[] = {
+	{ "invalid_request_error", 400 }, { "request_too_large", 413 },
+	{ "rate_limit_error", 429 }, { "api_error", 500 },
+	{ "overloaded_error", 529 }, { "timeout_error", 504 },
+};
+
+/*
+ * An Anthropic-compatible upstream's non-2xx answer. Its own envelope
+ * passes on with its type and words when they concern the request (400,
+ * 413, 429, 500, 504, 529 and a known type), masked, on one line: the
+ * client reads what the upstream said, as it would from Anthropic. What
+ * the proxy's configuration caused (401 and 403 for its key, 402, 404 for
+ * a remote_id), a context overflow (Anthropic's own wording either way),
+ * and any other body are worded as errmap_http does.
+ */
+void
+errmap_anthropic(long upstream_status, const char *body, size_t len,
+    const char *provider_name, struct xlate_err *err)
+{
+	struct upstream_text	 ut;
+	struct ctx_nums		 n;
+	struct buf		 clean = BUF_INITIALIZER;
+	struct buf		 words = BUF_INITIALIZER;
+	json_object		*v, *e;
+	const char		*type, *msg;
+	size_t			 i, k;
+
+	v = json_whole(body != NULL ? body : "", body != NULL ? len : 0);
+	e = jget(v, "error", json_type_object);
+	type = jstr(e, "type");
+	msg = jstr(e, "message");
+	for (k = 0; type != NULL && k < sizeof(anthropic_types) /
+	    sizeof(anthropic_types[0]); k++)
+		if (strcmp(type, anthropic_types[k].type) == 0 &&
+		    anthropic_types[k].status == upstream_status)
+			break;
+	if (type == NULL || msg == NULL || k == sizeof(anthropic_types) /
+	    sizeof(anthropic_types[0])) {
+		json_object_put(v);
+		errmap_http(upstream_status, body, len, provider_name, err);
+		return;
+	}
+	ut_init(&ut);
+	ut_from_json(&ut, v, 0);
+	if (ctx_status(upstream_status) && ctx_detect(&ut, &n)) {
+		ut_free(&ut);
+		json_object_put(v);
+		errmap_http(upstream_status, body, len, provider_name, err);
+		return;
+	}
+	ut_free(&ut);
+	/* control bytes out before masking, as error_map does */
+	buf_puts(&words, msg);
+	for (i = 0; i < words.len; i++)
+		if ((unsigned char)words.data[i] < 0x20 ||
+		    words.data[i] == 0x7f)
+			words.data[i] = ' ';
+	secret_mask(&clean, bstr(&words), words.len);
+	buf_reset(&words);
+	util_excerpt(&words, bstr(&clean), clean.len, 0,
+	    sizeof(err->message) - 8);
+	err_set(err, (int)upstream_status, anthropic_types[k].type, "%s",
+	    bstr(&words));
+	buf_free(&clean);
+	buf_free(&words);
+	json_object_put(v);
+}
+
 /*
  * An error inside a 2xx answer ({"error":{...}} instead of choices, or
  * OpenRouter's choices[0].error after a provider failed mid-way): -1 with

@@ -8,10 +8,13 @@
  * over one; every answer carries the key's anthropic-ratelimit-* headers;
  * what the answer used is charged before its end reaches the client, and
  * the concurrency place is given back whatever happens), translates the
- * request for each provider's kind (upkind.h: Chat Completions or the
- * Responses API; nothing here depends on which), calls the upstream and
- * answers: one JSON response, or an Anthropic event stream relayed as the
- * upstream produces it. Promises: every failure is answered in Anthropic's
+ * request for each provider's kind (upkind.h: Chat Completions, the
+ * Responses API, or the Messages API passed through, whose answers go to
+ * the client as the upstream wrote them, its secrets masked; nothing else
+ * here depends on which), calls the upstream and answers: one JSON
+ * response, or an Anthropic event stream relayed as the upstream produces
+ * it. count_tokens goes to a provider that answers it (a pass-through's
+ * count_tokens), else, or when that fails, it is estimated here. Promises: every failure is answered in Anthropic's
  * error envelope (over HTTP before the stream starts, as event: error after);
  * a provider that fails before the client got a byte is followed by the
  * next one serving the model; a client that hangs up aborts the upstream
@@ -65,6 +68,8 @@ struct exchange {
 	struct ratelimit_ticket	 ticket;	/* the key's limits, admitted */
 	struct usage_tokens	 used;		/* the answer's usage */
 	const struct conf_model	*served;	/* the model of the last try */
+	struct buf		 up_headers;	/* the client's header lines the
+						 * provider is given (upkind) */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> the provider
@@ -416,7 +421,7 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 	if (res->failed)
 		return http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s failed: %s", p->name, res->error);
-	errmap_http(res->status, res->body.data, res->body.len,
+	upkind_of(p)->error(res->status, res->body.data, res->body.len,
 	    p->name, &err);
 	if (res->retry_after[0] != '\0')
 		snprintf(extra, sizeof(extra), "Retry-After: %s\r\n",
@@ -436,6 +441,7 @@ answer_plain(struct exchange *ex, const struct model_route *route,
 	struct jsonlex_err	 perr;
 	json_object		*up, *out;
 	struct xlate_err	 err;
+	struct buf		 masked = BUF_INITIALIZER;
 	size_t			 end;
 	int			 r;
 
@@ -462,8 +468,17 @@ answer_plain(struct exchange *ex, const struct model_route *route,
 		return http_resp_error(ex->conn, ex->req, err.status, err.type,
 		    NULL, "%s", err.message);
 	}
-	r = http_resp_json(ex->conn, ex->req, 200, out);
+	if (!upkind_of(p)->verbatim) {
+		r = http_resp_json(ex->conn, ex->req, 200, out);
+		json_object_put(out);
+		return r;
+	}
+	/* a pass-through: the upstream's bytes, its secrets masked */
 	json_object_put(out);
+	secret_mask_exact(&masked, res->body.data, res->body.len);
+	r = http_resp_send(ex->conn, ex->req, 200, "application/json",
+	    masked.data != NULL ? masked.data : "", masked.len, NULL);
+	buf_free(&masked);
 	return r;
 }
 
@@ -515,9 +530,16 @@ static int
 relay_data(void *arg, const char *p, size_t len)
 {
 	struct relay	*r = arg;
-	int		 rv = 0;
+	int		 rv = 0, n;
 
-	if (sse_decoder_feed(&r->dec, p, len, relay_event, r) == -1) {
+	if (r->kind->stream_bytes != NULL) {
+		/* a pass-through reads the bytes itself, whole events */
+		if ((n = r->kind->stream_bytes(&r->st, p, len)) > 0)
+			r->activity_ms = util_now_ms();
+		if (n == -1 && !r->client_gone)
+			r->bad_upstream = 1;
+		rv = n == -1 ? -1 : 0;
+	} else if (sse_decoder_feed(&r->dec, p, len, relay_event, r) == -1) {
 		if (!r->client_gone)
 			r->bad_upstream = 1;
 		rv = -1;
@@ -582,7 +604,7 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	const char		*ending = "ok";
 	struct upkind_report	 rep;
 
-	if (!res->failed && !r->bad_upstream &&
+	if (!res->failed && !r->bad_upstream && r->kind->stream_bytes == NULL &&
 	    sse_decoder_finish(&r->dec, relay_event, r) == -1 &&
 	    !r->client_gone)
 		r->bad_upstream = 1;
@@ -674,6 +696,8 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	call.watch_fd = ex->conn->fd;
 	call.activity_ms = &r.activity_ms;
 	call.arg = &r;
+	call.extra_headers = ex->up_headers.data;
+	call.extra_len = ex->up_headers.len;
 	r.res = &res;
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
@@ -728,6 +752,8 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	call.on_tick = client_gone_tick;
 	call.watch_fd = ex->conn->fd;
 	call.arg = ex;
+	call.extra_headers = ex->up_headers.data;
+	call.extra_len = ex->up_headers.len;
 	upstream_perform(&call, &res);
 	ex->req->log_upstream_ms = (long)res.ms;
 	if (!res.aborted)
@@ -761,6 +787,23 @@ loop_tick(void *arg)
 	ratelimit_tick(conf, &ex->ticket);
 }
 
+/* the client's header lines a provider's kind passes on (a
+ * pass-through's anthropic-version and -beta), into ex->up_headers */
+static int
+client_headers(struct exchange *ex, const struct conf_provider *p)
+{
+	const char	*version, *beta;
+	size_t		 vlen = 0, blen = 0;
+
+	buf_reset(&ex->up_headers);
+	if (upkind_of(p)->headers == NULL)
+		return 0;
+	version = http_request_header(ex->req, "anthropic-version", &vlen);
+	beta = http_request_header(ex->req, "anthropic-beta", &blen);
+	return upkind_of(p)->headers(version, vlen, beta, blen, p,
+	    &ex->up_headers);
+}
+
 int
 messages_handle(struct http_conn *c, struct http_request *req)
 {
@@ -791,6 +834,11 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
 		    route->provider->name);
 		ex.served = route->model;
+		if (client_headers(&ex, route->provider) == -1) {
+			rv = http_resp_error(c, req, 500, NULL, NULL,
+			    "out of memory");
+			break;
+		}
 		if ((up = upkind_request(ex.body, route, stream,
 		    req->request_id, &err)) == NULL) {
 			/* a provider that cannot take the request (a PDF)
@@ -835,11 +883,79 @@ done:
 	settle(&ex);
 	record_usage(&ex);	/* before the body: the model's name is in it */
 	json_object_put(ex.body);
+	buf_free(&ex.up_headers);
 	return rv == -1 ? -1 : 0;
 }
 
-/* a local estimate; the model must be one /v1/messages would serve, as
- * Anthropic answers 404 for a model it does not know on both */
+/* count_tokens asked of a provider that answers it (a pass-through with
+ * providers[].count_tokens): 0 answered, -1 connection lost, 1 = count
+ * locally (the upstream failed, or did not answer with a count) */
+static int
+count_forwarded(struct exchange *ex, const struct model_route *route)
+{
+	const struct conf_provider *p = route->provider;
+	static const struct jsonparse_opts opts = { JSON_MAX_DEPTH, 1, NULL };
+	struct upstream_call	 call;
+	struct upstream_result	 res;
+	struct xlate_err	 err;
+	struct jsonlex_err	 perr;
+	struct buf		 masked = BUF_INITIALIZER;
+	json_object		*up, *v = NULL, *n;
+	const char		*text;
+	size_t			 len, end;
+	int			 rv = 1;
+
+	if (client_headers(ex, p) == -1 ||
+	    (up = upkind_of(p)->count_req(ex->body, route, &err)) == NULL)
+		return 1;
+	text = json_object_to_json_string_length(up, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	memset(&call, 0, sizeof(call));
+	call.provider = p;
+	call.url = p->count_url;
+	call.body = text;
+	call.body_len = len;
+	call.on_tick = client_gone_tick;
+	call.watch_fd = ex->conn->fd;
+	call.arg = ex;
+	call.extra_headers = ex->up_headers.data;
+	call.extra_len = ex->up_headers.len;
+	upstream_perform(&call, &res);
+	json_object_put(up);
+	ex->req->log_upstream_ms = (long)res.ms;
+	if (res.aborted)
+		rv = -1;
+	else if (worth_retrying(&res))
+		log_result_failure(ex, p, &res, 0);
+	else if (res.status / 100 != 2) {
+		/* the request's fault, as the upstream words it */
+		log_result_failure(ex, p, &res, 0);
+		upkind_of(p)->error(res.status, res.body.data, res.body.len,
+		    p->name, &err);
+		rv = http_resp_error(ex->conn, ex->req, err.status, err.type,
+		    NULL, "%s", err.message) == -1 ? -1 : 0;
+	} else if ((v = jsonparse(res.body.data, res.body.len, &opts, &end,
+	    &perr)) == NULL || !json_object_object_get_ex(v, "input_tokens",
+	    &n) || !json_object_is_type(n, json_type_int))
+		log_failure(ex, p, "answered count_tokens without "
+		    "input_tokens", 0);
+	else {
+		secret_mask_exact(&masked, res.body.data, res.body.len);
+		rv = http_resp_send(ex->conn, ex->req, 200, "application/json",
+		    masked.data != NULL ? masked.data : "", masked.len, NULL)
+		    == -1 ? -1 : 0;
+	}
+	if (rv == 1)
+		log_info("%s count_tokens estimated locally", ex->req->request_id);
+	json_object_put(v);
+	buf_free(&masked);
+	upstream_result_free(&res);
+	return rv;
+}
+
+/* a local estimate, or the provider's count where it answers one; the
+ * model must be one /v1/messages would serve, as Anthropic answers 404
+ * for a model it does not know on both */
 int
 messages_count_tokens(struct http_conn *c, struct http_request *req)
 {
@@ -865,6 +981,17 @@ messages_count_tokens(struct http_conn *c, struct http_request *req)
 		ratelimit_peek(conf, req->client_key, &u);
 		ratelimit_headers(req->client_key, &u, req->ratelimit_headers,
 		    sizeof(req->ratelimit_headers));
+	}
+	if (ex.routes[0].provider->count_tokens &&
+	    upkind_of(ex.routes[0].provider)->count_req != NULL) {
+		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
+		    ex.routes[0].provider->name);
+		r = count_forwarded(&ex, &ex.routes[0]);
+		buf_free(&ex.up_headers);
+		if (r != 1) {
+			json_object_put(ex.body);
+			return r;
+		}
 	}
 	if (xlate_req_check(ex.body, &err) == -1) {
 		json_object_put(ex.body);

@@ -1,8 +1,9 @@
 /*
  * secret.c: no configured secret reaches a client or a log line.
  *
- * One set of secrets per process: every provider's api_key, the inbound
- * ak and every client key of keys[], the Redis password, loaded from the configuration in force by the master (at start and
+ * One set of secrets per process: every provider's api_key and the
+ * values of its headers read from env: or file:, the inbound ak and every
+ * client key of keys[], the Redis password, loaded from the configuration in force by the master (at start and
  * at each reload, before it forks the workers that inherit it). It is
  * state derived from the process-wide configuration pointer and follows
  * it, nothing more. A new kind of configured key is registered in
@@ -111,6 +112,22 @@ set_insert(struct secret **s, size_t *n, const char *v, size_t len)
 	return 0;
 }
 
+/* a provider's key and the header values read from env: or file: */
+static int
+load_provider(struct secret **s, size_t *n, const struct conf_provider *p)
+{
+	size_t	 i;
+
+	if (p->api_key != NULL &&
+	    set_insert(s, n, p->api_key, strlen(p->api_key)) == -1)
+		return -1;
+	for (i = 0; i < p->nheaders; i++)
+		if (p->headers[i].secret && set_insert(s, n,
+		    p->headers[i].value, strlen(p->headers[i].value)) == -1)
+			return -1;
+	return 0;
+}
+
 int
 secret_load(const struct conf *c)
 {
@@ -121,9 +138,7 @@ secret_load(const struct conf *c)
 	if (c->ak != NULL)
 		rv = set_insert(&fresh, &n, c->ak, strlen(c->ak));
 	for (i = 0; rv == 0 && i < c->nproviders; i++)
-		if (c->providers[i].api_key != NULL)
-			rv = set_insert(&fresh, &n, c->providers[i].api_key,
-			    strlen(c->providers[i].api_key));
+		rv = load_provider(&fresh, &n, &c->providers[i]);
 	for (i = 0; rv == 0 && i < c->nclient_keys; i++)
 		rv = set_insert(&fresh, &n, c->client_keys[i].key,
 		    strlen(c->client_keys[i].key));

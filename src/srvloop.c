@@ -76,6 +76,7 @@
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
+#include "upkind.h"
 #include "upstream.h"
 #include "util.h"
 #include "xlate.h"
@@ -364,7 +365,9 @@ next_request(struct loop *l, struct xlate_err *err)
 	    tc != NULL && json_object_object_add(aug, "tool_choice",
 	    later_tool_choice(l, tc)) != 0)
 		goto nomem;
-	out = xlate_req(aug, l->route, l->stream, l->req->request_id, err);
+	/* as messages.c built the first: schema, drop and params too */
+	out = upkind_request(aug, l->route, l->stream, l->req->request_id,
+	    err);
 	json_object_put(aug);
 	return out;
 nomem:

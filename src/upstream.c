@@ -16,7 +16,11 @@
  * would cut a long generation. While it waits it also watches the client's
  * socket and runs the caller's tick every 250 ms, so a client that hung up
  * aborts the transfer at once. The API key goes only into the Authorization
- * header; curl's verbose mode stays off so it never reaches a log. Of the
+ * header (or x-api-key, as providers[].auth says); curl's verbose mode
+ * stays off so it never reaches a log. A call's own header lines (a
+ * pass-through's anthropic-version and -beta) follow the proxy's; a
+ * provider's own headers follow those and replace any of the same name.
+ * Of the
  * upstream's head only the status and a Retry-After that is valid as RFC
  * 9110 writes it are kept; nothing else of it reaches the client's head.
  */
@@ -352,32 +356,81 @@ run_transfer(struct transfer *t)
 	return rc;
 }
 
+/* does the provider set a header of this name itself? */
+static int
+configured(const struct conf_provider *p, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nheaders; i++)
+		if (strcasecmp(p->headers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* line onto *h: -1 when memory runs out */
+static int
+append(struct curl_slist **h, const char *line)
+{
+	struct curl_slist	*n;
+
+	if ((n = curl_slist_append(*h, line)) == NULL)
+		return -1;
+	*h = n;
+	return 0;
+}
+
+/* the proxy's own line, unless the provider's headers name it (the
+ * line's name up to its colon): theirs replace ours */
+static int
+append_ours(struct curl_slist **h, const struct conf_provider *p,
+    const char *line)
+{
+	char	 name[64];
+	size_t	 len = strcspn(line, ":");
+
+	if (len < sizeof(name)) {
+		memcpy(name, line, len);
+		name[len] = '\0';
+		if (configured(p, name))
+			return 0;
+	}
+	return append(h, line);
+}
+
 static struct curl_slist *
 make_headers(const struct upstream_call *call)
 {
-	struct curl_slist	*h = NULL, *n;
+	const struct conf_provider *p = call->provider;
+	struct curl_slist	*h = NULL;
 	struct buf		 auth = BUF_INITIALIZER;
+	size_t			 i;
+	int			 rc;
 
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (h == NULL)
-		return NULL;
-	n = curl_slist_append(h, call->stream ? "Accept: text/event-stream" :
-	    "Accept: application/json");
-	if (n == NULL)
+	if (append_ours(&h, p, "Content-Type: application/json") == -1 ||
+	    append_ours(&h, p, call->stream ? "Accept: text/event-stream" :
+	    "Accept: application/json") == -1 ||
+	    /* big bodies: no "Expect: 100-continue" round trip */
+	    append_ours(&h, p, "Expect:") == -1)
 		goto fail;
-	/* big bodies: no "Expect: 100-continue" round trip */
-	if ((n = curl_slist_append(h, "Expect:")) == NULL)
-		goto fail;
-	if (call->provider->api_key != NULL && call->provider->api_key[0]) {
-		if (buf_printf(&auth, "Authorization: Bearer %s",
-		    call->provider->api_key) == -1)
+	if (p->api_key != NULL && p->api_key[0]) {
+		if (buf_printf(&auth, p->auth == CONF_AUTH_X_API_KEY ?
+		    "x-api-key: %s" : "Authorization: Bearer %s",
+		    p->api_key) == -1)
 			goto fail;
-		n = curl_slist_append(h, auth.data);
+		rc = append_ours(&h, p, auth.data);
 		explicit_bzero(auth.data, auth.len);
 		buf_free(&auth);
-		if (n == NULL)
+		if (rc == -1)
 			goto fail;
 	}
+	for (i = 0; i < call->extra_len; i += strlen(call->extra_headers +
+	    i) + 1)
+		if (append_ours(&h, p, call->extra_headers + i) == -1)
+			goto fail;
+	for (i = 0; i < p->nheaders; i++)
+		if (append(&h, p->headers[i].line) == -1)
+			goto fail;
 	return h;
 fail:
 	buf_free(&auth);
@@ -391,7 +444,10 @@ headers_for(const struct upstream_call *call, int *owned)
 {
 	size_t	 i;
 
-	*owned = 0;
+	/* a call's own lines differ from call to call */
+	*owned = call->extra_len > 0;
+	if (*owned)
+		return make_headers(call);
 	for (i = 0; i < HEADER_CACHE && header_cache[i].provider != NULL; i++)
 		if (header_cache[i].provider == call->provider &&
 		    header_cache[i].stream == call->stream)
@@ -430,21 +486,24 @@ set_request(const struct upstream_call *call, struct curl_slist *headers,
     struct transfer *t)
 {
 	const struct conf_provider *p = call->provider;
-	const char	*proxy;
+	const char	*proxy, *url;
 	CURLcode	 rc = CURLE_OK;
 
 #define SET(opt, v) do {						\
 	if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, v);	\
 } while (0)
-	if (p != set_provider) {
+	if (p != set_provider || call->url != NULL) {
 		set_provider = NULL;
-		proxy = strncasecmp(p->url, "https:", 6) == 0 ?
+		url = call->url != NULL ? call->url : p->url;
+		proxy = strncasecmp(url, "https:", 6) == 0 ?
 		    proxy_https : proxy_http;
-		SET(CURLOPT_URL, p->url);
+		SET(CURLOPT_URL, url);
 		SET(CURLOPT_PROXY, proxy != NULL ? proxy : "");
 		if (rc != CURLE_OK)
 			return -1;
-		set_provider = p;
+		/* another URL: the next call sets the provider's again */
+		if (call->url == NULL)
+			set_provider = p;
 	}
 	if (call->stream != set_stream) {
 		set_stream = -1;

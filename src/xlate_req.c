@@ -1282,21 +1282,28 @@ done:
  */
 #define XR_ATTRIBUTION	"x-anthropic-billing-header:"
 
+size_t
+xlate_attribution_len(const char *t, size_t len)
+{
+	const char	*nl;
+
+	if (len < sizeof(XR_ATTRIBUTION) - 1 ||
+	    strncmp(t, XR_ATTRIBUTION, sizeof(XR_ATTRIBUTION) - 1) != 0)
+		return 0;
+	if ((nl = memchr(t, '\n', len)) == NULL)
+		return len;
+	return (size_t)(nl + 1 - t);
+}
+
 static int
 xr_system_text(struct xr *x, json_object *s, int first)
 {
-	const char	*t = json_object_get_string(s), *nl;
-	size_t		 len = (size_t)json_object_get_string_len(s);
+	const char	*t = json_object_get_string(s);
+	size_t		 len = (size_t)json_object_get_string_len(s), cut = 0;
 
-	if (first && x->route != NULL &&
-	    x->route->provider->strip_attribution &&
-	    strncmp(t, XR_ATTRIBUTION, sizeof(XR_ATTRIBUTION) - 1) == 0) {
-		if ((nl = memchr(t, '\n', len)) == NULL)
-			return 0;
-		len -= (size_t)(nl + 1 - t);
-		t = nl + 1;
-	}
-	return xr_join_text(x, &x->system, "\n\n", t, len);
+	if (first && x->route != NULL && x->route->provider->strip_attribution)
+		cut = xlate_attribution_len(t, len);
+	return xr_join_text(x, &x->system, "\n\n", t + cut, len - cut);
 }
 
 /*

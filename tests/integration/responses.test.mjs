@@ -313,9 +313,9 @@ describe('-t and the provider kinds', { timeout: 60000 }, () => {
 			const r = await check(ok);
 			assert.equal(r.code, 0, JSON.stringify(ok) + r.stderr);
 		}
-		let r = await check({ api: 'anthropic' });
+		let r = await check({ api: 'claude' });
 		assert.equal(r.code, 78);
-		assert.match(r.stdout + r.stderr, /providers\[0\]\.api: unknown API "anthropic" \(openai or responses\)/);
+		assert.match(r.stdout + r.stderr, /providers\[0\]\.api: unknown API "claude" \(openai, responses or anthropic\)/);
 		r = await check({ schema: 'openapi' });
 		assert.equal(r.code, 78);
 		assert.match(r.stdout + r.stderr, /providers\[0\]\.schema: unknown dialect "openapi"/);

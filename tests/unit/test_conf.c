@@ -95,8 +95,12 @@ static const struct bad bad[] = {
 	{ PROV("'models':[{'id':'a'}],'top_k':'true'"), "providers[0].top_k: expected boolean" },
 	{ PROV("'models':[{'id':'a'}],'pdf':1"), "providers[0].pdf: expected boolean" },
 	{ PROV("'models':[{'id':'a'}],'include_usage':null"), "providers[0].include_usage: expected boolean" },
-	{ PROV("'models':[{'id':'a'}],'api':'anthropic'"), "providers[0].api: unknown API \"anthropic\" (openai or responses)" },
-	{ PROV("'models':[{'id':'a'}],'api':'Responses'"), "providers[0].api: unknown API \"Responses\" (openai or responses)" },
+	{ PROV("'models':[{'id':'a'}],'api':'claude'"), "providers[0].api: unknown API \"claude\" (openai, responses or anthropic)" },
+	{ PROV("'models':[{'id':'a'}],'api':'Responses'"), "providers[0].api: unknown API \"Responses\" (openai, responses or anthropic)" },
+	{ PROV("'models':[{'id':'a'}],'auth':'basic'"), "providers[0].auth: unknown \"basic\" (bearer or x-api-key)" },
+	{ PROV("'models':[{'id':'a'}],'betas':[]"), "providers[0].betas: only for api \"anthropic\"" },
+	{ PROV("'models':[{'id':'a'}],'api':'responses','count_tokens':true"), "providers[0].count_tokens: only for api \"anthropic\"" },
+	{ PROV("'models':[{'id':'a'}],'api':'anthropic','betas':['a,b']"), "providers[0].betas[0]: not a beta name" },
 	{ PROV("'models':[{'id':'a'}],'api':''"), "providers[0].api: empty" },
 	{ PROV("'models':[{'id':'a'}],'api':1"), "providers[0].api: expected string" },
 	{ PROV("'models':[{'id':'a'}],'schema':'openapi'"), "providers[0].schema: unknown dialect \"openapi\" (gemini)" },
@@ -382,10 +386,27 @@ test_urls(void)
 		    "https://open.bigmodel.cn/api/paas/v4",
 		    "https://open.bigmodel.cn/api/paas/v4/chat/completions",
 		    "open.bigmodel.cn" },
+		/* Groq's form wants its /v1; Gemini's has its version */
 		{ "https://example.com/openai", "https://example.com/openai",
 		    "https://example.com/openai/v1/chat/completions", "example.com" },
 		{ "https://example.com/v1beta", "https://example.com/v1beta",
-		    "https://example.com/v1beta/v1/chat/completions", "example.com" },
+		    "https://example.com/v1beta/chat/completions", "example.com" },
+		{ "https://generativelanguage.googleapis.com/v1beta/openai/",
+		    "https://generativelanguage.googleapis.com/v1beta/openai",
+		    "https://generativelanguage.googleapis.com/v1beta/openai/"
+		    "chat/completions", "generativelanguage.googleapis.com" },
+		{ "https://example.com/v2alpha1", "https://example.com/v2alpha1",
+		    "https://example.com/v2alpha1/chat/completions", "example.com" },
+		{ "https://example.com/openai/v1/openai",
+		    "https://example.com/openai/v1/openai",
+		    "https://example.com/openai/v1/openai/chat/completions",
+		    "example.com" },
+		{ "https://example.com/vbeta", "https://example.com/vbeta",
+		    "https://example.com/vbeta/v1/chat/completions", "example.com" },
+		{ "https://example.com/v1-beta", "https://example.com/v1-beta",
+		    "https://example.com/v1-beta/v1/chat/completions", "example.com" },
+		{ "https://example.com/v1Beta", "https://example.com/v1Beta",
+		    "https://example.com/v1Beta/v1/chat/completions", "example.com" },
 		{ "https://example.com/v", "https://example.com/v",
 		    "https://example.com/v/v1/chat/completions", "example.com" },
 		{ "http://v1", "http://v1", "http://v1/v1/chat/completions", "v1" },
@@ -436,6 +457,27 @@ test_urls(void)
 		is_int(c->providers[0].api, CONF_API_RESPONSES, "api responses");
 		conf_free(c);
 	}
+	/* url: the endpoint as given, its query kept */
+	c = parse(PROV("'models':[{'id':'a'}],'url':'https://r.example/"
+	    "openai/deployments/d/chat/completions?api-version=2024-10-21'"),
+	    err, sizeof(err));
+	ok(c != NULL, "url parses (%s)", err);
+	if (c != NULL)
+		is_str(c->providers[0].url, "https://r.example/openai/"
+		    "deployments/d/chat/completions?api-version=2024-10-21",
+		    "url taken as it is");
+	conf_free(c);
+	c = parse(PROV("'models':[{'id':'a'}],'url':'ftp://x/y'"), err,
+	    sizeof(err));
+	ok(c == NULL, "url: ftp refused");
+	is_str(err, "providers[0].url: not an http(s) URL", "url: error");
+	c = parse(PROV("'models':[{'id':'a'}],'url':'http://x/y#z'"), err,
+	    sizeof(err));
+	ok(c == NULL, "url: fragment refused");
+	is_str(err, "providers[0].url: fragment not allowed", "url: error");
+	c = parse(PROV("'models':[{'id':'a'}],'url':'https:///chat'"), err,
+	    sizeof(err));
+	ok(c == NULL, "url: no host refused");
 	c = parse(PROV("'models':[{'id':'a'}],'api':'openai','schema':"
 	    "'gemini'"), err, sizeof(err));
 	ok(c != NULL && c->providers[0].schema == schema_dialect("gemini") &&
@@ -568,7 +610,10 @@ sample(const struct conf_key *k)
 			return json_object_new_string("responses");
 		if (strcmp(k->path, "providers[].schema") == 0)
 			return json_object_new_string("gemini");
-		if (strstr(k->path, "base_url"))
+		if (strcmp(k->path, "providers[].auth") == 0)
+			return json_object_new_string("x-api-key");
+		if (strstr(k->path, "base_url") ||
+		    strcmp(k->path, "providers[].url") == 0)
 			return json_object_new_string("http://h:1/v1");
 		return json_object_new_string("sample");
 	case CONF_INT:
@@ -582,6 +627,20 @@ sample(const struct conf_key *k)
 		json_object_array_add(a, json_object_new_string(
 		    strcmp(k->path, "keys[].models") == 0 ? "a" : "sample-*"));
 		return a;
+	}
+	case CONF_STRING_MAP: {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "X-Sample",
+		    json_object_new_string("sample"));
+		return o;
+	}
+	case CONF_VALUE_MAP: {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "temperature",
+		    json_object_new_double(0.5));
+		return o;
 	}
 	default:
 		return NULL;
@@ -599,6 +658,8 @@ wrong_type_error(enum conf_type t)
 	case CONF_BOOL:
 		return "expected boolean";
 	case CONF_OBJECT:
+	case CONF_STRING_MAP:
+	case CONF_VALUE_MAP:
 		return "expected object";
 	default:
 		return "expected array";
@@ -649,6 +710,16 @@ test_range(const char *base, const struct conf_key *k, const char *inst)
 	    "%s: %lld refused", k->path, k->max + 1);
 }
 
+/* what a key needs next to it to be valid */
+static void
+companions(json_object *root, const char *path)
+{
+	if (strcmp(path, "providers[].betas") == 0 ||
+	    strcmp(path, "providers[].count_tokens") == 0)
+		set_path(root, "providers[].api",
+		    json_object_new_string("anthropic"));
+}
+
 static void
 test_table(void)
 {
@@ -677,6 +748,7 @@ test_table(void)
 		if (k->type != CONF_ARRAY && k->type != CONF_OBJECT) {
 			root = json_tokener_parse(q(base));
 			set_path(root, k->path, sample(k));
+			companions(root, k->path);
 			t = json_object_to_json_string(root);
 			c = NULL;
 			ok(conf_parse(t, strlen(t), &c, err, sizeof(err)) == 0,
@@ -769,10 +841,16 @@ test_example(void)
 	ok(conf_load(path, &c, err, sizeof(err)) == 0,
 	    "config.json.example loads (%s)", err);
 	if (c != NULL) {
-		ok(c->nproviders == 3, "example: three providers");
+		ok(c->nproviders == 4, "example: four providers");
 		ok(c->providers[1].nmodels > 0 && strncmp(
 		    c->providers[1].url, "http://127.0.0.1:11434/v1/", 26) == 0,
 		    "example: local ollama");
+		is_str(c->providers[2].url,
+		    "https://api.deepseek.com/anthropic/v1/messages",
+		    "example: an anthropic pass-through, /v1/messages");
+		ok(c->providers[2].auth == CONF_AUTH_X_API_KEY &&
+		    c->providers[2].nbetas == 1 && c->providers[2].betas_listed,
+		    "example: its auth and betas");
 	}
 	conf_free(c);
 	unsetenv("DEEPSEEK_API_KEY");
@@ -1156,6 +1234,105 @@ test_team(void)
 	conf_free(c);
 }
 
+/* headers, params and drop: what a provider adds to or removes from its
+ * requests */
+static void
+test_controls(void)
+{
+	static const struct bad refused[] = {
+		{ PROV("'models':[{'id':'a'}],'headers':{'Host':'x'}"),
+		    "providers[0].headers.Host: Host frames the request and is "
+		    "set by the proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'content-length':'1'}"),
+		    "providers[0].headers.content-length: content-length frames "
+		    "the request and is set by the proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'Transfer-Encoding':"
+		    "'chunked'}"), "providers[0].headers.Transfer-Encoding: "
+		    "Transfer-Encoding frames the request and is set by the "
+		    "proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'CONNECTION':'close'}"),
+		    "providers[0].headers.CONNECTION: CONNECTION frames the "
+		    "request and is set by the proxy" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X Bad':'v'}"),
+		    "providers[0].headers.X Bad: not a header name" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X:Bad':'v'}"),
+		    "providers[0].headers.X:Bad: not a header name" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'':'v'}"),
+		    "providers[0].headers.: empty header name" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':''}"),
+		    "providers[0].headers.X-A: empty" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':'a\\r\\nX-B: b'}"),
+		    "providers[0].headers.X-A: contains control characters" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':'env:CP_TEST_CTL_VAR'}"),
+		    "providers[0].headers.X-A: environment variable "
+		    "CP_TEST_CTL_VAR contains control characters" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':'env:CP_TEST_UNSET_VAR'}"),
+		    "providers[0].headers.X-A: environment variable "
+		    "CP_TEST_UNSET_VAR is not set" },
+		{ PROV("'models':[{'id':'a'}],'headers':{'X-A':1}"),
+		    "providers[0].headers.X-A: expected string" },
+		{ PROV("'models':[{'id':'a'}],'headers':['X-A']"),
+		    "providers[0].headers: expected object" },
+		{ PROV("'models':[{'id':'a'}],'params':{'model':'x'}"),
+		    "providers[0].params.model: the proxy sets model" },
+		{ PROV("'models':[{'id':'a'}],'params':{'stream':false}"),
+		    "providers[0].params.stream: the proxy sets stream" },
+		{ PROV("'models':[{'id':'a'}],'params':{'messages':[]}"),
+		    "providers[0].params.messages: the proxy sets messages" },
+		{ PROV("'models':[{'id':'a'}],'params':[1]"),
+		    "providers[0].params: expected object" },
+		{ PROV("'models':[{'id':'a'}],'drop':['input']"),
+		    "providers[0].drop[0]: the proxy needs input" },
+		{ PROV("'models':[{'id':'a'}],'drop':['top_p','']"),
+		    "providers[0].drop[1]: empty" },
+		{ PROV("'models':[{'id':'a'}],'drop':[1]"),
+		    "providers[0].drop[0]: expected string" },
+	};
+	char		 err[512];
+	struct conf	*c;
+	const struct conf_provider *p;
+	json_object	*v;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		c = parse(refused[i].json, err, sizeof(err));
+		ok(c == NULL, "controls: refused case %zu", i);
+		is_str(err, refused[i].err, "controls: error %zu", i);
+		conf_free(c);
+	}
+
+	c = parse(PROV("'models':[{'id':'a'}],'headers':{'HTTP-Referer':"
+	    "'https://cp.example','X-Title':'claude proxy','X-Key':"
+	    "'env:CP_TEST_API_KEY'},'params':{'temperature':0.2,'thinking':"
+	    "{'type':'enabled'},'enable_thinking':false},'drop':['top_p',"
+	    "'metadata']"), err, sizeof(err));
+	ok(c != NULL, "controls parse (%s)", err);
+	if (c == NULL)
+		return;
+	p = &c->providers[0];
+	is_int(p->nheaders, 3, "three headers");
+	is_str(p->headers[0].line, "HTTP-Referer: https://cp.example",
+	    "a header line");
+	is_str(p->headers[1].line, "X-Title: claude proxy", "spaces kept");
+	is_str(p->headers[2].line, "X-Key: sk-from-env", "env: resolved");
+	is_str(p->headers[2].value, "sk-from-env", "its value");
+	ok(!p->headers[0].secret && p->headers[2].secret,
+	    "only the env: value is a secret");
+	ok(p->params != NULL && json_object_object_length(p->params) == 3,
+	    "params kept");
+	ok(json_object_object_get_ex(p->params, "thinking", &v) &&
+	    json_object_is_type(v, json_type_object), "an object value");
+	is_int(p->ndrop, 2, "drop");
+	is_str(p->drop[1], "metadata", "drop kept in order");
+	conf_free(c);
+
+	c = parse(PROV("'models':[{'id':'a'}]"), err, sizeof(err));
+	ok(c != NULL && c->providers[0].nheaders == 0 &&
+	    c->providers[0].params == NULL && c->providers[0].ndrop == 0,
+	    "no controls by default");
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1182,6 +1359,7 @@ main(void)
 	test_host();
 	test_urls();
 	test_secrets();
+	test_controls();
 	test_table();
 	test_web();
 	test_team();

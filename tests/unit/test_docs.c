@@ -330,6 +330,8 @@ type_words(enum conf_type t)
 	case CONF_ARRAY:	return "array";
 	case CONF_OBJECT:	return "object";
 	case CONF_STRING_ARRAY:	return "array of strings";
+	case CONF_STRING_MAP:	return "object of strings";
+	case CONF_VALUE_MAP:	return "object of values";
 	}
 	return "?";
 }

@@ -237,6 +237,35 @@ test_query(void)
 	buf_free(&b);
 }
 
+/* a provider's header values read from env: or file: are secrets too;
+ * those written in the file are not */
+static void
+test_header_values(void)
+{
+	static struct conf_header	 h[2];
+	static struct conf_provider	 p;
+	static struct conf		 c;
+
+	h[0].name = "X-Gateway-Token";
+	h[0].line = "X-Gateway-Token: gw-token-0123456789";
+	h[0].value = h[0].line + 17;
+	h[0].secret = 1;
+	h[1].name = "X-Title";
+	h[1].line = "X-Title: public title words";
+	h[1].value = h[1].line + 9;
+	p.api_key = "";
+	p.headers = h;
+	p.nheaders = 2;
+	c.providers = &p;
+	c.nproviders = 1;
+	ok(secret_load(&c) == 0, "secret_load with headers");
+	is_str(masked_exact("echo gw-token-0123456789!"), "echo ***!",
+	    "a header's secret value is masked");
+	is_str(masked_exact("the public title words"),
+	    "the public title words", "a literal header value is not");
+	secret_clear();
+}
+
 int
 main(void)
 {
@@ -245,5 +274,6 @@ main(void)
 	test_stream();
 	test_log_excerpt();
 	test_query();
+	test_header_values();
 	return tap_done();
 }
