@@ -44,6 +44,15 @@ int	 conf_strdup(struct conf_ctx *, const char *where, const char *s,
 int	 conf_secret(struct conf_ctx *, json_object *obj, const char *where,
 	    const char *path, char **out);
 
+/* the same for a value at kw; a literal key marks the file with leaf */
+int	 conf_secret_value(struct conf_ctx *, const char *kw, const char *s,
+	    const char *leaf, char **out);
+
+/* conf_upkeys.c: a provider's api_key / api_keys and retries */
+int	 conf_upkeys_parse(struct conf_ctx *, json_object *obj,
+	    const char *where, struct conf_provider *);
+void	 conf_upkeys_free(struct conf_provider *);
+
 /* conf_team.c: keys[], routes[], the usage log and the limits backend;
  * the check runs once the model table is complete */
 int	 conf_team_parse(struct conf_ctx *, json_object *root, struct conf *);

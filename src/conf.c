@@ -124,11 +124,29 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].api", CONF_STRING, "\"openai\"", 1,
 	    "the API the upstream speaks: \"openai\" (Chat Completions) or "
 	    "\"responses\" (the OpenAI Responses API)" },
-	{ "providers[].api_key", CONF_STRING, NULL, 1,
+	{ "providers[].api_key", CONF_STRING, "required unless api_keys", 1,
 	    "upstream key sent as \"Authorization: Bearer\" (\"\" = none, for "
 	    "local servers); \"env:NAME\" reads environment variable NAME, "
 	    "\"file:/path\" reads an absolute file path (trailing newlines "
-	    "stripped)" },
+	    "stripped); exactly one of api_key and api_keys" },
+	{ "providers[].api_keys", CONF_STRING_ARRAY, "absent: api_key", 1,
+	    "several upstream keys (1..32, each \"env:\"/\"file:\" as "
+	    "api_key), used in turn by all workers; one answered 401/403 is "
+	    "set aside until reload, one answered 429 cools down for its "
+	    "retry-after (default 30 s)" },
+	{ "providers[].retries", CONF_OBJECT, "absent: no retries", 1,
+	    "try the same provider again after 429, 5xx or a failed "
+	    "connection, before the client got a byte, with exponential "
+	    "backoff and full jitter, within upstream_timeout_seconds" },
+	{ "providers[].retries.count", CONF_INT, "2", 1,
+	    "retries after the first attempt", 0, 10 },
+	{ "providers[].retries.base_ms", CONF_INT, "500", 1,
+	    "ceiling of the first wait, doubled for each retry; the wait is "
+	    "a random time below it", 1, 60000 },
+	{ "providers[].retries.max_wait_seconds", CONF_INT, "30", 1,
+	    "longest single wait; a retry-after longer than this (or than the "
+	    "time left) is not waited for: the next provider serves", 1,
+	    3600 },
 	{ "providers[].top_k", CONF_BOOL, "false", 1,
 	    "the upstream accepts top_k (otherwise it is dropped)" },
 	{ "providers[].pdf", CONF_BOOL, "false", 1,
@@ -629,14 +647,22 @@ int
 conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
     const char *path, char **out)
 {
-	const char	*s, *name;
+	const char	*s;
 	char		 kw[CONF_PATHMAX];
 
 	conf_join(kw, sizeof(kw), where, conf_leaf(path));
 	if (conf_str(cx, obj, where, path, 1, &s) == -1)
 		return -1;
-	if (s == NULL)
-		s = "";
+	return conf_secret_value(cx, kw, s != NULL ? s : "", conf_leaf(path),
+	    out);
+}
+
+int
+conf_secret_value(struct conf_ctx *cx, const char *kw, const char *s,
+    const char *leaf, char **out)
+{
+	const char	*name;
+
 	if (strncmp(s, "env:", 4) == 0) {
 		name = s + 4;
 		if (*name == '\0')
@@ -657,7 +683,7 @@ conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
 	if (!conf_secret_ok(s))
 		return conf_err(cx, kw, "contains control characters");
 	if (*s != '\0' && cx->literal == NULL)
-		cx->literal = conf_leaf(path);
+		cx->literal = leaf;
 	return conf_strdup(cx, kw, s, out);
 }
 
@@ -837,8 +863,7 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	free(defname);
 	if (rv == -1)
 		return -1;
-	if (conf_secret(cx, obj, where, "providers[].api_key", &p->api_key) ==
-	    -1)
+	if (conf_upkeys_parse(cx, obj, where, p) == -1)
 		return -1;
 	conf_bool(obj, "providers[].top_k", &p->top_k);
 	conf_bool(obj, "providers[].pdf", &p->pdf);
@@ -1374,9 +1399,7 @@ conf_free(struct conf *c)
 		free(p->models);
 		free(p->name);
 		free(p->base_url);
-		if (p->api_key != NULL)
-			explicit_bzero(p->api_key, strlen(p->api_key));
-		free(p->api_key);
+		conf_upkeys_free(p);
 		free(p->url);
 	}
 	free(c->providers);

@@ -1,8 +1,9 @@
 /*
  * secret.c: no configured secret reaches a client or a log line.
  *
- * One set of secrets per process: every provider's api_key, the inbound
- * ak and every client key of keys[], the Redis password, loaded from the configuration in force by the master (at start and
+ * One set of secrets per process: every provider's api_key and each of
+ * its api_keys, the inbound ak and every client key of keys[], the Redis
+ * password, loaded from the configuration in force by the master (at start and
  * at each reload, before it forks the workers that inherit it). It is
  * state derived from the process-wide configuration pointer and follows
  * it, nothing more. A new kind of configured key is registered in
@@ -115,15 +116,21 @@ int
 secret_load(const struct conf *c)
 {
 	struct secret	*fresh = NULL;
-	size_t		 n = 0, i;
+	size_t		 n = 0, i, j;
 	int		 rv = 0;
 
 	if (c->ak != NULL)
 		rv = set_insert(&fresh, &n, c->ak, strlen(c->ak));
-	for (i = 0; rv == 0 && i < c->nproviders; i++)
-		if (c->providers[i].api_key != NULL)
-			rv = set_insert(&fresh, &n, c->providers[i].api_key,
-			    strlen(c->providers[i].api_key));
+	for (i = 0; rv == 0 && i < c->nproviders; i++) {
+		const struct conf_provider *p = &c->providers[i];
+
+		if (p->api_key != NULL)
+			rv = set_insert(&fresh, &n, p->api_key,
+			    strlen(p->api_key));
+		for (j = 0; rv == 0 && j < p->napi_keys; j++)
+			rv = set_insert(&fresh, &n, p->api_keys[j],
+			    strlen(p->api_keys[j]));
+	}
 	for (i = 0; rv == 0 && i < c->nclient_keys; i++)
 		rv = set_insert(&fresh, &n, c->client_keys[i].key,
 		    strlen(c->client_keys[i].key));
