@@ -13,8 +13,10 @@
  * answers: one JSON response, or an Anthropic event stream relayed as the
  * upstream produces it. Promises: every failure is answered in Anthropic's
  * error envelope (over HTTP before the stream starts, as event: error after);
- * a provider that fails before the client got a byte is followed by the
- * next one serving the model; a client that hangs up aborts the upstream
+ * a provider that fails before the client got a byte is tried again as
+ * its retries allow (a refused key of api_keys: at once with the next
+ * key; 429, 5xx, a failed connection: after a backoff, try_provider),
+ * then followed by the next one serving the model; a client that hangs up aborts the upstream
  * transfer (and is logged as 499); a stream always ends with message_stop
  * or an error event. Every failed upstream attempt is one warning line with
  * the request id and the reason; every log line with a client's or an
