@@ -38,10 +38,23 @@ struct conf_header {
 	int	  secret;		/* from env: or file: (masked) */
 };
 
+/* providers[].retries: the same provider again after 429, 5xx or a failed
+ * connection, before the client got a byte (retry.h) */
+struct conf_retries {
+	int	  count;		/* 0 = none */
+	int	  base_ms;		/* first backoff ceiling, doubled */
+	int	  max_wait_seconds;	/* cap on one wait, retry-after too */
+};
+
 struct conf_provider {
 	char	 *name;			/* defaults to the base_url's host */
 	char	 *base_url;
-	char	 *api_key;
+	char	 *api_key;		/* the one key ("" = none); with
+					 * api_keys, a copy of the first */
+	char	**api_keys;		/* used in turn (upkeys.h); NULL = the
+					 * one api_key, never set aside */
+	size_t	  napi_keys;
+	struct conf_retries retries;
 	enum conf_api api;
 	char	 *url;			/* derived: .../v1/chat/completions,
 					 * .../v1/responses, .../v1/messages by

@@ -55,6 +55,10 @@ int	 conf_secret_value(struct conf_ctx *, const char *kw, const char *leaf,
 int	 conf_upstream_parse(struct conf_ctx *, json_object *obj,
 	    const char *where, struct conf_provider *);
 void	 conf_upstream_free(struct conf_provider *);
+/* conf_upkeys.c: a provider's api_key / api_keys and retries */
+int	 conf_upkeys_parse(struct conf_ctx *, json_object *obj,
+	    const char *where, struct conf_provider *);
+void	 conf_upkeys_free(struct conf_provider *);
 
 /* conf_team.c: keys[], routes[], the usage log and the limits backend;
  * the check runs once the model table is complete */

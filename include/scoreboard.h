@@ -32,6 +32,7 @@ struct sb_provider {
 	char		 name[64];
 	uint64_t	 requests;
 	uint64_t	 errors;	/* transport failures and non-2xx */
+	uint64_t	 retries;	/* tries again (providers[].retries) */
 };
 
 struct sb_counters {
@@ -68,6 +69,7 @@ void	 scoreboard_set_state(int state);
 void	 scoreboard_set_streaming(int);
 void	 scoreboard_request_done(enum sb_endpoint, int status);
 void	 scoreboard_upstream_done(const char *provider, long ms, int failed);
+void	 scoreboard_upstream_retry(const char *provider);
 /* a server-tool call ran ("web_search", "tavily"; "web_fetch", "fetch");
  * failed = its result was an error block */
 void	 scoreboard_server_tool_done(const char *tool, const char *backend,

@@ -34,6 +34,7 @@ struct upstream_call {
 	 * provider's own headers of the same name replace them */
 	const char	*extra_headers;
 	size_t		 extra_len;
+	const char	*request_id;	/* for log lines, NULL = "-" */
 };
 
 struct upstream_result {
@@ -47,6 +48,10 @@ struct upstream_result {
 	char		 error[256];	/* transport failure, no secrets */
 	char		 retry_after[32];	/* valid, or "" */
 	uint64_t	 ms;
+	int		 key;		/* the api_keys index used, -1 = none */
+	int		 no_key;	/* failed before trying: every key is
+					 * set aside or cooling (retry_after:
+					 * until one cools down, if any) */
 };
 
 int	 upstream_init(void);		/* per worker, after fork */

@@ -130,11 +130,12 @@ const struct conf_key conf_keys[] = {
 	    "the API the upstream speaks: \"openai\" (Chat Completions), "
 	    "\"responses\" (the OpenAI Responses API) or \"anthropic\" (the "
 	    "Messages API: requests and answers passed through)" },
-	{ "providers[].api_key", CONF_STRING, NULL, 1,
+	{ "providers[].api_key", CONF_STRING, "required unless api_keys", 1,
 	    "upstream key sent as \"Authorization: Bearer\" or as auth says "
 	    "(\"\" = none, for local servers); \"env:NAME\" reads "
-	    "environment variable NAME, \"file:/path\" reads an absolute file path (trailing newlines "
-	    "stripped)" },
+	    "environment variable NAME, \"file:/path\" reads an absolute file "
+	    "path (trailing newlines stripped); exactly one of api_key and "
+	    "api_keys" },
 	{ "providers[].auth", CONF_STRING, "\"bearer\" (\"x-api-key\" for "
 	    "api anthropic)", 1,
 	    "how the key is sent: \"bearer\" (Authorization: Bearer) or "
@@ -145,6 +146,24 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].count_tokens", CONF_BOOL, "false", 1,
 	    "api anthropic: the upstream answers /v1/messages/count_tokens, "
 	    "so count_tokens is forwarded (otherwise estimated locally)" },
+	{ "providers[].api_keys", CONF_STRING_ARRAY, "absent: api_key", 1,
+	    "several upstream keys (1..32, each \"env:\"/\"file:\" as "
+	    "api_key), used in turn by all workers; one answered 401/403 is "
+	    "set aside until reload, one answered 429 cools down for its "
+	    "retry-after (default 30 s)" },
+	{ "providers[].retries", CONF_OBJECT, "absent: no retries", 1,
+	    "try the same provider again after 429, 5xx or a failed "
+	    "connection, before the client got a byte, with exponential "
+	    "backoff and full jitter, within upstream_timeout_seconds" },
+	{ "providers[].retries.count", CONF_INT, "2", 1,
+	    "retries after the first attempt", 0, 10 },
+	{ "providers[].retries.base_ms", CONF_INT, "500", 1,
+	    "ceiling of the first wait, doubled for each retry; the wait is "
+	    "a random time below it", 1, 60000 },
+	{ "providers[].retries.max_wait_seconds", CONF_INT, "30", 1,
+	    "longest single wait; a retry-after longer than this (or than the "
+	    "time left) is not waited for: the next provider serves", 1,
+	    3600 },
 	{ "providers[].top_k", CONF_BOOL, "false", 1,
 	    "the upstream accepts top_k (otherwise it is dropped)" },
 	{ "providers[].pdf", CONF_BOOL, "false", 1,
@@ -969,8 +988,7 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	free(defname);
 	if (rv == -1 || conf_url(cx, obj, where, p) == -1)
 		return -1;
-	if (conf_secret(cx, obj, where, "providers[].api_key", &p->api_key) ==
-	    -1)
+	if (conf_upkeys_parse(cx, obj, where, p) == -1)
 		return -1;
 	conf_bool(obj, "providers[].top_k", &p->top_k);
 	conf_bool(obj, "providers[].pdf", &p->pdf);
@@ -1507,9 +1525,7 @@ conf_free(struct conf *c)
 		free(p->models);
 		free(p->name);
 		free(p->base_url);
-		if (p->api_key != NULL)
-			explicit_bzero(p->api_key, strlen(p->api_key));
-		free(p->api_key);
+		conf_upkeys_free(p);
 		free(p->url);
 		free(p->count_url);
 		conf_upstream_free(p);

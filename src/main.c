@@ -38,6 +38,7 @@
 #include "scoreboard.h"
 #include "secret.h"
 #include "sig.h"
+#include "upkeys.h"
 #include "usage.h"
 #include "websearch.h"
 
@@ -353,6 +354,9 @@ main(int argc, char *argv[])
 		fatal("limits");
 	if (keystats_init() == -1)
 		fatal("key metrics");
+	if (upkeys_init() == -1)
+		fatal("upstream key states");
+	upkeys_sync(NULL, conf);
 	if (ratelimit_sync(conf) == -1)
 		fatalx("limits: no room for the keys' counters");
 	notify_init();

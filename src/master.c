@@ -36,6 +36,7 @@
 #include "scoreboard.h"
 #include "secret.h"
 #include "sig.h"
+#include "upkeys.h"
 #include "usage.h"
 #include "util.h"
 #include "worker.h"
@@ -402,6 +403,8 @@ reload(void)
 		conf_free(fresh);
 		return;
 	}
+	/* keys that changed start afresh, the others keep their states */
+	upkeys_sync(conf, fresh);
 	conf_free(conf);
 	conf = fresh;
 	generation++;

@@ -14,9 +14,12 @@
  * here depends on which), calls the upstream and answers: one JSON
  * response, or an Anthropic event stream relayed as the upstream produces
  * it. count_tokens goes to a provider that answers it (a pass-through's
- * count_tokens), else, or when that fails, it is estimated here. Promises: every failure is answered in Anthropic's
- * error envelope (over HTTP before the stream starts, as event: error after);
- * a provider that fails before the client got a byte is followed by the
+ * count_tokens), else, or when that fails, it is estimated here.
+ * Promises: every failure is answered in Anthropic's error envelope (over
+ * HTTP before the stream starts, as event: error after); a provider that
+ * fails before the client got a byte is tried again as its retries allow
+ * (a refused key of api_keys: at once with the next key; 429, 5xx, a
+ * failed connection: after a backoff, try_provider), then followed by the
  * next one serving the model; a client that hangs up aborts the upstream
  * transfer (and is logged as 499); a stream always ends with message_stop
  * or an error event. Every failed upstream attempt is one warning line with
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -40,6 +44,7 @@
 #include "messages.h"
 #include "models.h"
 #include "reqinfo.h"
+#include "retry.h"
 #include "scoreboard.h"
 #include "secret.h"
 #include "srvloop.h"
@@ -47,6 +52,7 @@
 #include "sse.h"
 #include "tokens.h"
 #include "upkind.h"
+#include "upkeys.h"
 #include "upstream.h"
 #include "usage.h"
 #include "util.h"
@@ -361,13 +367,17 @@ client_gone_tick(void *arg)
 	return http_conn_peer_gone(ex->conn) ? -1 : 0;
 }
 
-/* may the next provider be tried after this answer? */
+/* may the provider be tried again, or the next one, after this answer?
+ * A key refused (401/403) is worth another of api_keys */
 static int
-worth_retrying(const struct upstream_result *res)
+worth_retrying(const struct conf_provider *p,
+    const struct upstream_result *res)
 {
 	if (res->aborted)
 		return 0;
 	if (res->failed)
+		return 1;
+	if ((res->status == 401 || res->status == 403) && p->napi_keys > 0)
 		return 1;
 	return res->status == 429 || res->status >= 500;
 }
@@ -414,6 +424,18 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 
 	log_result_failure(ex, p, res, 0);
 
+	/* Anthropic's own words for a rate limit, with when to come back;
+	 * refused keys are the proxy's configuration problem */
+	if (res->no_key && res->retry_after[0] != '\0') {
+		snprintf(extra, sizeof(extra), "retry-after: %s\r\n",
+		    res->retry_after);
+		return http_resp_error(ex->conn, ex->req, 429,
+		    "rate_limit_error", extra, "upstream provider %s is rate "
+		    "limiting the proxy: %s", p->name, res->error);
+	}
+	if (res->no_key)
+		return http_resp_error(ex->conn, ex->req, 502, "api_error",
+		    NULL, "upstream provider %s: %s", p->name, res->error);
 	if (res->failed && res->timed_out)
 		return http_resp_error(ex->conn, ex->req, 504, NULL, NULL,
 		    "upstream provider %s did not answer in time (%s)",
@@ -661,11 +683,12 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	return 0;
 }
 
-/* one streaming attempt; 1 = failed before the client got anything (the
- * caller may try the next provider), 0 = answered, -1 = connection lost */
+/* one streaming attempt; 1 = failed before the client got anything in a
+ * way worth another try (the result is moved into *kept, for the caller
+ * to answer or free), 0 = answered, -1 = connection lost */
 static int
 relay_stream(struct exchange *ex, const struct model_route *route,
-    const char *body, size_t len, int last)
+    const char *body, size_t len, struct upstream_result *kept)
 {
 	struct relay		 r;
 	struct upstream_call	 call;
@@ -698,12 +721,13 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	call.arg = &r;
 	call.extra_headers = ex->up_headers.data;
 	call.extra_len = ex->up_headers.len;
+	call.request_id = ex->req->request_id;
 	r.res = &res;
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
 	scoreboard_set_streaming(0);
 	ex->req->log_upstream_ms = (long)res.ms;
-	if (!res.aborted || r.bad_upstream)
+	if ((!res.aborted || r.bad_upstream) && !res.no_key)
 		scoreboard_upstream_done(route->provider->name, (long)res.ms,
 		    res.failed || r.bad_upstream || res.status / 100 != 2);
 
@@ -711,8 +735,9 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 		rv = relay_end(&r, &res);
 	} else if (r.client_gone || (res.aborted && !r.bad_upstream)) {
 		rv = -1;
-	} else if (!last && worth_retrying(&res)) {
-		log_result_failure(ex, route->provider, &res, 1);
+	} else if (worth_retrying(route->provider, &res)) {
+		*kept = res;
+		memset(&res, 0, sizeof(res));
 		rv = 1;
 	} else if (res.failed || res.status / 100 != 2) {
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
@@ -739,7 +764,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 /* one plain attempt, same return convention as relay_stream */
 static int
 relay_plain(struct exchange *ex, const struct model_route *route,
-    const char *body, size_t len, int last)
+    const char *body, size_t len, struct upstream_result *kept)
 {
 	struct upstream_call	 call;
 	struct upstream_result	 res;
@@ -754,15 +779,17 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	call.arg = ex;
 	call.extra_headers = ex->up_headers.data;
 	call.extra_len = ex->up_headers.len;
+	call.request_id = ex->req->request_id;
 	upstream_perform(&call, &res);
 	ex->req->log_upstream_ms = (long)res.ms;
-	if (!res.aborted)
+	if (!res.aborted && !res.no_key)
 		scoreboard_upstream_done(route->provider->name, (long)res.ms,
 		    res.failed || res.status / 100 != 2);
 	if (res.aborted)
 		rv = -1;
-	else if (!last && worth_retrying(&res)) {
-		log_result_failure(ex, route->provider, &res, 1);
+	else if (worth_retrying(route->provider, &res)) {
+		*kept = res;
+		memset(&res, 0, sizeof(res));
 		rv = 1;
 	} else if (res.failed || res.status / 100 != 2)
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
@@ -802,6 +829,103 @@ client_headers(struct exchange *ex, const struct conf_provider *p)
 	beta = http_request_header(ex->req, "anthropic-beta", &blen);
 	return upkind_of(p)->headers(version, vlen, beta, blen, p,
 	    &ex->up_headers);
+}
+
+/* --- one provider, with its retries ----------------------------------- */
+
+/* what the log and /metrics call the failure a retry follows */
+static const char *
+retry_reason(const struct upstream_result *res, char *buf, size_t bufsz)
+{
+	if (res->failed && res->timed_out)
+		return "timeout";
+	if (res->failed)
+		return "connection";
+	snprintf(buf, bufsz, "%ld", res->status);
+	return buf;
+}
+
+/* the wait before trying p again after res, or -1: no retry here */
+static int64_t
+retry_plan(const struct conf_provider *p, const struct upstream_result *res,
+    int retry, uint64_t deadline_ms)
+{
+	struct retry_case	 rc;
+	uint64_t		 now = util_now_ms();
+
+	/* a refused key, or none usable: no wait makes it better */
+	if (res->no_key || (!res->failed && res->status != 429 &&
+	    res->status < 500))
+		return -1;
+	memset(&rc, 0, sizeof(rc));
+	rc.cfg = &p->retries;
+	rc.retry = retry;
+	rc.retry_after_ms = retry_after_ms(res->retry_after, time(NULL));
+	rc.fresh_key = p->napi_keys > 0 && upkeys_usable(p, now);
+	rc.left_ms = deadline_ms > now ? deadline_ms - now : 0;
+	rc.random = arc4random();
+	return retry_wait_ms(&rc);
+}
+
+/*
+ * The route's provider: tried, then tried again while its retries allow
+ * (a refused key is followed at once by the next of api_keys, each key at
+ * most once), all before the client got a byte; what is left is answered,
+ * or left to the next provider (1). 0 = answered, -1 = connection lost.
+ */
+static int
+try_provider(struct exchange *ex, const struct model_route *route,
+    const char *text, size_t len, int stream, int last)
+{
+	const struct conf_provider *p = route->provider;
+	struct upstream_result	 res;
+	uint64_t		 deadline = util_now_ms() +
+	    (uint64_t)conf->upstream_timeout_seconds * 1000;
+	int64_t			 wait;
+	int			 retry = 0, swaps = 0, rv;
+	char			 why[24];
+
+	for (;;) {
+		memset(&res, 0, sizeof(res));
+		rv = stream ? relay_stream(ex, route, text, len, &res) :
+		    relay_plain(ex, route, text, len, &res);
+		if (rv != 1)
+			return rv;
+		if (!res.failed && (res.status == 401 || res.status == 403) &&
+		    (size_t)++swaps < p->napi_keys &&
+		    upkeys_usable(p, util_now_ms())) {
+			log_result_failure(ex, p, &res, 0);
+			log_warnx("%s provider %s: trying another of its "
+			    "api_keys", ex->req->request_id, p->name);
+			upstream_result_free(&res);
+			continue;
+		}
+		if ((wait = retry_plan(p, &res, retry + 1, deadline)) >= 0) {
+			retry++;
+			log_result_failure(ex, p, &res, 0);
+			log_warnx("%s provider %s: retry %d of %d in %lld ms "
+			    "after %s", ex->req->request_id, p->name, retry,
+			    p->retries.count, (long long)wait,
+			    retry_reason(&res, why, sizeof(why)));
+			scoreboard_upstream_retry(p->name);
+			upstream_result_free(&res);
+			if (retry_sleep(ex->conn->fd, (uint64_t)wait,
+			    client_gone_tick, ex) == -1) {
+				log_info("%s client left during the wait "
+				    "before a retry", ex->req->request_id);
+				return -1;
+			}
+			continue;
+		}
+		if (!last) {
+			log_result_failure(ex, p, &res, 1);
+			upstream_result_free(&res);
+			return 1;
+		}
+		rv = answer_failure(ex, p, &res) == -1 ? -1 : 0;
+		upstream_result_free(&res);
+		return rv;
+	}
 }
 
 int
@@ -867,9 +991,8 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		 * kinds' translators drop server tools (logged) */
 		rv = route->provider->api == CONF_API_OPENAI &&
 		    srvtool_offered(ex.body) != 0 ? srvloop_run(c, req,
-		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes, &acct) :
-		    stream ? relay_stream(&ex, route, text, len,
-		    i + 1 == ex.nroutes) : relay_plain(&ex, route, text, len,
+		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes,
+		    &acct) : try_provider(&ex, route, text, len, stream,
 		    i + 1 == ex.nroutes);
 		json_object_put(up);
 		if (rv != 1)
@@ -920,12 +1043,13 @@ count_forwarded(struct exchange *ex, const struct model_route *route)
 	call.arg = ex;
 	call.extra_headers = ex->up_headers.data;
 	call.extra_len = ex->up_headers.len;
+	call.request_id = ex->req->request_id;
 	upstream_perform(&call, &res);
 	json_object_put(up);
 	ex->req->log_upstream_ms = (long)res.ms;
 	if (res.aborted)
 		rv = -1;
-	else if (worth_retrying(&res))
+	else if (worth_retrying(p, &res))
 		log_result_failure(ex, p, &res, 0);
 	else if (res.status / 100 != 2) {
 		/* the request's fault, as the upstream words it */

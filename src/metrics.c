@@ -5,14 +5,19 @@
  * workers into the scoreboard's retired totals), so they never go down
  * while the daemon runs. Label values come from fixed tables or from
  * provider names in the configuration, escaped as the format requires.
+ * The api_keys' counts are upkeys' and start again when a reload changes
+ * a provider's keys; keys are named by their index, never their value.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "http_resp.h"
 #include "keystats.h"
 #include "metrics.h"
 #include "scoreboard.h"
+#include "upkeys.h"
+#include "util.h"
 
 static void
 label_value(struct buf *b, const char *s)
@@ -98,6 +103,73 @@ render_providers(struct buf *b, const struct sb_counters *c)
 		buf_printf(b, "\"} %llu\n",
 		    (unsigned long long)c->providers[p].errors);
 	}
+	buf_puts(b, "# HELP claude_proxy_upstream_retries_total Tries of a "
+	    "provider again after 429, 5xx or a failed connection "
+	    "(providers[].retries), by provider.\n# TYPE claude_proxy_"
+	    "upstream_retries_total counter\n");
+	for (p = 0; p < SB_MAX_PROVIDERS && c->providers[p].name[0]; p++) {
+		buf_puts(b, "claude_proxy_upstream_retries_total{provider=\"");
+		label_value(b, c->providers[p].name);
+		buf_printf(b, "\"} %llu\n",
+		    (unsigned long long)c->providers[p].retries);
+	}
+}
+
+/* one line per key of api_keys: its labels and value */
+static void
+key_line(struct buf *b, const char *metric, const char *provider, size_t i,
+    const char *state, unsigned long long value)
+{
+	buf_printf(b, "%s{provider=\"", metric);
+	label_value(b, provider);
+	buf_printf(b, "\",index=\"%zu\"", i);
+	if (state != NULL)
+		buf_printf(b, ",state=\"%s\"", state);
+	buf_printf(b, "} %llu\n", value);
+}
+
+/* the providers' api_keys, by index (never by value) */
+static void
+render_upstream_keys(struct buf *b)
+{
+	static const char *const names[] = {
+		"claude_proxy_upstream_key_state",
+		"claude_proxy_upstream_key_requests_total",
+		"claude_proxy_upstream_key_failures_total" };
+	static const char *const help[] = {
+		"1 for the state a key of api_keys is in (active, cooling "
+		    "after a 429, set_aside after a 401/403 until reload), by "
+		    "provider and index.\n# TYPE claude_proxy_upstream_key_"
+		    "state gauge",
+		"Attempts a key of api_keys was chosen for, by provider and "
+		    "index.\n# TYPE claude_proxy_upstream_key_requests_total "
+		    "counter",
+		"Attempts with a key of api_keys that failed, by provider "
+		    "and index.\n# TYPE claude_proxy_upstream_key_failures_"
+		    "total counter" };
+	struct upkeys_stat	 st;
+	const struct conf_provider *p;
+	uint64_t		 now = util_now_ms();
+	size_t			 f, i, k;
+	int			 s;
+
+	for (f = 0; f < 3; f++) {
+		buf_printf(b, "# HELP %s %s\n", names[f], help[f]);
+		for (i = 0; conf != NULL && i < conf->nproviders; i++) {
+			p = &conf->providers[i];
+			for (k = 0; upkeys_stat(p, k, now, &st) == 0; k++) {
+				if (f == 1 || f == 2) {
+					key_line(b, names[f], p->name, k, NULL,
+					    f == 1 ? st.requests : st.failures);
+					continue;
+				}
+				for (s = 0; s < UPKEYS_NSTATES; s++)
+					key_line(b, names[f], p->name, k,
+					    upkeys_state_names[s],
+					    st.state == (enum upkeys_state)s);
+			}
+		}
+	}
 }
 
 static void
@@ -133,6 +205,7 @@ metrics_render(struct buf *b)
 	render_requests(b, &c);
 	render_latency(b, &c);
 	render_providers(b, &c);
+	render_upstream_keys(b);
 	render_server_tools(b, &c);
 	keystats_render(b);
 	buf_printf(b, "# HELP claude_proxy_active_streams Streams being "

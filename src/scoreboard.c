@@ -113,6 +113,7 @@ fold(struct sb_counters *to, const struct sb_counters *from)
 			if (strcmp(tp->name, fp->name) == 0) {
 				tp->requests += LOAD(&fp->requests);
 				tp->errors += LOAD(&fp->errors);
+				tp->retries += LOAD(&fp->retries);
 				break;
 			}
 		}
@@ -211,6 +212,25 @@ scoreboard_request_done(enum sb_endpoint ep, int status)
 	ADD(&mine->served, 1);
 }
 
+/* this worker's counters of provider, or NULL when the table is full */
+static struct sb_provider *
+my_provider(const char *provider)
+{
+	struct sb_provider	*p;
+	size_t			 k;
+
+	for (k = 0; k < SB_MAX_PROVIDERS; k++) {
+		p = &mine->c.providers[k];
+		if (p->name[0] == '\0') {
+			/* only this worker writes its slot: no race */
+			snprintf(p->name, sizeof(p->name), "%s", provider);
+		}
+		if (strncmp(p->name, provider, sizeof(p->name) - 1) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 void
 scoreboard_upstream_done(const char *provider, long ms, int failed)
 {
@@ -227,19 +247,20 @@ scoreboard_upstream_done(const char *provider, long ms, int failed)
 		ADD(&mine->c.latency_count, 1);
 		ADD(&mine->c.latency_ms_sum, (uint64_t)ms);
 	}
-	for (k = 0; k < SB_MAX_PROVIDERS; k++) {
-		p = &mine->c.providers[k];
-		if (p->name[0] == '\0') {
-			/* only this worker writes its slot: no race */
-			snprintf(p->name, sizeof(p->name), "%s", provider);
-		}
-		if (strncmp(p->name, provider, sizeof(p->name) - 1) == 0) {
-			ADD(&p->requests, 1);
-			if (failed)
-				ADD(&p->errors, 1);
-			return;
-		}
+	if ((p = my_provider(provider)) != NULL) {
+		ADD(&p->requests, 1);
+		if (failed)
+			ADD(&p->errors, 1);
 	}
+}
+
+void
+scoreboard_upstream_retry(const char *provider)
+{
+	struct sb_provider	*p;
+
+	if (mine != NULL && (p = my_provider(provider)) != NULL)
+		ADD(&p->retries, 1);
 }
 
 void

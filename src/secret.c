@@ -1,9 +1,10 @@
 /*
  * secret.c: no configured secret reaches a client or a log line.
  *
- * One set of secrets per process: every provider's api_key and the
- * values of its headers read from env: or file:, the inbound ak and every
- * client key of keys[], the Redis password, loaded from the configuration in force by the master (at start and
+ * One set of secrets per process: every provider's api_key, each of its
+ * api_keys and the values of its headers read from env: or file:, the
+ * inbound ak and every client key of keys[], the Redis password, loaded
+ * from the configuration in force by the master (at start and
  * at each reload, before it forks the workers that inherit it). It is
  * state derived from the process-wide configuration pointer and follows
  * it, nothing more. A new kind of configured key is registered in
@@ -121,6 +122,10 @@ load_provider(struct secret **s, size_t *n, const struct conf_provider *p)
 	if (p->api_key != NULL &&
 	    set_insert(s, n, p->api_key, strlen(p->api_key)) == -1)
 		return -1;
+	for (i = 0; i < p->napi_keys; i++)
+		if (set_insert(s, n, p->api_keys[i], strlen(p->api_keys[i])) ==
+		    -1)
+			return -1;
 	for (i = 0; i < p->nheaders; i++)
 		if (p->headers[i].secret && set_insert(s, n,
 		    p->headers[i].value, strlen(p->headers[i].value)) == -1)

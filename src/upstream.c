@@ -17,7 +17,10 @@
  * socket and runs the caller's tick every 250 ms, so a client that hung up
  * aborts the transfer at once. The API key goes only into the Authorization
  * header (or x-api-key, as providers[].auth says); curl's verbose mode
- * stays off so it never reaches a log. A call's own header lines (a
+ * stays off so it never reaches a log. A provider with api_keys gets the
+ * next usable key from upkeys, and hears back how the attempt went (a
+ * transfer the client aborted is not held against the key); when none is
+ * usable the call fails without a transfer. A call's own header lines (a
  * pass-through's anthropic-version and -beta) follow the proxy's; a
  * provider's own headers follow those and replace any of the same name.
  * Of the
@@ -28,11 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "config.h"
 #include "log.h"
+#include "retry.h"
+#include "upkeys.h"
 #include "upstream.h"
 #include "util.h"
 #include "xfer.h"
@@ -58,13 +64,14 @@ static int	 set_stream = -1;	/* total timeout and Accept-Encoding */
  * request; NULL = none */
 static char	*proxy_http, *proxy_https, *proxy_except;
 
-/* request headers per provider and mode, built once per worker: the
+/* request headers per provider, mode and key, built once per worker: the
  * configuration does not change in a worker's life (a reload starts new
  * workers), so the provider pointers are stable keys */
-#define HEADER_CACHE	32
+#define HEADER_CACHE	64
 static struct {
 	const struct conf_provider	*provider;
 	int				 stream;
+	int				 key;
 	struct curl_slist		*list;
 } header_cache[HEADER_CACHE];
 
@@ -399,7 +406,7 @@ append_ours(struct curl_slist **h, const struct conf_provider *p,
 }
 
 static struct curl_slist *
-make_headers(const struct upstream_call *call)
+make_headers(const struct upstream_call *call, const char *key)
 {
 	const struct conf_provider *p = call->provider;
 	struct curl_slist	*h = NULL;
@@ -413,10 +420,9 @@ make_headers(const struct upstream_call *call)
 	    /* big bodies: no "Expect: 100-continue" round trip */
 	    append_ours(&h, p, "Expect:") == -1)
 		goto fail;
-	if (p->api_key != NULL && p->api_key[0]) {
+	if (key != NULL && key[0] != '\0') {
 		if (buf_printf(&auth, p->auth == CONF_AUTH_X_API_KEY ?
-		    "x-api-key: %s" : "Authorization: Bearer %s",
-		    p->api_key) == -1)
+		    "x-api-key: %s" : "Authorization: Bearer %s", key) == -1)
 			goto fail;
 		rc = append_ours(&h, p, auth.data);
 		explicit_bzero(auth.data, auth.len);
@@ -440,27 +446,69 @@ fail:
 
 /* the cached list, or a fresh one the caller frees (*owned = 1) */
 static struct curl_slist *
-headers_for(const struct upstream_call *call, int *owned)
+headers_for(const struct upstream_call *call, int key, int *owned)
 {
-	size_t	 i;
+	const struct conf_provider *p = call->provider;
+	const char	*value = key >= 0 ? p->api_keys[key] : p->api_key;
+	size_t		 i;
 
 	/* a call's own lines differ from call to call */
 	*owned = call->extra_len > 0;
 	if (*owned)
-		return make_headers(call);
+		return make_headers(call, value);
 	for (i = 0; i < HEADER_CACHE && header_cache[i].provider != NULL; i++)
-		if (header_cache[i].provider == call->provider &&
-		    header_cache[i].stream == call->stream)
+		if (header_cache[i].provider == p &&
+		    header_cache[i].stream == call->stream &&
+		    header_cache[i].key == key)
 			return header_cache[i].list;
 	if (i == HEADER_CACHE) {
 		*owned = 1;
-		return make_headers(call);
+		return make_headers(call, value);
 	}
-	if ((header_cache[i].list = make_headers(call)) == NULL)
+	if ((header_cache[i].list = make_headers(call, value)) == NULL)
 		return NULL;
-	header_cache[i].provider = call->provider;
+	header_cache[i].provider = p;
 	header_cache[i].stream = call->stream;
+	header_cache[i].key = key;
 	return header_cache[i].list;
+}
+
+/* with api_keys: the key of this attempt, or none usable (the call fails
+ * without a transfer) */
+static int
+pick_key(const struct upstream_call *call, struct upstream_result *res)
+{
+	uint64_t	 wait_ms;
+
+	res->key = -1;
+	if (call->provider->napi_keys == 0)
+		return 0;
+	if ((res->key = upkeys_pick(call->provider, util_now_ms(),
+	    &wait_ms)) >= 0)
+		return 0;
+	res->failed = res->no_key = 1;
+	if (wait_ms > 0) {
+		snprintf(res->retry_after, sizeof(res->retry_after), "%llu",
+		    (unsigned long long)(wait_ms + 999) / 1000);
+		snprintf(res->error, sizeof(res->error), "every key of "
+		    "api_keys is set aside or cooling down");
+	} else
+		snprintf(res->error, sizeof(res->error), "every key of "
+		    "api_keys was refused (401/403) and is set aside until a "
+		    "reload");
+	return -1;
+}
+
+/* how the attempt went, for the key's state */
+static void
+report_key(const struct upstream_call *call, const struct upstream_result *res)
+{
+	if (res->key < 0 || res->aborted)
+		return;
+	upkeys_report(call->provider, res->key, res->failed ? 0 : res->status,
+	    res->status == 429 ? retry_after_ms(res->retry_after,
+	    time(NULL)) : -1, util_now_ms(), call->request_id != NULL ?
+	    call->request_id : "-");
 }
 
 static void
@@ -543,10 +591,13 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 
 	if ((easy == NULL || loop.multi == NULL) && upstream_init() == -1) {
 		res->failed = 1;
+		res->key = -1;
 		snprintf(res->error, sizeof(res->error), "libcurl unavailable");
 		return -1;
 	}
-	if ((headers = headers_for(call, &owned)) == NULL) {
+	if (pick_key(call, res) == -1)
+		return -1;
+	if ((headers = headers_for(call, res->key, &owned)) == NULL) {
 		res->failed = 1;
 		snprintf(res->error, sizeof(res->error), "out of memory");
 		return -1;
@@ -571,11 +622,10 @@ upstream_perform(const struct upstream_call *call, struct upstream_result *res)
 		curl_slist_free_all(headers);
 	}
 	res->ms = util_now_ms() - start;
-	if (rc == CURLE_OK)
-		return 0;
-	if (res->aborted)
-		return -1;
-	res->failed = 1;
-	describe_failure(res, rc, errbuf);
-	return -1;
+	if (rc != CURLE_OK && !res->aborted) {
+		res->failed = 1;
+		describe_failure(res, rc, errbuf);
+	}
+	report_key(call, res);
+	return rc == CURLE_OK ? 0 : -1;
 }

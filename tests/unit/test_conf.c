@@ -116,7 +116,19 @@ static const struct bad bad[] = {
 	{ "{}", "providers: missing" },
 	{ "{'providers': []}", "providers: empty" },
 	{ "{'providers':[{'api_key':'k','models':[{'id':'a'}]}]}", "providers[0].base_url: missing" },
-	{ "{'providers':[{'base_url':'http://x','models':[{'id':'a'}]}]}", "providers[0].api_key: missing" },
+	{ "{'providers':[{'base_url':'http://x','models':[{'id':'a'}]}]}", "providers[0].api_key: missing (or api_keys; \\'\\' for none)" },
+	/* api_keys: exclusive with api_key, each a secret, none empty or twice */
+	{ PROV("'api_keys':['a'],'models':[{'id':'a'}]"), "providers[0].api_key: not with api_keys (one key in api_key, or all of them in api_keys)" },
+	{ "{'providers':[{'base_url':'http://x','api_keys':[],'models':[{'id':'a'}]}]}", "providers[0].api_keys: empty" },
+	{ "{'providers':[{'base_url':'http://x','api_keys':['k1',''],'models':[{'id':'a'}]}]}", "providers[0].api_keys[1]: empty" },
+	{ "{'providers':[{'base_url':'http://x','api_keys':['k1',1],'models':[{'id':'a'}]}]}", "providers[0].api_keys[1]: expected string" },
+	{ "{'providers':[{'base_url':'http://x','api_keys':['key-one','env:CP_TEST_DUP_VAR'],'models':[{'id':'a'}]}]}", "providers[0].api_keys[1]: the same key as api_keys[0]" },
+	{ "{'providers':[{'base_url':'http://x','api_keys':['k1','env:CP_TEST_UNSET_VAR'],'models':[{'id':'a'}]}]}", "providers[0].api_keys[1]: environment variable CP_TEST_UNSET_VAR is not set" },
+	{ "{'providers':[{'base_url':'http://x','api_keys':['a','b','c','d','e','f','g','h','i','j','k','l','m','n','o','p','q','r','s','t','u','v','w','x','y','z','A','B','C','D','E','F','G'],'models':[{'id':'a'}]}]}", "providers[0].api_keys: 33 keys, at most 32" },
+	/* retries */
+	{ PROV("'retries':{'count':11},'models':[{'id':'a'}]"), "providers[0].retries.count: 11 out of range 0..10" },
+	{ PROV("'retries':{'tries':1},'models':[{'id':'a'}]"), "providers[0].retries.tries: unknown key" },
+	{ PROV("'retries':3,'models':[{'id':'a'}]"), "providers[0].retries: expected object" },
 	{ "{'providers':[{'base_url':'http://x','api_key':'k'}]}", "providers[0].models: missing" },
 	{ PROV("'models':[]"), "providers[0].models: empty" },
 	{ "{'providers':[" P1 ",{'base_url':'http://x','api_key':'k','models':[{'display_name':'n'}]}]}",
@@ -540,6 +552,50 @@ test_secrets(void)
 	conf_free(c);
 }
 
+/* api_keys and retries as read */
+static void
+test_upkeys_conf(void)
+{
+	char		 json[1024], err[512];
+	struct conf	*c;
+	struct conf_provider *p;
+
+	snprintf(json, sizeof(json), "{'providers':[{'base_url':'http://x',"
+	    "'api_keys':['key-one','env:CP_TEST_API_KEY',"
+	    "'file:%s/conf/api_key.txt'],'retries':{'count':3,'base_ms':100},"
+	    "'models':[{'id':'a'}]}]}", data_dir);
+	c = parse(json, err, sizeof(err));
+	ok(c != NULL, "api_keys and retries parse (%s)", err);
+	if (c != NULL) {
+		p = &c->providers[0];
+		is_int(p->napi_keys, 3, "three keys");
+		is_str(p->api_keys[0], "key-one", "api_keys[0] literal");
+		is_str(p->api_keys[1], "sk-from-env", "api_keys[1] from env");
+		is_str(p->api_keys[2], "sk-from-file", "api_keys[2] from file");
+		is_str(p->api_key, "key-one", "api_key is a copy of the first");
+		is_int(p->retries.count, 3, "retries.count");
+		is_int(p->retries.base_ms, 100, "retries.base_ms");
+		is_int(p->retries.max_wait_seconds, 30,
+		    "retries.max_wait_seconds default");
+	}
+	conf_free(c);
+
+	c = parse("{'providers':[" P1 "]}", err, sizeof(err));
+	ok(c != NULL && c->providers[0].napi_keys == 0 &&
+	    c->providers[0].api_keys == NULL &&
+	    c->providers[0].retries.count == 0,
+	    "without api_keys and retries: one key, no retries");
+	conf_free(c);
+
+	c = parse("{'providers':[{'base_url':'http://x','api_key':'k',"
+	    "'retries':{},'models':[{'id':'a'}]}]}", err, sizeof(err));
+	ok(c != NULL && c->providers[0].retries.count == 2 &&
+	    c->providers[0].retries.base_ms == 500 &&
+	    c->providers[0].retries.max_wait_seconds == 30,
+	    "retries: {} takes the defaults (%s)", err);
+	conf_free(c);
+}
+
 /* set (or with v == NULL delete) the value at a table path, [] = [0] */
 static void
 set_path(json_object *root, const char *path, json_object *v)
@@ -724,7 +780,7 @@ static void
 test_table(void)
 {
 	static const char base[] = "{'providers':[{'base_url':'http://x',"
-	    "'api_key':'','models':[{'id':'a'}]}],'web_search':{"
+	    "'api_key':'','retries':{},'models':[{'id':'a'}]}],'web_search':{"
 	    "'backend':'searxng','base_url':'http://h:1'},'web_fetch':{},"
 	    "'keys':[{'name':'k1','key':'key-one','limits':{}}],"
 	    "'routes':[{'name':'r1','model':'a','match':{}}]}";
@@ -747,6 +803,9 @@ test_table(void)
 		/* a sample value of the declared type is accepted */
 		if (k->type != CONF_ARRAY && k->type != CONF_OBJECT) {
 			root = json_tokener_parse(q(base));
+			/* api_keys replaces api_key, never joins it */
+			if (strcmp(k->path, "providers[].api_keys") == 0)
+				set_path(root, "providers[].api_key", NULL);
 			set_path(root, k->path, sample(k));
 			companions(root, k->path);
 			t = json_object_to_json_string(root);
@@ -792,7 +851,7 @@ test_table(void)
 		is_str(err, want, "required %s: error", k->path);
 		json_object_put(root);
 	}
-	is_int(nreq, 10, "ten required keys");
+	is_int(nreq, 9, "nine required keys");
 	k = NULL;
 	for (i = 0; i < conf_nkeys; i++)
 		if (strcmp(conf_keys[i].path, "port") == 0)
@@ -856,7 +915,7 @@ test_example(void)
 	unsetenv("DEEPSEEK_API_KEY");
 	ok(conf_load(path, &c, err, sizeof(err)) == -1,
 	    "example without its env var refused");
-	is_str(err, "providers[0].api_key: environment variable "
+	is_str(err, "providers[0].api_keys[0]: environment variable "
 	    "DEEPSEEK_API_KEY is not set", "names the variable");
 }
 
@@ -1351,6 +1410,7 @@ main(void)
 	setenv("CP_TEST_CTL_VAR", "a\tb", 1);
 	setenv("CP_TEST_AK", "ak-from-env", 1);
 	setenv("CP_TEST_API_KEY", "sk-from-env", 1);
+	setenv("CP_TEST_DUP_VAR", "key-one", 1);
 
 	test_bad();
 	test_nul();
@@ -1360,6 +1420,7 @@ main(void)
 	test_urls();
 	test_secrets();
 	test_controls();
+	test_upkeys_conf();
 	test_table();
 	test_web();
 	test_team();

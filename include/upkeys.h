@@ -1,0 +1,51 @@
+/*
+ * upkeys: the state of every provider's api_keys, shared by all workers:
+ * keys used in turn, set aside after 401/403, cooling down after 429.
+ */
+#ifndef CP_UPKEYS_H
+#define CP_UPKEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define UPKEYS_MAX_KEYS		32	/* per provider (conf_upkeys.c too) */
+#define UPKEYS_COOLDOWN_MS	30000	/* a 429 without a usable retry-after */
+
+enum upkeys_state { UPKEYS_ACTIVE, UPKEYS_COOLING, UPKEYS_SET_ASIDE,
+	UPKEYS_NSTATES };
+extern const char *const upkeys_state_names[UPKEYS_NSTATES];
+
+/* one key as /metrics shows it */
+struct upkeys_stat {
+	enum upkeys_state state;
+	uint64_t	 requests;	/* attempts it was chosen for */
+	uint64_t	 failures;	/* ... that failed (any non-2xx, transport) */
+};
+
+/* master: map the table before forking; -1 = no table (keys are then
+ * picked at random, never set aside) */
+int	 upkeys_init(void);
+/* master: the keys of fresh come into force (at start with old NULL, on
+ * every reload before the new generation is forked): a provider whose
+ * name and keys stay keeps their states, any other starts afresh */
+void	 upkeys_sync(const struct conf *old, const struct conf *fresh);
+
+/* worker: the index in p->api_keys of the key for the next attempt, taken
+ * in turn among the usable ones; -1 when every key is set aside or
+ * cooling (*wait_ms: until the first cooling one is usable again, 0 when
+ * all are set aside). A provider without api_keys: 0. */
+int	 upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
+	    uint64_t *wait_ms);
+/* is a key usable now (nothing is taken)? */
+int	 upkeys_usable(const struct conf_provider *p, uint64_t now_ms);
+/* an attempt with key i ended with status (0 = no HTTP answer);
+ * cooldown_ms: the 429's retry-after, -1 = none */
+void	 upkeys_report(const struct conf_provider *p, int i, long status,
+	    int64_t cooldown_ms, uint64_t now_ms, const char *request_id);
+/* readers: key i of p; -1 when p has no api_keys or i is out of range */
+int	 upkeys_stat(const struct conf_provider *p, size_t i, uint64_t now_ms,
+	    struct upkeys_stat *);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * upkeys.c: the state of every provider's api_keys, in shared memory.
+ *
+ * Layout (struct upkeys_board, MAP_SHARED anonymous memory the master maps
+ * before it forks, as the scoreboard and the local limits are, so every
+ * worker of every generation sees it):
+ *
+ *   groups[]     one per provider with api_keys: its name, a tag, the
+ *                number of keys, the turn counter, and per key whether it
+ *                is set aside, until when it cools down (CLOCK_MONOTONIC
+ *                ms, one clock for every process of the machine) and its
+ *                request and failure counts
+ *
+ * One owner: only the master gives groups to providers (upkeys_sync, at
+ * start and on every reload, before the new generation is forked). A
+ * provider whose name and keys stay keeps its group and the keys' states;
+ * a provider whose keys changed gets its group back zeroed under a new
+ * tag. Workers reach their providers' groups through a table the master
+ * built for their configuration and they inherited at fork; a worker of
+ * an older generation whose tag no longer matches (its provider's keys
+ * changed or left) picks keys at random and records nothing.
+ *
+ * Workers only ever do single atomic operations on a group's counters and
+ * key states: the turn is a fetch-and-add, being set aside a store of 1,
+ * a cooldown a store of its end. No lock, so a worker killed at any point
+ * leaves the table consistent. Two workers may pick a key at the same
+ * moment that a third sets aside; that attempt is answered 401/403 too
+ * and changes nothing.
+ *
+ * Promises: no key's value is ever in the table or in a log line (keys
+ * are named by their index in api_keys); a set-aside key stays so until a
+ * reload that changes the provider's keys, or a restart. Without a table
+ * (mapping failed) keys are picked at random and never set aside.
+ */
+#include <sys/mman.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "upkeys.h"
+
+#define UPKEYS_GROUPS	128	/* providers with api_keys, reloads reuse */
+#define UPKEYS_NAME	256
+
+const char *const upkeys_state_names[UPKEYS_NSTATES] = { "active",
+	"cooling", "set_aside" };
+
+struct upkeys_key {
+	uint32_t	 set_aside;
+	uint64_t	 cool_until_ms;
+	uint64_t	 requests;
+	uint64_t	 failures;
+};
+
+struct upkeys_group {
+	char		 name[UPKEYS_NAME];	/* "" = free */
+	uint32_t	 tag;
+	uint32_t	 nkeys;
+	uint64_t	 turn;
+	struct upkeys_key keys[UPKEYS_MAX_KEYS];
+};
+
+struct upkeys_board {
+	struct upkeys_group groups[UPKEYS_GROUPS];
+};
+
+/* this generation's providers -> groups; built by the master, inherited
+ * by the workers */
+struct upkeys_map {
+	const struct conf_provider *p;
+	int		 group;
+	uint32_t	 tag;
+};
+
+static struct upkeys_board	*board;
+static struct upkeys_map	*map;
+static size_t			 nmap;
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ADD(p, v)	__atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+
+int
+upkeys_init(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof(*board), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	board = p;
+	return 0;
+}
+
+/* the same keys in the same order */
+static int
+upkeys_same(const struct conf_provider *a, const struct conf_provider *b)
+{
+	size_t	 i;
+
+	if (a->napi_keys != b->napi_keys)
+		return 0;
+	for (i = 0; i < a->napi_keys; i++)
+		if (strcmp(a->api_keys[i], b->api_keys[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static const struct conf_provider *
+upkeys_named(const struct conf *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; c != NULL && i < c->nproviders; i++)
+		if (c->providers[i].napi_keys > 0 &&
+		    strcmp(c->providers[i].name, name) == 0)
+			return &c->providers[i];
+	return NULL;
+}
+
+/* a group for fresh provider p: its own when the keys stayed, else a free
+ * one, or one whose provider left, zeroed under a new tag; -1 = none */
+static int
+upkeys_group_for(const struct conf *old, const struct conf *fresh,
+    const struct conf_provider *p, const unsigned char *claimed)
+{
+	const struct conf_provider *was;
+	struct upkeys_group *g;
+	int		 i, pick = -1;
+
+	for (i = 0; i < UPKEYS_GROUPS && pick == -1; i++)
+		if (!claimed[i] && strncmp(board->groups[i].name, p->name,
+		    UPKEYS_NAME - 1) == 0)
+			pick = i;
+	if (pick != -1 && (was = upkeys_named(old, p->name)) != NULL &&
+	    upkeys_same(was, p) && board->groups[pick].nkeys == p->napi_keys)
+		return pick;
+	for (i = 0; i < UPKEYS_GROUPS && pick == -1; i++)
+		if (!claimed[i] && board->groups[i].name[0] == '\0')
+			pick = i;
+	for (i = 0; i < UPKEYS_GROUPS && pick == -1; i++)
+		if (!claimed[i] && upkeys_named(fresh,
+		    board->groups[i].name) == NULL)
+			pick = i;
+	if (pick == -1)
+		return -1;
+	g = &board->groups[pick];
+	STORE(&g->tag, g->tag + 1);
+	memset(g->keys, 0, sizeof(g->keys));
+	g->turn = 0;
+	g->nkeys = (uint32_t)p->napi_keys;
+	strlcpy(g->name, p->name, sizeof(g->name));
+	return pick;
+}
+
+void
+upkeys_sync(const struct conf *old, const struct conf *fresh)
+{
+	unsigned char	 claimed[UPKEYS_GROUPS];
+	struct upkeys_map *m;
+	size_t		 i, n = 0;
+	int		 g;
+
+	if ((m = calloc(fresh->nproviders + 1, sizeof(*m))) == NULL) {
+		log_warnx("no memory for the api_keys table: keys are "
+		    "picked at random");
+		free(map);
+		map = NULL;
+		nmap = 0;
+		return;
+	}
+	memset(claimed, 0, sizeof(claimed));
+	for (i = 0; i < fresh->nproviders; i++) {
+		const struct conf_provider *p = &fresh->providers[i];
+
+		if (p->napi_keys == 0)
+			continue;
+		g = board != NULL ? upkeys_group_for(old, fresh, p, claimed) :
+		    -1;
+		if (g == -1 && board != NULL)
+			log_warnx("provider %s: no room for the state of its "
+			    "api_keys: they are picked at random", p->name);
+		m[n].p = p;
+		m[n].group = g;
+		if (g != -1) {
+			claimed[g] = 1;
+			m[n].tag = board->groups[g].tag;
+		}
+		n++;
+	}
+	free(map);
+	map = m;
+	nmap = n;
+}
+
+/* p's group in this generation, or NULL */
+static struct upkeys_group *
+upkeys_group(const struct conf_provider *p)
+{
+	struct upkeys_group *g;
+	size_t	 i;
+
+	for (i = 0; i < nmap; i++) {
+		if (map[i].p != p)
+			continue;
+		if (map[i].group < 0)
+			return NULL;
+		g = &board->groups[map[i].group];
+		return LOAD(&g->tag) == map[i].tag ? g : NULL;
+	}
+	return NULL;
+}
+
+/* usable now; else *wait_ms until it is (0 = never) */
+static int
+upkeys_key_usable(struct upkeys_key *k, uint64_t now_ms, uint64_t *wait_ms)
+{
+	uint64_t	 until;
+
+	*wait_ms = 0;
+	if (LOAD(&k->set_aside))
+		return 0;
+	if ((until = LOAD(&k->cool_until_ms)) > now_ms) {
+		*wait_ms = until - now_ms;
+		return 0;
+	}
+	return 1;
+}
+
+int
+upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
+    uint64_t *wait_ms)
+{
+	struct upkeys_group *g;
+	uint64_t	 start, wait, soonest = 0;
+	size_t		 i, k;
+
+	*wait_ms = 0;
+	if (p->napi_keys == 0)
+		return 0;
+	if ((g = upkeys_group(p)) == NULL)
+		return (int)arc4random_uniform((uint32_t)p->napi_keys);
+	start = ADD(&g->turn, 1);
+	for (i = 0; i < g->nkeys; i++) {
+		k = (size_t)((start + i) % g->nkeys);
+		if (upkeys_key_usable(&g->keys[k], now_ms, &wait)) {
+			ADD(&g->keys[k].requests, 1);
+			return (int)k;
+		}
+		if (wait > 0 && (soonest == 0 || wait < soonest))
+			soonest = wait;
+	}
+	*wait_ms = soonest;
+	return -1;
+}
+
+int
+upkeys_usable(const struct conf_provider *p, uint64_t now_ms)
+{
+	struct upkeys_group *g;
+	uint64_t	 wait;
+	size_t		 k;
+
+	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL)
+		return 1;
+	for (k = 0; k < g->nkeys; k++)
+		if (upkeys_key_usable(&g->keys[k], now_ms, &wait))
+			return 1;
+	return 0;
+}
+
+void
+upkeys_report(const struct conf_provider *p, int i, long status,
+    int64_t cooldown_ms, uint64_t now_ms, const char *request_id)
+{
+	struct upkeys_group *g;
+	struct upkeys_key *k;
+	uint32_t	 was = 0;
+
+	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL || i < 0 ||
+	    (uint32_t)i >= g->nkeys)
+		return;
+	k = &g->keys[i];
+	if (status / 100 == 2)
+		return;
+	ADD(&k->failures, 1);
+	if (status == 401 || status == 403) {
+		was = __atomic_exchange_n(&k->set_aside, 1, __ATOMIC_RELAXED);
+		if (!was)
+			log_warnx("%s provider %s: api_keys[%d] answered %ld: "
+			    "set aside until a reload or restart", request_id,
+			    p->name, i, status);
+	} else if (status == 429) {
+		if (cooldown_ms < 0)
+			cooldown_ms = UPKEYS_COOLDOWN_MS;
+		STORE(&k->cool_until_ms, now_ms + (uint64_t)cooldown_ms);
+		log_info("%s provider %s: api_keys[%d] answered 429: cooling "
+		    "down for %lld ms", request_id, p->name, i,
+		    (long long)cooldown_ms);
+	}
+}
+
+int
+upkeys_stat(const struct conf_provider *p, size_t i, uint64_t now_ms,
+    struct upkeys_stat *st)
+{
+	struct upkeys_group *g;
+	struct upkeys_key *k;
+	uint64_t	 wait;
+
+	memset(st, 0, sizeof(*st));
+	if (i >= p->napi_keys)
+		return -1;
+	if ((g = upkeys_group(p)) == NULL || i >= g->nkeys)
+		return 0;	/* no table: active, nothing counted */
+	k = &g->keys[i];
+	st->requests = LOAD(&k->requests);
+	st->failures = LOAD(&k->failures);
+	if (!upkeys_key_usable(k, now_ms, &wait))
+		st->state = wait > 0 ? UPKEYS_COOLING : UPKEYS_SET_ASIDE;
+	return 0;
+}
