@@ -12,6 +12,7 @@
 
 #include "aevent.h"
 #include "buf.h"
+#include "gsig.h"
 #include "jsonscan.h"
 
 #define STREAM_MAX_TOOLS	128
@@ -25,6 +26,10 @@ struct stream_tool {
 	int	 id_given;		/* id came from the upstream */
 	int	 json_depth;		/* scan of the arguments so far: */
 	int	 json_state;		/* see stream.c, TOOL_JSON_* */
+	char	*sig;			/* Gemini's thought signature */
+	size_t	 siglen;
+	char	*wire_id;		/* the id sent: id with sig (gsig.h) */
+	int	 repaired;		/* written as text (tcrepair.h) */
 };
 
 struct stream {
@@ -32,6 +37,9 @@ struct stream {
 	char		 msg_id[40];
 	char		 request_id[64];/* optional, set by the caller: used
 					 * by errors that stream_finish emits */
+	char		 gsig_key[GSIG_KEY_SIZE];/* optional, set by the
+					 * caller: thought signatures of
+					 * tool calls ride in their ids */
 	char		 model[128];	/* what the client asked for */
 	int64_t		 input_tokens;	/* local estimate for message_start */
 	int		 wait_for_usage;/* include_usage on: usage chunk follows */

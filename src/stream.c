@@ -161,8 +161,9 @@ block_open(struct stream *s, int kind, struct stream_tool *t)
 
 	if (block_close(s) == -1)
 		return -1;
-	if ((index = aevent_block_start(s->ev, types[kind],
-	    t != NULL ? t->id : NULL, t != NULL ? t->name : NULL)) == -1)
+	if ((index = aevent_block_start(s->ev, types[kind], t == NULL ? NULL :
+	    t->wire_id != NULL ? t->wire_id : t->id,
+	    t != NULL ? t->name : NULL)) == -1)
 		return stream_oom(s);
 	s->open_kind = kind;
 	if (t != NULL) {
@@ -327,6 +328,47 @@ tool_ready(const struct stream_tool *t, int finishing)
 	    t->json_state != TOOL_JSON_EMPTY || t->pending.len > 0);
 }
 
+/* the id with the call's thought signature inside (gsig.c) */
+static int
+tool_wire_id(struct stream *s, struct stream_tool *t)
+{
+	struct buf	 b = BUF_INITIALIZER;
+
+	if (gsig_id_encode(&b, s->gsig_key, t->id, t->sig, t->siglen) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	t->wire_id = buf_steal(&b);
+	return 0;
+}
+
+/* Gemini puts the signature on the call's first delta; one that comes
+ * after the block started cannot reach the client any more */
+static int
+tool_sig(struct stream *s, struct stream_tool *t, int tc)
+{
+	const char	*sig;
+	size_t		 len;
+	int		 ec, g;
+
+	if (s->gsig_key[0] == '\0' || t->sig != NULL ||
+	    (ec = jget(s, tc, "extra_content", JSONSCAN_OBJECT)) == -1 ||
+	    (g = jget(s, ec, "google", JSONSCAN_OBJECT)) == -1 ||
+	    (sig = jstr(s, g, "thought_signature", &len)) == NULL || len == 0)
+		return 0;
+	if (t->block >= 0) {
+		log_warnx("stream %s: tool call %s: thought signature after "
+		    "its block started, not kept", s->msg_id, t->id);
+		return 0;
+	}
+	if ((t->sig = malloc(len + 1)) == NULL)
+		return stream_oom(s);
+	memcpy(t->sig, sig, len);
+	t->sig[len] = '\0';
+	t->siglen = len;
+	return 0;
+}
+
 static int
 tool_open(struct stream *s, struct stream_tool *t)
 {
@@ -334,6 +376,8 @@ tool_open(struct stream *s, struct stream_tool *t)
 		util_random_id(t->id, sizeof(t->id), "toolu_", 24);
 	if (t->name[0] == '\0')		/* the upstream never said */
 		strlcpy(t->name, "unknown_tool", sizeof(t->name));
+	if (t->sig != NULL && tool_wire_id(s, t) == -1)
+		return stream_oom(s);
 	if (block_open(s, KIND_TOOL, t) == -1)
 		return -1;
 	s->ntool_calls++;
@@ -411,6 +455,8 @@ tool_entry(struct stream *s, int tc, size_t pos)
 		tool_id_set(t, id);
 		t->id_given = 1;
 	}
+	if (tool_sig(s, t, tc) == -1)
+		return -1;
 	if ((fn = jget(s, tc, "function", JSONSCAN_OBJECT)) == -1)
 		return 0;
 	if ((name = jstr(s, fn, "name", NULL)) != NULL && t->name[0] == '\0')
@@ -782,8 +828,11 @@ stream_free(struct stream *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < s->ntools; i++)
+	for (i = 0; i < s->ntools; i++) {
 		buf_free(&s->tools[i].pending);
+		free(s->tools[i].sig);
+		free(s->tools[i].wire_id);
+	}
 	free(s->finish_reason);
 	free(s->stop_sequence);
 	jsonscan_free(&s->js);

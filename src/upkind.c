@@ -21,6 +21,7 @@
 
 #include "aevent.h"
 #include "conf.h"
+#include "gsig.h"
 #include "resp.h"
 #include "resp_stream.h"
 #include "schema.h"
@@ -34,8 +35,7 @@ static json_object *
 chat_resp(json_object *up, const char *client_model, json_object *req,
     const struct model_route *route, struct xlate_err *err)
 {
-	(void)route;
-	return xlate_resp(up, client_model, req, err);
+	return xlate_resp_route(up, client_model, req, route, err);
 }
 
 static void
@@ -46,6 +46,7 @@ chat_init(union upkind_stream *u, struct aevent *ev, const char *msg_id,
 	stream_init(&u->chat, ev, msg_id, model, input_tokens,
 	    route->provider->include_usage);
 	strlcpy(u->chat.request_id, request_id, sizeof(u->chat.request_id));
+	gsig_key(route, u->chat.gsig_key);
 }
 
 static int

@@ -34,6 +34,7 @@
 #include "jsonparse.h"
 #include "log.h"
 #include "errmap.h"
+#include "gsig.h"
 #include "secret.h"
 #include "tokens.h"
 #include "util.h"
@@ -367,7 +368,9 @@ xlate_tool_block(json_object *content, const char *id, json_object *fn,
 {
 	const char	*name = jstr(fn, "name");
 	json_object	*input, *b;
-	char		 tid[TOOL_ID_MAX];
+	char		 tidbuf[TOOL_ID_MAX], *tid = tidbuf;
+	size_t		 tidsz = sizeof(tidbuf);
+	int		 rc = -1;
 
 	if (name == NULL || *name == '\0') {
 		err_set(err, 502, "api_error",
@@ -384,28 +387,59 @@ xlate_tool_block(json_object *content, const char *id, json_object *fn,
 		log_dropped_call(name, err->message);
 		return 0;
 	}
-	tool_id_unique(tid, sizeof(tid), id, content);
+	/* an id carrying a thought signature (gsig.c) is kept whole */
+	if (id != NULL && strncmp(id, GSIG_PREFIX, sizeof(GSIG_PREFIX) - 1) ==
+	    0 && strlen(id) >= tidsz) {
+		tidsz = strlen(id) + 1;
+		if ((tid = malloc(tidsz)) == NULL) {
+			json_object_put(input);
+			err_nomem(err);
+			return -1;
+		}
+	}
+	tool_id_unique(tid, tidsz, id, content);
 	if ((b = block_new("tool_use")) == NULL ||
 	    jset(b, "id", json_object_new_string(tid)) == -1 ||
 	    jset(b, "name", json_object_new_string(name)) == -1) {
 		json_object_put(b);
 		json_object_put(input);
 		err_nomem(err);
-		return -1;
+		goto done;
 	}
 	if (jset(b, "input", input) == -1 || jadd(content, b) == -1) {
 		err_nomem(err);
-		return -1;
+		goto done;
 	}
-	return 1;
+	rc = 1;
+done:
+	if (tid != tidbuf)
+		free(tid);
+	return rc;
+}
+
+/* the id the client gets for a call: the upstream's, with its thought
+ * signature inside when it gave one and key says whose it is (gsig.c) */
+static int
+tool_wire_id(json_object *call, const char *key, struct buf *out)
+{
+	const char	*sig;
+	char		 tid[TOOL_ID_MAX];
+	size_t		 len;
+
+	if (key == NULL || (sig = gsig_of_call(call, &len)) == NULL)
+		return 0;
+	xlate_tool_id(tid, sizeof(tid), jstr(call, "id"));
+	return gsig_id_encode(out, key, tid, sig, len);
 }
 
 /* tool_calls (or the legacy function_call) -> blocks; count or -1 */
 static int
-resp_tools(json_object *msg, int truncated, json_object *content,
-    struct xlate_err *err)
+resp_tools(json_object *msg, int truncated, const char *key,
+    json_object *content, struct xlate_err *err)
 {
+	struct buf	 wire = BUF_INITIALIZER;
 	json_object	*calls, *call, *fn;
+	const char	*id;
 	size_t		 i, n;
 	int		 added = 0, r;
 
@@ -420,11 +454,21 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 		/* only function calls exist in Chat Completions today */
 		if ((fn = jget(call, "function", json_type_object)) == NULL)
 			continue;
-		if ((r = xlate_tool_block(content, jstr(call, "id"), fn, truncated,
-		    err)) == -1)
+		buf_reset(&wire);
+		if ((r = tool_wire_id(call, key, &wire)) == -1) {
+			buf_free(&wire);
+			err_nomem(err);
 			return -1;
+		}
+		id = r == 1 ? wire.data : jstr(call, "id");
+		if ((r = xlate_tool_block(content, id, fn, truncated,
+		    err)) == -1) {
+			buf_free(&wire);
+			return -1;
+		}
 		added += r;
 	}
+	buf_free(&wire);
 	return added;
 }
 
@@ -686,8 +730,16 @@ json_object *
 xlate_resp(json_object *resp, const char *client_model, json_object *req,
     struct xlate_err *err)
 {
+	return xlate_resp_route(resp, client_model, req, NULL, err);
+}
+
+json_object *
+xlate_resp_route(json_object *resp, const char *client_model,
+    json_object *req, const struct model_route *route, struct xlate_err *err)
+{
 	json_object	*choice, *msg, *content, *usage, *out;
 	const char	*stop, *seq, *model;
+	char		 key[GSIG_KEY_SIZE];
 	int		 ntools, refusal, truncated;
 
 	if (errmap_answer(resp, err) == -1)
@@ -711,7 +763,10 @@ xlate_resp(json_object *resp, const char *client_model, json_object *req,
 		json_object_put(content);
 		goto nomem;
 	}
-	if ((ntools = resp_tools(msg, truncated, content, err)) == -1) {
+	if (route != NULL)
+		gsig_key(route, key);
+	if ((ntools = resp_tools(msg, truncated, route != NULL ? key : NULL,
+	    content, err)) == -1) {
 		json_object_put(content);
 		return NULL;
 	}
