@@ -42,6 +42,7 @@ struct conf_provider {
 	int	  pdf;			/* upstream accepts file (PDF) parts */
 	int	  include_usage;	/* send stream_options.include_usage */
 	int	  strip_attribution;	/* drop Claude Code's billing header */
+	int	  tool_call_repair;	/* calls written as text: tcrepair.c */
 };
 
 /* the web_search object: the backend of Anthropic's web_search server

@@ -13,6 +13,7 @@
 #include "aevent.h"
 #include "buf.h"
 #include "gsig.h"
+#include "tcrepair.h"
 #include "jsonscan.h"
 
 #define STREAM_MAX_TOOLS	128
@@ -60,6 +61,10 @@ struct stream {
 
 	struct jsonscan	 js;		/* reused for every chunk */
 
+	/* tool_call_repair (stream_repair): calls written as text */
+	int		 repair_on;
+	struct tcrepair	 repair;
+
 	/* stream_feed returned -1 and the client is still there
 	 * (ev->client_gone): the error for stream_error() */
 	char		 error_type[32];
@@ -91,6 +96,10 @@ int	 stream_finish(struct stream *);
  * open, as in the streams of Anthropic's API; emitted as the last bytes */
 int	 stream_error(struct stream *, const char *type, const char *message,
 	    const char *request_id);
+/* tool_call_repair on: calls the model writes as text, naming one of
+ * tools (the request's "tools", borrowed for the stream's life), become
+ * tool_use blocks (tcrepair.h); after stream_init */
+void	 stream_repair(struct stream *, json_object *tools);
 /* a ping (after message_start if not yet sent), emitted at once */
 int	 stream_ping(struct stream *);
 void	 stream_free(struct stream *);

@@ -303,7 +303,7 @@ tool_lookup(struct stream *s, int tc, size_t pos)
 	id = jstr(s, tc, "id", NULL);
 	for (i = s->ntools; i-- > 0; ) {
 		t = &s->tools[i];
-		if (t->oa_index != key)
+		if (t->oa_index != key || t->repaired)
 			continue;
 		if (id != NULL && *id != '\0' && t->id_given) {
 			tool_id_set(&probe, id);
@@ -486,6 +486,62 @@ tool_calls(struct stream *s, int arr)
 	return tools_advance(s, 0);
 }
 
+/* ---- tool calls written as text (tool_call_repair) -------------------- */
+
+static int
+repair_text(void *arg, const char *p, size_t len)
+{
+	return block_text(arg, KIND_TEXT, p, len);
+}
+
+/* a call tcrepair found: a block of its own, whole at once */
+static int
+repair_call(void *arg, const char *name, json_object *input)
+{
+	struct stream		*s = arg;
+	struct stream_tool	*t;
+	const char		*args;
+
+	if ((t = tool_new(s, -1)) == NULL)
+		return -1;
+	t->repaired = 1;
+	t->json_state = TOOL_JSON_DONE;
+	strlcpy(t->name, name, sizeof(t->name));
+	if ((args = json_object_to_json_string_ext(input,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL)
+		return stream_oom(s);
+	if (tool_open(s, t) == -1)
+		return -1;
+	if (aevent_json(s->ev, args, strlen(args)) == -1)
+		return stream_oom(s);
+	return block_close(s);
+}
+
+/* how: 0 feed p, 1 release what is held (other content comes), 2 end */
+static int
+content_text(struct stream *s, const char *p, size_t len, int how,
+    int truncated)
+{
+	const struct tcrepair_sink k = { repair_text, repair_call, s };
+	int	 rc;
+
+	if (!s->repair_on)
+		return how == 0 ? block_text(s, KIND_TEXT, p, len) : 0;
+	rc = how == 0 ? tcrepair_feed(&s->repair, p, len, &k) : how == 1 ?
+	    tcrepair_release(&s->repair, &k) :
+	    tcrepair_end(&s->repair, truncated, &k);
+	if (rc == -1 && s->repair.error[0] != '\0')
+		return stream_fail(s, "api_error", "%s", s->repair.error);
+	return rc;
+}
+
+void
+stream_repair(struct stream *s, json_object *tools)
+{
+	tcrepair_init(&s->repair, tools);
+	s->repair_on = 1;
+}
+
 /* ---- chunks ----------------------------------------------------------- */
 
 /* the message's first event (once per message, whatever the round) */
@@ -503,18 +559,22 @@ chunk_delta(struct stream *s, int delta)
 	size_t		 len;
 	int		 arr;
 
+	/* text held by tool_call_repair goes before any other kind */
 	if ((p = jstr(s, delta, "reasoning_content", &len)) != NULL ||
 	    (p = jstr(s, delta, "reasoning", &len)) != NULL)
-		if (block_text(s, KIND_THINKING, p, len) == -1)
+		if ((len > 0 && content_text(s, NULL, 0, 1, 0) == -1) ||
+		    block_text(s, KIND_THINKING, p, len) == -1)
 			return -1;
 	if ((p = jstr(s, delta, "content", &len)) != NULL &&
-	    block_text(s, KIND_TEXT, p, len) == -1)
+	    content_text(s, p, len, 0, 0) == -1)
 		return -1;
 	if ((p = jstr(s, delta, "refusal", &len)) != NULL &&
-	    block_text(s, KIND_TEXT, p, len) == -1)
+	    ((len > 0 && content_text(s, NULL, 0, 1, 0) == -1) ||
+	    block_text(s, KIND_TEXT, p, len) == -1))
 		return -1;
 	if ((arr = jget(s, delta, "tool_calls", JSONSCAN_ARRAY)) != -1)
-		if (tool_calls(s, arr) == -1)
+		if (content_text(s, NULL, 0, 1, 0) == -1 ||
+		    tool_calls(s, arr) == -1)
 			return -1;
 	return 0;
 }
@@ -538,6 +598,9 @@ chunk_finish(struct stream *s, int choice, const char *reason)
 		seq = jstr(s, choice, "matched_stop", NULL);
 	if (seq != NULL && (s->stop_sequence = strdup(seq)) == NULL)
 		return stream_oom(s);
+	if (content_text(s, NULL, 0, 2, strcmp(xlate_stop_reason(reason),
+	    "max_tokens") == 0) == -1)
+		return -1;
 	if (tools_advance(s, 1) == -1)
 		return -1;
 	return block_close(s);
@@ -836,6 +899,9 @@ stream_free(struct stream *s)
 	free(s->finish_reason);
 	free(s->stop_sequence);
 	jsonscan_free(&s->js);
+	if (s->repair_on)
+		tcrepair_free(&s->repair);
+	s->repair_on = 0;
 	s->finish_reason = s->stop_sequence = NULL;
 	s->ntools = 0;
 }

@@ -176,6 +176,22 @@ upkind_of(const struct conf_provider *p)
 	return &kinds[p->api];
 }
 
+void
+upkind_stream_repair(union upkind_stream *u, const struct model_route *route,
+    json_object *req)
+{
+	json_object	*tools = NULL;
+
+	if (route->provider->api != CONF_API_OPENAI ||
+	    !route->provider->tool_call_repair)
+		return;
+	/* no tools: nothing can be a call, and nothing is held */
+	if (req != NULL && json_object_object_get_ex(req, "tools", &tools) &&
+	    json_object_is_type(tools, json_type_array) &&
+	    json_object_array_length(tools) > 0)
+		stream_repair(&u->chat, tools);
+}
+
 json_object *
 upkind_request(json_object *req, const struct model_route *route, int stream,
     const char *request_id, struct xlate_err *err)

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "errmap.h"
 #include "gsig.h"
+#include "tcrepair.h"
 #include "secret.h"
 #include "tokens.h"
 #include "util.h"
@@ -549,10 +550,95 @@ text_gather(json_object *c, struct buf *text)
 	}
 }
 
-/* the text block; *refusal set when the text is the model's refusal */
+/* a text block of t, if any (t emptied) */
+static int
+text_block(json_object *content, struct buf *t)
+{
+	json_object	*b;
+
+	if (t->len == 0)
+		return 0;
+	if ((b = block_new("text")) == NULL ||
+	    jset(b, "text", xlate_answer_string(t->data, t->len)) == -1) {
+		json_object_put(b);
+		return -1;
+	}
+	buf_reset(t);
+	return jadd(content, b);
+}
+
+/* tool calls written as text (tcrepair.c): its text and calls as blocks */
+struct repair_out {
+	json_object		*content;
+	struct buf		 text;
+	struct xlate_err	*err;
+	int			 calls;
+};
+
+static int
+repair_text(void *arg, const char *p, size_t len)
+{
+	struct repair_out	*o = arg;
+
+	return buf_append(&o->text, p, len);
+}
+
+static int
+repair_call(void *arg, const char *name, json_object *input)
+{
+	struct repair_out	*o = arg;
+	json_object		*fn;
+	int			 r;
+
+	if (text_block(o->content, &o->text) == -1 ||
+	    (fn = json_object_new_object()) == NULL)
+		return -1;
+	if (jset(fn, "name", json_object_new_string(name)) == -1 ||
+	    jset(fn, "arguments", json_object_get(input)) == -1) {
+		json_object_put(fn);
+		return -1;
+	}
+	r = xlate_tool_block(o->content, NULL, fn, 0, o->err);
+	json_object_put(fn);
+	if (r == 1)
+		o->calls++;
+	return r == 1 ? 0 : -1;
+}
+
+/* text with calls written into it: text and tool_use blocks; the count of
+ * calls, or -1 with err filled */
+static int
+repair_blocks(json_object *tools, struct buf *text, int truncated,
+    json_object *content, struct xlate_err *err)
+{
+	struct repair_out	 o = { content, BUF_INITIALIZER, err, 0 };
+	struct tcrepair_sink	 k = { repair_text, repair_call, &o };
+	struct tcrepair		 r;
+	int			 rc;
+
+	err->status = 0;
+	tcrepair_init(&r, tools);
+	rc = tcrepair_feed(&r, text->data, text->len, &k);
+	if (rc == 0)
+		rc = tcrepair_end(&r, truncated, &k);
+	if (rc == 0)
+		rc = text_block(content, &o.text);
+	if (rc == -1 && r.error[0] != '\0')
+		err_set(err, 502, "api_error", "%s", r.error);
+	else if (rc == -1 && err->status == 0)
+		err_nomem(err);
+	tcrepair_free(&r);
+	buf_free(&o.text);
+	return rc == -1 ? -1 : o.calls;
+}
+
+/* the text block; *refusal set when the text is the model's refusal;
+ * with tools (tool_call_repair on), calls written as text become tool_use
+ * blocks, counted in *repaired */
 static int
 resp_text(json_object *choice, json_object *msg, json_object *content,
-    int *refusal)
+    int *refusal, json_object *tools, int truncated, int *repaired,
+    struct xlate_err *err)
 {
 	struct buf	 text = BUF_INITIALIZER;
 	json_object	*v = NULL, *b;
@@ -568,6 +654,12 @@ resp_text(json_object *choice, json_object *msg, json_object *content,
 	if (text.len == 0 && (r = jstr(msg, "refusal")) != NULL && *r != '\0') {
 		buf_puts(&text, r);
 		*refusal = 1;
+	}
+	if (tools != NULL && !*refusal && text.len > 0) {
+		*repaired = repair_blocks(tools, &text, truncated, content,
+		    err);
+		buf_free(&text);
+		return *repaired == -1 ? -2 : 0;
 	}
 	if (text.len > 0) {
 		if ((b = block_new("text")) == NULL ||
@@ -740,7 +832,8 @@ xlate_resp_route(json_object *resp, const char *client_model,
 	json_object	*choice, *msg, *content, *usage, *out;
 	const char	*stop, *seq, *model;
 	char		 key[GSIG_KEY_SIZE];
-	int		 ntools, refusal, truncated;
+	json_object	*tools = NULL;
+	int		 ntools, refusal, truncated, repaired = 0, rc;
 
 	if (errmap_answer(resp, err) == -1)
 		return NULL;
@@ -758,10 +851,24 @@ xlate_resp_route(json_object *resp, const char *client_model,
 	    "max_tokens") == 0;
 	if ((content = json_object_new_array()) == NULL)
 		goto nomem;
+	/* tool_call_repair: the request's tools are the names a call
+	 * written as text may have */
+	if (route != NULL && route->provider->tool_call_repair &&
+	    (tools = jget(req, "tools", json_type_array)) == NULL)
+		tools = json_object_new_array();
+	else if (tools != NULL)
+		json_object_get(tools);
 	if (resp_thinking(msg, content) == -1 ||
-	    resp_text(choice, msg, content, &refusal) == -1) {
+	    (rc = resp_text(choice, msg, content, &refusal, tools, truncated,
+	    &repaired, err)) == -1) {
+		json_object_put(tools);
 		json_object_put(content);
 		goto nomem;
+	}
+	json_object_put(tools);
+	if (rc == -2) {
+		json_object_put(content);
+		return NULL;
 	}
 	if (route != NULL)
 		gsig_key(route, key);
@@ -770,7 +877,7 @@ xlate_resp_route(json_object *resp, const char *client_model,
 		json_object_put(content);
 		return NULL;
 	}
-	stop = resp_stop(choice, ntools, refusal, &seq);
+	stop = resp_stop(choice, ntools + repaired, refusal, &seq);
 	if ((model = client_model) == NULL && (model = jstr(resp, "model")) ==
 	    NULL)
 		model = "";

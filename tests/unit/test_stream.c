@@ -75,6 +75,8 @@ realloc(void *p, size_t n)
 #define REQ_ID		"req_test"
 #define INPUT_EST	1000
 
+#define REPAIR_TOOLS	"[{\"name\":\"Read\",\"input_schema\":{}},{\"name\":\"Bash\",\"input_schema\":{}}]"
+
 struct fixture {
 	const char	*name;
 	int		 wait_for_usage;
@@ -116,6 +118,11 @@ static const struct fixture fixtures[] = {
 	/* Gemini: no index, whole calls, a signature on the first call */
 	{ "gemini_signatures",		1, 0, 1, "0123456789abcdef", NULL },
 	{ "gemini_signatures_unkeyed",	1, 0, 1, NULL, NULL },
+	/* tool_call_repair: a tag split across chunks, almost-JSON, a
+	 * fenced call, a code fence and text that stay text */
+	{ "repair_text_calls",		1, 0, 1, NULL, REPAIR_TOOLS },
+	/* ... and a tagged call beyond repair: the error event */
+	{ "repair_beyond",		1, 1, 0, NULL, REPAIR_TOOLS },
 };
 
 /* the fixture being run: its options apply to every run_init */
@@ -179,6 +186,13 @@ run_init(struct run *r, int wait_for_usage)
 	if (cur_fx != NULL && cur_fx->gsig_key != NULL)
 		strlcpy(r->st.gsig_key, cur_fx->gsig_key,
 		    sizeof(r->st.gsig_key));
+	if (cur_fx != NULL && cur_fx->repair != NULL) {
+		static json_object	*tools;
+
+		if (tools == NULL)
+			tools = json_tokener_parse(cur_fx->repair);
+		stream_repair(&r->st, tools);
+	}
 }
 
 /* one upstream read, as the relay does it: feed, then flush */
