@@ -182,6 +182,8 @@ test_round_trip(void)
 	json_object_put(msg);
 	msg = xlate_resp_route(up, "claude-test", NULL, &rt.r, &err);
 	json_object_put(up);
+	id1 = str_at(msg, "content.0.id");
+	id2 = str_at(msg, "content.1.id");
 
 	content = json_object_object_get(msg, "content");
 	snprintf(body, sizeof(body), "{\"model\":\"claude-test\","
