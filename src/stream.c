@@ -47,6 +47,13 @@
  * call ends that call early (a change of kind closes a block); its later
  * fragments are dropped and logged.
  *
+ * Two optional passengers: a tool call's thought signature (Gemini,
+ * extra_content on its first delta) rides in the id its block starts
+ * with (gsig.c, s->gsig_key); with stream_repair, content text goes
+ * through tcrepair, which holds back only what may still become a call
+ * written as text and hands back text and whole calls (each call one
+ * tool_use block, opened, filled and closed at once).
+ *
  * Failure: stream_feed returns -1 when the payload is not a chunk we
  * understand, carries an upstream error, or memory runs out (error_type
  * and error set, for the caller's stream_error(); the whole events before

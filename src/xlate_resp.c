@@ -12,6 +12,12 @@
  * stop_reason "max_tokens", as Anthropic's own would, so the client can ask
  * again with more room instead of retrying a 502 that will not change.
  *
+ * For a route (xlate_resp_route): a tool call Gemini signed keeps its
+ * thought signature in its tool_use id (gsig.c); with the provider's
+ * tool_call_repair, calls the model wrote into its text become tool_use
+ * blocks in their place among the text blocks (tcrepair.c), and one
+ * beyond repair fails the answer with a 502 naming the tool.
+ *
  * Configured secrets in the text and thinking are masked (secret_mask_exact).
  * An answer that carries an error instead of choices is errmap's to word.
  *
