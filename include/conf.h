@@ -80,6 +80,7 @@ struct conf_provider {
 	size_t	  nbetas;
 	int	  betas_listed;		/* 0: every one */
 	int	  count_tokens;		/* api anthropic: forward count_tokens */
+	int	  tool_call_repair;	/* calls written as text: tcrepair.c */
 };
 
 /* the web_search object: the backend of Anthropic's web_search server

@@ -12,6 +12,8 @@
 
 #include "aevent.h"
 #include "buf.h"
+#include "gsig.h"
+#include "tcrepair.h"
 #include "jsonscan.h"
 
 #define STREAM_MAX_TOOLS	128
@@ -25,6 +27,10 @@ struct stream_tool {
 	int	 id_given;		/* id came from the upstream */
 	int	 json_depth;		/* scan of the arguments so far: */
 	int	 json_state;		/* see stream.c, TOOL_JSON_* */
+	char	*sig;			/* Gemini's thought signature */
+	size_t	 siglen;
+	char	*wire_id;		/* the id sent: id with sig (gsig.h) */
+	int	 repaired;		/* written as text (tcrepair.h) */
 	int	 held;			/* a call the caller runs (stream_hold) */
 };
 
@@ -48,6 +54,9 @@ struct stream {
 	char		 msg_id[40];
 	char		 request_id[64];/* optional, set by the caller: used
 					 * by errors that stream_finish emits */
+	char		 gsig_key[GSIG_KEY_SIZE];/* optional, set by the
+					 * caller: thought signatures of
+					 * tool calls ride in their ids */
 	char		 model[128];	/* what the client asked for */
 	int64_t		 input_tokens;	/* local estimate for message_start */
 	int		 wait_for_usage;/* include_usage on: usage chunk follows */
@@ -69,6 +78,10 @@ struct stream {
 	const struct stream_hold *hold;	/* NULL: every call is the client's */
 
 	struct jsonscan	 js;		/* reused for every chunk */
+
+	/* tool_call_repair (stream_repair): calls written as text */
+	int		 repair_on;
+	struct tcrepair	 repair;
 
 	/* stream_feed returned -1 and the client is still there
 	 * (ev->client_gone): the error for stream_error() */
@@ -103,6 +116,10 @@ int	 stream_finish(struct stream *);
  * open, as in the streams of Anthropic's API; emitted as the last bytes */
 int	 stream_error(struct stream *, const char *type, const char *message,
 	    const char *request_id);
+/* tool_call_repair on: calls the model writes as text, naming one of
+ * tools (the request's "tools", borrowed for the stream's life), become
+ * tool_use blocks (tcrepair.h); after stream_init */
+void	 stream_repair(struct stream *, json_object *tools);
 /* a ping (after message_start if not yet sent), emitted at once */
 int	 stream_ping(struct stream *);
 void	 stream_free(struct stream *);

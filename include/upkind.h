@@ -92,6 +92,12 @@ struct upkind {
 	void		 (*stream_free)(union upkind_stream *);
 };
 
+/* after the kind's stream_init: the provider's tool_call_repair for a
+ * Chat Completions stream, with the client's request (req, which must
+ * outlive the stream) naming the tools */
+void	 upkind_stream_repair(union upkind_stream *,
+	    const struct model_route *, json_object *req);
+
 /* the kind a provider speaks */
 const struct upkind *upkind_of(const struct conf_provider *);
 

@@ -46,6 +46,12 @@ size_t	 xlate_attribution_len(const char *t, size_t len);
  * the upstream reports no usage, as streams do. */
 json_object *xlate_resp(json_object *resp, const char *client_model,
 	    json_object *req, struct xlate_err *);
+/* the same for route's provider: Gemini's thought signatures on tool
+ * calls ride in the tool_use ids (gsig.h), and the provider's
+ * tool_call_repair applies */
+json_object *xlate_resp_route(json_object *resp, const char *client_model,
+	    json_object *req, const struct model_route *,
+	    struct xlate_err *);
 
 /* a thinking block's signature, "cpsig_" and 32 random characters: clients
  * only echo it back and xlate_req ignores it, but plain answers and

@@ -174,6 +174,10 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].strip_attribution", CONF_BOOL, "true", 1,
 	    "remove Claude Code's x-anthropic-billing-header line from the "
 	    "system prompt before forwarding" },
+	{ "providers[].tool_call_repair", CONF_BOOL, "false", 1,
+	    "tool calls the model writes as text (<tool_call> tags, fenced "
+	    "JSON naming a request tool) become tool_use blocks, almost-JSON "
+	    "arguments repaired (for small local models)" },
 	{ "providers[].schema", CONF_STRING, "absent: as clients wrote them", 1,
 	    "\"gemini\": tool parameter schemas rewritten into the subset a "
 	    "strict upstream accepts (Gemini's OpenAI-compatible endpoint "
@@ -994,6 +998,7 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	conf_bool(obj, "providers[].pdf", &p->pdf);
 	conf_bool(obj, "providers[].include_usage", &p->include_usage);
 	conf_bool(obj, "providers[].strip_attribution", &p->strip_attribution);
+	conf_bool(obj, "providers[].tool_call_repair", &p->tool_call_repair);
 	if (conf_schema(cx, obj, where, p) == -1 ||
 	    conf_upstream_parse(cx, obj, where, p) == -1)
 		return -1;

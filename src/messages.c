@@ -707,6 +707,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	    relay_emit, &r);
 	r.kind->stream_init(&r.st, &r.ev, msg_id, ex->model,
 	    tokens_estimate_request(ex->body), route, ex->req->request_id);
+	upkind_stream_repair(&r.st, route, ex->body);
 	sse_decoder_init(&r.dec);
 
 	memset(&call, 0, sizeof(call));

@@ -45,6 +45,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "gsig.h"
 #include "log.h"
 #include "models.h"
 #include "resp.h"
@@ -191,7 +192,7 @@ rq_output(struct rq *q, json_object *call_id, json_object *output)
 		json_object_put(output);
 		return -1;
 	}
-	if (xr_add(&q->x, o, "call_id", xr_string(call_id)) == -1 ||
+	if (xr_add(&q->x, o, "call_id", gsig_plain_id(call_id)) == -1 ||
 	    xr_add(&q->x, o, "output", output) == -1) {
 		json_object_put(o);
 		return -1;
@@ -554,7 +555,7 @@ rq_tool_use(struct rq *q, json_object *b, const char *path)
 	if (rq_flush_text(q) == -1 || (item = rq_item(q, "function_call")) ==
 	    NULL)
 		return -1;
-	if (xr_add(&q->x, item, "call_id", xr_string(id)) == -1 ||
+	if (xr_add(&q->x, item, "call_id", gsig_plain_id(id)) == -1 ||
 	    xr_add(&q->x, item, "name", xr_string(name)) == -1 ||
 	    xr_add(&q->x, item, "arguments",
 	    json_object_new_string(args)) == -1) {

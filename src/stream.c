@@ -51,6 +51,13 @@
  * call ends that call early (a change of kind closes a block); its later
  * fragments are dropped and logged.
  *
+ * Two optional passengers: a tool call's thought signature (Gemini,
+ * extra_content on its first delta) rides in the id its block starts
+ * with (gsig.c, s->gsig_key); with stream_repair, content text goes
+ * through tcrepair, which holds back only what may still become a call
+ * written as text and hands back text and whole calls (each call one
+ * tool_use block, opened, filled and closed at once).
+ *
  * Failure: stream_feed returns -1 when the payload is not a chunk we
  * understand, carries an upstream error, or memory runs out (error_type
  * and error set, for the caller's stream_error(); the whole events before
@@ -165,8 +172,9 @@ block_open(struct stream *s, int kind, struct stream_tool *t)
 
 	if (block_close(s) == -1)
 		return -1;
-	if ((index = aevent_block_start(s->ev, types[kind],
-	    t != NULL ? t->id : NULL, t != NULL ? t->name : NULL)) == -1)
+	if ((index = aevent_block_start(s->ev, types[kind], t == NULL ? NULL :
+	    t->wire_id != NULL ? t->wire_id : t->id,
+	    t != NULL ? t->name : NULL)) == -1)
 		return stream_oom(s);
 	s->open_kind = kind;
 	if (t != NULL) {
@@ -306,7 +314,7 @@ tool_lookup(struct stream *s, int tc, size_t pos)
 	id = jstr(s, tc, "id", NULL);
 	for (i = s->ntools; i-- > 0; ) {
 		t = &s->tools[i];
-		if (t->oa_index != key)
+		if (t->oa_index != key || t->repaired)
 			continue;
 		if (id != NULL && *id != '\0' && t->id_given) {
 			tool_id_set(&probe, id);
@@ -349,6 +357,47 @@ tool_take(struct stream *s, struct stream_tool *t)
 	return 0;
 }
 
+/* the id with the call's thought signature inside (gsig.c) */
+static int
+tool_wire_id(struct stream *s, struct stream_tool *t)
+{
+	struct buf	 b = BUF_INITIALIZER;
+
+	if (gsig_id_encode(&b, s->gsig_key, t->id, t->sig, t->siglen) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	t->wire_id = buf_steal(&b);
+	return 0;
+}
+
+/* Gemini puts the signature on the call's first delta; one that comes
+ * after the block started cannot reach the client any more */
+static int
+tool_sig(struct stream *s, struct stream_tool *t, int tc)
+{
+	const char	*sig;
+	size_t		 len;
+	int		 ec, g;
+
+	if (s->gsig_key[0] == '\0' || t->sig != NULL ||
+	    (ec = jget(s, tc, "extra_content", JSONSCAN_OBJECT)) == -1 ||
+	    (g = jget(s, ec, "google", JSONSCAN_OBJECT)) == -1 ||
+	    (sig = jstr(s, g, "thought_signature", &len)) == NULL || len == 0)
+		return 0;
+	if (t->block >= 0) {
+		log_warnx("stream %s: tool call %s: thought signature after "
+		    "its block started, not kept", s->msg_id, t->id);
+		return 0;
+	}
+	if ((t->sig = malloc(len + 1)) == NULL)
+		return stream_oom(s);
+	memcpy(t->sig, sig, len);
+	t->sig[len] = '\0';
+	t->siglen = len;
+	return 0;
+}
+
 static int
 tool_open(struct stream *s, struct stream_tool *t)
 {
@@ -358,6 +407,8 @@ tool_open(struct stream *s, struct stream_tool *t)
 		util_random_id(t->id, sizeof(t->id), "toolu_", 24);
 	if (t->name[0] == '\0')		/* the upstream never said */
 		strlcpy(t->name, "unknown_tool", sizeof(t->name));
+	if (t->sig != NULL && tool_wire_id(s, t) == -1)
+		return stream_oom(s);
 	if (block_open(s, KIND_TOOL, t) == -1)
 		return -1;
 	s->ntool_calls++;
@@ -435,6 +486,8 @@ tool_entry(struct stream *s, int tc, size_t pos)
 		tool_id_set(t, id);
 		t->id_given = 1;
 	}
+	if (tool_sig(s, t, tc) == -1)
+		return -1;
 	if ((fn = jget(s, tc, "function", JSONSCAN_OBJECT)) == -1)
 		return 0;
 	if ((name = jstr(s, fn, "name", NULL)) != NULL && t->name[0] == '\0') {
@@ -467,6 +520,62 @@ tool_calls(struct stream *s, int arr)
 	return tools_advance(s, 0);
 }
 
+/* ---- tool calls written as text (tool_call_repair) -------------------- */
+
+static int
+repair_text(void *arg, const char *p, size_t len)
+{
+	return block_text(arg, KIND_TEXT, p, len);
+}
+
+/* a call tcrepair found: a block of its own, whole at once */
+static int
+repair_call(void *arg, const char *name, json_object *input)
+{
+	struct stream		*s = arg;
+	struct stream_tool	*t;
+	const char		*args;
+
+	if ((t = tool_new(s, -1)) == NULL)
+		return -1;
+	t->repaired = 1;
+	t->json_state = TOOL_JSON_DONE;
+	strlcpy(t->name, name, sizeof(t->name));
+	if ((args = json_object_to_json_string_ext(input,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL)
+		return stream_oom(s);
+	if (tool_open(s, t) == -1)
+		return -1;
+	if (aevent_json(s->ev, args, strlen(args)) == -1)
+		return stream_oom(s);
+	return block_close(s);
+}
+
+/* how: 0 feed p, 1 release what is held (other content comes), 2 end */
+static int
+content_text(struct stream *s, const char *p, size_t len, int how,
+    int truncated)
+{
+	const struct tcrepair_sink k = { repair_text, repair_call, s };
+	int	 rc;
+
+	if (!s->repair_on)
+		return how == 0 ? block_text(s, KIND_TEXT, p, len) : 0;
+	rc = how == 0 ? tcrepair_feed(&s->repair, p, len, &k) : how == 1 ?
+	    tcrepair_release(&s->repair, &k) :
+	    tcrepair_end(&s->repair, truncated, &k);
+	if (rc == -1 && s->repair.error[0] != '\0')
+		return stream_fail(s, "api_error", "%s", s->repair.error);
+	return rc;
+}
+
+void
+stream_repair(struct stream *s, json_object *tools)
+{
+	tcrepair_init(&s->repair, tools);
+	s->repair_on = 1;
+}
+
 /* ---- chunks ----------------------------------------------------------- */
 
 /* the message's first event (once per message, whatever the round) */
@@ -484,18 +593,22 @@ chunk_delta(struct stream *s, int delta)
 	size_t		 len;
 	int		 arr;
 
+	/* text held by tool_call_repair goes before any other kind */
 	if ((p = jstr(s, delta, "reasoning_content", &len)) != NULL ||
 	    (p = jstr(s, delta, "reasoning", &len)) != NULL)
-		if (block_text(s, KIND_THINKING, p, len) == -1)
+		if ((len > 0 && content_text(s, NULL, 0, 1, 0) == -1) ||
+		    block_text(s, KIND_THINKING, p, len) == -1)
 			return -1;
 	if ((p = jstr(s, delta, "content", &len)) != NULL &&
-	    block_text(s, KIND_TEXT, p, len) == -1)
+	    content_text(s, p, len, 0, 0) == -1)
 		return -1;
 	if ((p = jstr(s, delta, "refusal", &len)) != NULL &&
-	    block_text(s, KIND_TEXT, p, len) == -1)
+	    ((len > 0 && content_text(s, NULL, 0, 1, 0) == -1) ||
+	    block_text(s, KIND_TEXT, p, len) == -1))
 		return -1;
 	if ((arr = jget(s, delta, "tool_calls", JSONSCAN_ARRAY)) != -1)
-		if (tool_calls(s, arr) == -1)
+		if (content_text(s, NULL, 0, 1, 0) == -1 ||
+		    tool_calls(s, arr) == -1)
 			return -1;
 	return 0;
 }
@@ -519,6 +632,9 @@ chunk_finish(struct stream *s, int choice, const char *reason)
 		seq = jstr(s, choice, "matched_stop", NULL);
 	if (seq != NULL && (s->stop_sequence = strdup(seq)) == NULL)
 		return stream_oom(s);
+	if (content_text(s, NULL, 0, 2, strcmp(xlate_stop_reason(reason),
+	    "max_tokens") == 0) == -1)
+		return -1;
 	if (tools_advance(s, 1) == -1)
 		return -1;
 	return block_close(s);
@@ -815,11 +931,17 @@ stream_free(struct stream *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < s->ntools; i++)
+	for (i = 0; i < s->ntools; i++) {
 		buf_free(&s->tools[i].pending);
+		free(s->tools[i].sig);
+		free(s->tools[i].wire_id);
+	}
 	free(s->finish_reason);
 	free(s->stop_sequence);
 	jsonscan_free(&s->js);
+	if (s->repair_on)
+		tcrepair_free(&s->repair);
+	s->repair_on = 0;
 	s->finish_reason = s->stop_sequence = NULL;
 	s->ntools = 0;
 }

@@ -26,6 +26,7 @@
 #include "aevent.h"
 #include "conf.h"
 #include "errmap.h"
+#include "gsig.h"
 #include "passthru.h"
 #include "resp.h"
 #include "resp_stream.h"
@@ -40,8 +41,7 @@ static json_object *
 chat_resp(json_object *up, const char *client_model, json_object *req,
     const struct model_route *route, struct xlate_err *err)
 {
-	(void)route;
-	return xlate_resp(up, client_model, req, err);
+	return xlate_resp_route(up, client_model, req, route, err);
 }
 
 static void
@@ -52,6 +52,7 @@ chat_init(union upkind_stream *u, struct aevent *ev, const char *msg_id,
 	stream_init(&u->chat, ev, msg_id, model, input_tokens,
 	    route->provider->include_usage);
 	strlcpy(u->chat.request_id, request_id, sizeof(u->chat.request_id));
+	gsig_key(route, u->chat.gsig_key);
 }
 
 static int
@@ -265,6 +266,22 @@ apply_controls(json_object *up, const struct conf_provider *p)
 		}
 	}
 	return 0;
+}
+
+void
+upkind_stream_repair(union upkind_stream *u, const struct model_route *route,
+    json_object *req)
+{
+	json_object	*tools = NULL;
+
+	if (route->provider->api != CONF_API_OPENAI ||
+	    !route->provider->tool_call_repair)
+		return;
+	/* no tools: nothing can be a call, and nothing is held */
+	if (req != NULL && json_object_object_get_ex(req, "tools", &tools) &&
+	    json_object_is_type(tools, json_type_array) &&
+	    json_object_array_length(tools) > 0)
+		stream_repair(&u->chat, tools);
 }
 
 json_object *

@@ -46,6 +46,7 @@
 #include "blocktext.h"
 #include "buf.h"
 #include "conf.h"
+#include "gsig.h"
 #include "log.h"
 #include "models.h"
 #include "srvhist.h"
@@ -838,7 +839,7 @@ xr_tool_result(struct xr *x, json_object *b, const char *path,
 		return xr_nomem(x);
 	if (xr_result_text(x, content, path, json_object_get_boolean(err),
 	    media, &text) == -1 || (msg = xr_message(x, "tool")) == NULL ||
-	    xr_add(x, msg, "tool_call_id", xr_string(id)) == -1 ||
+	    xr_add(x, msg, "tool_call_id", gsig_plain_id(id)) == -1 ||
 	    xr_add(x, msg, "content", json_object_new_string_len(
 	    text.data ? text.data : "", (int)text.len)) == -1)
 		goto done;
@@ -1000,6 +1001,36 @@ done:
 	return rc;
 }
 
+/*
+ * call.id: the id the upstream gave, and the thought signature that rode
+ * in it (gsig.c) on extra_content when this is the provider and model
+ * that made it; any other upstream sees the plain id. The client's id
+ * stays the key that pairs results with calls here: the results get the
+ * same plain id (xr_tool_result).
+ */
+static int
+xr_call_id(struct xr *x, json_object *call, json_object *id)
+{
+	struct buf	 orig = BUF_INITIALIZER, sig = BUF_INITIALIZER;
+	char		 key[GSIG_KEY_SIZE];
+	int		 r;
+
+	if (strncmp(json_object_get_string(id), GSIG_PREFIX,
+	    sizeof(GSIG_PREFIX) - 1) != 0)
+		return xr_add(x, call, "id", xr_string(id));
+	gsig_key(x->route, key);
+	if ((r = gsig_id_decode(json_object_get_string(id), x->route != NULL ?
+	    key : NULL, &orig, &sig)) == 0)
+		return xr_add(x, call, "id", xr_string(id));
+	if (r == -1 || xr_add(x, call, "id", json_object_new_string_len(
+	    orig.data, (int)orig.len)) == -1 || (r == 1 &&
+	    gsig_put_call(call, sig.data, sig.len) == -1))
+		r = -1;
+	buf_free(&orig);
+	buf_free(&sig);
+	return r == -1 ? xr_nomem(x) : 0;
+}
+
 /* tool_use block -> a tool_calls entry, its id remembered for the results */
 static int
 xr_tool_use(struct xr *x, json_object *b, const char *path,
@@ -1027,7 +1058,7 @@ xr_tool_use(struct xr *x, json_object *b, const char *path,
 	if ((call = xr_part(x, "function", fn)) == NULL)
 		return -1;
 	/* xr_part gave {"type":"function","function":{...}}; add the id */
-	if (xr_add(x, call, "id", xr_string(id)) == -1) {
+	if (xr_call_id(x, call, id) == -1) {
 		json_object_put(call);
 		return -1;
 	}

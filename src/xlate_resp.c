@@ -12,6 +12,12 @@
  * stop_reason "max_tokens", as Anthropic's own would, so the client can ask
  * again with more room instead of retrying a 502 that will not change.
  *
+ * For a route (xlate_resp_route): a tool call Gemini signed keeps its
+ * thought signature in its tool_use id (gsig.c); with the provider's
+ * tool_call_repair, calls the model wrote into its text become tool_use
+ * blocks in their place among the text blocks (tcrepair.c), and one
+ * beyond repair fails the answer with a 502 naming the tool.
+ *
  * Configured secrets in the text and thinking are masked (secret_mask_exact).
  * An answer that carries an error instead of choices is errmap's to word.
  *
@@ -34,6 +40,8 @@
 #include "jsonparse.h"
 #include "log.h"
 #include "errmap.h"
+#include "gsig.h"
+#include "tcrepair.h"
 #include "secret.h"
 #include "tokens.h"
 #include "util.h"
@@ -369,7 +377,9 @@ xlate_tool_block(json_object *content, const char *id, json_object *fn,
 {
 	const char	*name = jstr(fn, "name");
 	json_object	*input, *b;
-	char		 tid[TOOL_ID_MAX];
+	char		 tidbuf[TOOL_ID_MAX], *tid = tidbuf;
+	size_t		 tidsz = sizeof(tidbuf);
+	int		 rc = -1;
 
 	if (name == NULL || *name == '\0') {
 		err_set(err, 502, "api_error",
@@ -386,28 +396,59 @@ xlate_tool_block(json_object *content, const char *id, json_object *fn,
 		log_dropped_call(name, err->message);
 		return 0;
 	}
-	tool_id_unique(tid, sizeof(tid), id, content);
+	/* an id carrying a thought signature (gsig.c) is kept whole */
+	if (id != NULL && strncmp(id, GSIG_PREFIX, sizeof(GSIG_PREFIX) - 1) ==
+	    0 && strlen(id) >= tidsz) {
+		tidsz = strlen(id) + 1;
+		if ((tid = malloc(tidsz)) == NULL) {
+			json_object_put(input);
+			err_nomem(err);
+			return -1;
+		}
+	}
+	tool_id_unique(tid, tidsz, id, content);
 	if ((b = block_new("tool_use")) == NULL ||
 	    jset(b, "id", json_object_new_string(tid)) == -1 ||
 	    jset(b, "name", json_object_new_string(name)) == -1) {
 		json_object_put(b);
 		json_object_put(input);
 		err_nomem(err);
-		return -1;
+		goto done;
 	}
 	if (jset(b, "input", input) == -1 || jadd(content, b) == -1) {
 		err_nomem(err);
-		return -1;
+		goto done;
 	}
-	return 1;
+	rc = 1;
+done:
+	if (tid != tidbuf)
+		free(tid);
+	return rc;
+}
+
+/* the id the client gets for a call: the upstream's, with its thought
+ * signature inside when it gave one and key says whose it is (gsig.c) */
+static int
+tool_wire_id(json_object *call, const char *key, struct buf *out)
+{
+	const char	*sig;
+	char		 tid[TOOL_ID_MAX];
+	size_t		 len;
+
+	if (key == NULL || (sig = gsig_of_call(call, &len)) == NULL)
+		return 0;
+	xlate_tool_id(tid, sizeof(tid), jstr(call, "id"));
+	return gsig_id_encode(out, key, tid, sig, len);
 }
 
 /* tool_calls (or the legacy function_call) -> blocks; count or -1 */
 static int
-resp_tools(json_object *msg, int truncated, json_object *content,
-    struct xlate_err *err)
+resp_tools(json_object *msg, int truncated, const char *key,
+    json_object *content, struct xlate_err *err)
 {
+	struct buf	 wire = BUF_INITIALIZER;
 	json_object	*calls, *call, *fn;
+	const char	*id;
 	size_t		 i, n;
 	int		 added = 0, r;
 
@@ -422,11 +463,21 @@ resp_tools(json_object *msg, int truncated, json_object *content,
 		/* only function calls exist in Chat Completions today */
 		if ((fn = jget(call, "function", json_type_object)) == NULL)
 			continue;
-		if ((r = xlate_tool_block(content, jstr(call, "id"), fn, truncated,
-		    err)) == -1)
+		buf_reset(&wire);
+		if ((r = tool_wire_id(call, key, &wire)) == -1) {
+			buf_free(&wire);
+			err_nomem(err);
 			return -1;
+		}
+		id = r == 1 ? wire.data : jstr(call, "id");
+		if ((r = xlate_tool_block(content, id, fn, truncated,
+		    err)) == -1) {
+			buf_free(&wire);
+			return -1;
+		}
 		added += r;
 	}
+	buf_free(&wire);
 	return added;
 }
 
@@ -507,10 +558,95 @@ text_gather(json_object *c, struct buf *text)
 	}
 }
 
-/* the text block; *refusal set when the text is the model's refusal */
+/* a text block of t, if any (t emptied) */
+static int
+text_block(json_object *content, struct buf *t)
+{
+	json_object	*b;
+
+	if (t->len == 0)
+		return 0;
+	if ((b = block_new("text")) == NULL ||
+	    jset(b, "text", xlate_answer_string(t->data, t->len)) == -1) {
+		json_object_put(b);
+		return -1;
+	}
+	buf_reset(t);
+	return jadd(content, b);
+}
+
+/* tool calls written as text (tcrepair.c): its text and calls as blocks */
+struct repair_out {
+	json_object		*content;
+	struct buf		 text;
+	struct xlate_err	*err;
+	int			 calls;
+};
+
+static int
+repair_text(void *arg, const char *p, size_t len)
+{
+	struct repair_out	*o = arg;
+
+	return buf_append(&o->text, p, len);
+}
+
+static int
+repair_call(void *arg, const char *name, json_object *input)
+{
+	struct repair_out	*o = arg;
+	json_object		*fn;
+	int			 r;
+
+	if (text_block(o->content, &o->text) == -1 ||
+	    (fn = json_object_new_object()) == NULL)
+		return -1;
+	if (jset(fn, "name", json_object_new_string(name)) == -1 ||
+	    jset(fn, "arguments", json_object_get(input)) == -1) {
+		json_object_put(fn);
+		return -1;
+	}
+	r = xlate_tool_block(o->content, NULL, fn, 0, o->err);
+	json_object_put(fn);
+	if (r == 1)
+		o->calls++;
+	return r == 1 ? 0 : -1;
+}
+
+/* text with calls written into it: text and tool_use blocks; the count of
+ * calls, or -1 with err filled */
+static int
+repair_blocks(json_object *tools, struct buf *text, int truncated,
+    json_object *content, struct xlate_err *err)
+{
+	struct repair_out	 o = { content, BUF_INITIALIZER, err, 0 };
+	struct tcrepair_sink	 k = { repair_text, repair_call, &o };
+	struct tcrepair		 r;
+	int			 rc;
+
+	err->status = 0;
+	tcrepair_init(&r, tools);
+	rc = tcrepair_feed(&r, text->data, text->len, &k);
+	if (rc == 0)
+		rc = tcrepair_end(&r, truncated, &k);
+	if (rc == 0)
+		rc = text_block(content, &o.text);
+	if (rc == -1 && r.error[0] != '\0')
+		err_set(err, 502, "api_error", "%s", r.error);
+	else if (rc == -1 && err->status == 0)
+		err_nomem(err);
+	tcrepair_free(&r);
+	buf_free(&o.text);
+	return rc == -1 ? -1 : o.calls;
+}
+
+/* the text block; *refusal set when the text is the model's refusal;
+ * with tools (tool_call_repair on), calls written as text become tool_use
+ * blocks, counted in *repaired */
 static int
 resp_text(json_object *choice, json_object *msg, json_object *content,
-    int *refusal)
+    int *refusal, json_object *tools, int truncated, int *repaired,
+    struct xlate_err *err)
 {
 	struct buf	 text = BUF_INITIALIZER;
 	json_object	*v = NULL, *b;
@@ -526,6 +662,12 @@ resp_text(json_object *choice, json_object *msg, json_object *content,
 	if (text.len == 0 && (r = jstr(msg, "refusal")) != NULL && *r != '\0') {
 		buf_puts(&text, r);
 		*refusal = 1;
+	}
+	if (tools != NULL && !*refusal && text.len > 0) {
+		*repaired = repair_blocks(tools, &text, truncated, content,
+		    err);
+		buf_free(&text);
+		return *repaired == -1 ? -2 : 0;
 	}
 	if (text.len > 0) {
 		if ((b = block_new("text")) == NULL ||
@@ -688,9 +830,18 @@ json_object *
 xlate_resp(json_object *resp, const char *client_model, json_object *req,
     struct xlate_err *err)
 {
+	return xlate_resp_route(resp, client_model, req, NULL, err);
+}
+
+json_object *
+xlate_resp_route(json_object *resp, const char *client_model,
+    json_object *req, const struct model_route *route, struct xlate_err *err)
+{
 	json_object	*choice, *msg, *content, *usage, *out;
 	const char	*stop, *seq, *model;
-	int		 ntools, refusal, truncated;
+	char		 key[GSIG_KEY_SIZE];
+	json_object	*tools = NULL;
+	int		 ntools, refusal, truncated, repaired = 0, rc;
 
 	if (errmap_answer(resp, err) == -1)
 		return NULL;
@@ -708,16 +859,33 @@ xlate_resp(json_object *resp, const char *client_model, json_object *req,
 	    "max_tokens") == 0;
 	if ((content = json_object_new_array()) == NULL)
 		goto nomem;
+	/* tool_call_repair: the request's tools are the names a call
+	 * written as text may have */
+	if (route != NULL && route->provider->tool_call_repair &&
+	    (tools = jget(req, "tools", json_type_array)) == NULL)
+		tools = json_object_new_array();
+	else if (tools != NULL)
+		json_object_get(tools);
 	if (resp_thinking(msg, content) == -1 ||
-	    resp_text(choice, msg, content, &refusal) == -1) {
+	    (rc = resp_text(choice, msg, content, &refusal, tools, truncated,
+	    &repaired, err)) == -1) {
+		json_object_put(tools);
 		json_object_put(content);
 		goto nomem;
 	}
-	if ((ntools = resp_tools(msg, truncated, content, err)) == -1) {
+	json_object_put(tools);
+	if (rc == -2) {
 		json_object_put(content);
 		return NULL;
 	}
-	stop = resp_stop(choice, ntools, refusal, &seq);
+	if (route != NULL)
+		gsig_key(route, key);
+	if ((ntools = resp_tools(msg, truncated, route != NULL ? key : NULL,
+	    content, err)) == -1) {
+		json_object_put(content);
+		return NULL;
+	}
+	stop = resp_stop(choice, ntools + repaired, refusal, &seq);
 	if ((model = client_model) == NULL && (model = jstr(resp, "model")) ==
 	    NULL)
 		model = "";

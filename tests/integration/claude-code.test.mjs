@@ -511,3 +511,77 @@ describe('Claude Code with two keys routed to different models', { timeout: 3000
 			'Claude Code\'s session id is recorded');
 	});
 });
+
+// Issue 12: Gemini through its OpenAI-compatible endpoint signs tool calls
+// (extra_content.google.thought_signature) and refuses the next turn, with
+// its own 400, unless the signature comes back on the call. The fake plays
+// Gemini: a Bash call signed on the first (and only) call, streamed as
+// Gemini streams (no index, the call whole); the turn that carries the tool
+// result succeeds only if the signature returned through Claude Code.
+const GEM_MARKER = 'cp-gemini-marker-6620';
+const GEM_SIG = 'EpwCAdHtim9+TbN5/0qQc3Zx1y2w+Rk7==';
+const GEM_FINAL = 'GEM-FINAL: the signed call came back';
+
+function geminiResponder(rec) {
+	const body = rec.json ?? {};
+	const messages = body.messages ?? [];
+	const isMain = JSON.stringify(messages).includes(GEM_MARKER) &&
+		(body.tools ?? []).some((t) => t.function?.name === 'Bash');
+	if (!isMain) return answer(rec, 'ok');
+	for (const m of messages) {
+		if (m.role === 'assistant' && m.tool_calls &&
+		    m.tool_calls[0].extra_content?.google?.thought_signature !== GEM_SIG) {
+			return { status: 400, body: [{ error: { code: 400, status: 'INVALID_ARGUMENT',
+				message: 'Function call is missing a thought_signature in functionCall parts.' } }] };
+		}
+	}
+	if (hasToolResult(messages)) return answer(rec, GEM_FINAL);
+	const call = { id: 'function-call-4242', type: 'function',
+		function: { name: 'Bash', arguments: JSON.stringify({ command: TOOL_COMMAND, description: 'Print a greeting' }) },
+		extra_content: { google: { thought_signature: GEM_SIG } } };
+	if (!body.stream) {
+		return { status: 200, body: completion({ content: 'Running it.', tool_calls: [call], finish: 'tool_calls' }) };
+	}
+	return { stream: true, chunks: [
+		chunk({ role: 'assistant', content: 'Running it.' }),
+		chunk({ role: 'assistant', tool_calls: [call] }),
+		chunk({ role: 'assistant' }, { finish: 'tool_calls' }), usageChunk(200, 20),
+	] };
+}
+
+describe('Claude Code (suite) through a Gemini-shaped upstream: thought signatures', { timeout: 300000 }, () => {
+	const claudeBin = findClaude(VERSIONS[0]);
+	let fake, proxy, home;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder(geminiResponder);
+		const cfg = baseConfig(fake.url, { ak: AK });
+		cfg.providers = [{ name: 'gemini', base_url: fake.url, api_key: 'gem-fake-key', schema: 'gemini',
+			models: [{ id: 'gem', remote_id: 'gemini-3-pro-preview', aliases: ['claude-*'], max_tokens: 8192 }] }];
+		proxy = await startProxy({ config: cfg });
+		home = mkTmpDir('cp-cc-gem-');
+	});
+	after(() => teardown(proxy, fake, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
+
+	test('claude -p: a signed Bash call runs, and the turn with its result is accepted', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const r = await runClaude(claudeBin, [
+			'-p', `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${GEM_MARKER})`,
+			'--model', 'claude-sonnet-4-5', '--output-format', 'json',
+			'--allowedTools', 'Bash(printf:*)', '--max-turns', '4',
+		], claudeEnv(home, proxy.url), RUN_TIMEOUT_MS);
+		const diag = () => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 2000)}\n${describeUpstream(fake)}`;
+		saveDebug('gemini', fake, r);
+		assert.equal(r.code, 0, diag());
+		assert.equal(JSON.parse(r.stdout).result, GEM_FINAL, diag());
+		const withResult = fake.requests.find((q) => JSON.stringify(q.json?.messages ?? []).includes(GEM_MARKER) &&
+			hasToolResult(q.json.messages));
+		assert.ok(withResult, diag());
+		const asst = withResult.json.messages.find((m) => m.role === 'assistant' && m.tool_calls);
+		assert.equal(asst.tool_calls[0].id, 'function-call-4242');
+		assert.equal(asst.tool_calls[0].extra_content.google.thought_signature, GEM_SIG);
+		const toolMsg = withResult.json.messages.find((m) => m.role === 'tool');
+		assert.equal(toolMsg.tool_call_id, 'function-call-4242');
+		assert.ok(textOf(toolMsg.content).includes(TOOL_OUTPUT), JSON.stringify(toolMsg));
+	});
+});

@@ -76,11 +76,16 @@ realloc(void *p, size_t n)
 #define REQ_ID		"req_test"
 #define INPUT_EST	1000
 
+#define REPAIR_TOOLS	"[{\"name\":\"Read\",\"input_schema\":{}},{\"name\":\"Bash\",\"input_schema\":{}}]"
+
 struct fixture {
 	const char	*name;
 	int		 wait_for_usage;
 	int		 want_error;	/* ends in event: error */
 	int		 want_complete;	/* stream_complete() at end */
+	const char	*gsig_key;	/* thought signatures carried */
+	const char	*repair;	/* tool_call_repair on, for these
+					 * request tools (JSON) */
 };
 
 static const struct fixture fixtures[] = {
@@ -111,7 +116,18 @@ static const struct fixture fixtures[] = {
 	{ "no_finish",			1, 1, 0 },
 	{ "garbage",			1, 1, 0 },
 	{ "upstream_error",		1, 1, 0 },
+	/* Gemini: no index, whole calls, a signature on the first call */
+	{ "gemini_signatures",		1, 0, 1, "0123456789abcdef", NULL },
+	{ "gemini_signatures_unkeyed",	1, 0, 1, NULL, NULL },
+	/* tool_call_repair: a tag split across chunks, almost-JSON, a
+	 * fenced call, a code fence and text that stay text */
+	{ "repair_text_calls",		1, 0, 1, NULL, REPAIR_TOOLS },
+	/* ... and a tagged call beyond repair: the error event */
+	{ "repair_beyond",		1, 1, 0, NULL, REPAIR_TOOLS },
 };
+
+/* the fixture being run: its options apply to every run_init */
+static const struct fixture	*cur_fx;
 
 /* ---- running a transcript --------------------------------------------- */
 
@@ -168,6 +184,16 @@ run_init(struct run *r, int wait_for_usage)
 	aevent_init(&r->ev, 40, emit_cb, r);
 	stream_init(&r->st, &r->ev, MSG_ID, MODEL, INPUT_EST, wait_for_usage);
 	strlcpy(r->st.request_id, REQ_ID, sizeof(r->st.request_id));
+	if (cur_fx != NULL && cur_fx->gsig_key != NULL)
+		strlcpy(r->st.gsig_key, cur_fx->gsig_key,
+		    sizeof(r->st.gsig_key));
+	if (cur_fx != NULL && cur_fx->repair != NULL) {
+		static json_object	*tools;
+
+		if (tools == NULL)
+			tools = json_tokener_parse(cur_fx->repair);
+		stream_repair(&r->st, tools);
+	}
 }
 
 /* one upstream read, as the relay does it: feed, then flush */
@@ -334,9 +360,12 @@ test_fixture(const char *dir, const struct fixture *fx, int regen)
 	int		 complete = 0;
 	FILE		*f;
 
+	cur_fx = fx;
 	snprintf(path, sizeof(path), "%s/stream/%s.upstream.sse", dir,
-	    fx->name);
+	    strcmp(fx->name, "gemini_signatures_unkeyed") == 0 ?
+	    "gemini_signatures" : fx->name);
 	if (read_file(path, &in) == -1) {
+		cur_fx = NULL;
 		ok(0, "%s: read %s", fx->name, path);
 		return;
 	}
@@ -367,6 +396,7 @@ test_fixture(const char *dir, const struct fixture *fx, int regen)
 	buf_free(&in);
 	buf_free(&want);
 	buf_free(&got);
+	cur_fx = NULL;
 }
 
 /* ---- behaviour the transcripts do not show ---------------------------- */
