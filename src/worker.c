@@ -189,18 +189,21 @@ serve(int fd, const struct sockaddr_storage *ss)
 	http_conn_close(&c);
 }
 
-/* took the last idle place in the pool: ask the master for more */
+/* took one of the last spare_workers idle places in the pool: ask the
+ * master for more (once: the first to ask signals, until the master has
+ * looked) */
 static void
 became_busy(int board)
 {
 	struct sb_slot	*me = scoreboard_slot(board);
-	int		 starting, idle, busy;
+	int		 starting, idle, busy, spare;
 
 	scoreboard_set_state(SB_BUSY);
 	if (me == NULL)
 		return;
+	spare = conf->spare_workers > 0 ? conf->spare_workers : 1;
 	scoreboard_count_states(me->generation, &starting, &idle, &busy);
-	if (starting + idle == 0)
+	if (starting + idle < spare && scoreboard_ask_growth())
 		kill(getppid(), SIGUSR1);
 }
 
