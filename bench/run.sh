@@ -1,6 +1,9 @@
 #!/bin/sh
 # bench/run.sh [--no-build] [--quick] [--no-slow] [--wait-idle SECONDS]
 #              [--serve SECONDS]
+# bench/run.sh --streams N [--no-peers] [--wait-idle SECONDS]
+#              [--stream-servers LIST] [--stream-events N]
+#              [--stream-interval-ms MS]
 # Benchmarks claude-proxy against an nginx proxy_pass floor on 127.0.0.1
 # (see bench/bench.py and bench/RESULTS.md) and writes bench/results.json
 # and bench/results.txt. The default run takes about 5 minutes on 2 cores.
@@ -9,28 +12,44 @@
 #   --wait-idle  wait up to SECONDS for other jobs to leave the CPU first
 #   --serve      only start the upstream, the floor and claude-proxy, print
 #                their URLs and keep them up SECONDS (for profiling)
-# Needs nginx, wrk, python3, meson and ninja:
-#   apt-get install -y nginx-light wrk python3 meson ninja-build
+#   --streams N  instead: N concurrent streams opened at once through the
+#                tools alone, the floor, claude-proxy (a ready pool and a
+#                growing one) and the peers from npm (bench/streams.py);
+#                writes bench/results-streams.{json,txt}; about 5 minutes
+#   --no-peers   with --streams: do not install or run the npm peers
+# Needs nginx, wrk, python3, a C compiler, meson and ninja, and for the
+# peers node >= 20 and npm:
+#   apt-get install -y nginx-light wrk python3 gcc meson ninja-build nodejs npm
 # The daemon is built with --buildtype=release in bench/build, or set
-# CLAUDE_PROXY=/path/to/claude-proxy (then --no-build is implied).
+# CLAUDE_PROXY=/path/to/claude-proxy (then --no-build is implied). The load
+# generator and the paced upstream (sse_load.c, sse_upstream.c) are always
+# built, into bench/build.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 build=1
+streams=
+peers=1
 for a; do			# take out our options, pass the rest on
 	shift
 	case $a in
 	--no-build) build= ;;
-	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	--no-peers) peers=; set -- "$@" "$a" ;;
+	--streams) streams=1; set -- "$@" "$a" ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) set -- "$@" "$a" ;;
 	esac
 done
+[ -n "$streams" ] || peers=
 
-for t in nginx wrk python3; do
+need="nginx python3"
+[ -n "$streams" ] || need="$need wrk"
+[ -z "$peers" ] || need="$need node npm"
+for t in $need; do
 	command -v "$t" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
 	command -v "$t" >/dev/null 2>&1 ||
-	    { echo "$0: $t not found (apt-get install nginx-light wrk python3)" >&2; exit 1; }
+	    { echo "$0: $t not found (apt-get install nginx-light wrk python3 nodejs npm)" >&2; exit 1; }
 done
 
 if [ -n "${CLAUDE_PROXY:-}" ]; then
@@ -46,7 +65,30 @@ else
 fi
 [ -x "$bin" ] || { echo "$0: no executable $bin" >&2; exit 1; }
 
-# 512 streams: a socket each in the client, the proxy and the upstream
+# the client and the upstream of the stream benchmarks, in C: Python's
+# asyncio could not keep pace with a thousand streams (bench/RESULTS.md)
+mkdir -p "$here/build"
+for t in sse_load sse_upstream; do
+	if [ ! -x "$here/build/$t" ] || [ "$here/$t.c" -nt "$here/build/$t" ]; then
+		${CC:-cc} -O2 -Wall -Wextra -o "$here/build/$t" "$here/$t.c"
+	fi
+done
+
+# the peers, as bench/peers/package-lock.json pins them. Not "npm ci":
+# some optional platform packages the peers name (@opentui/core-darwin-x64
+# 0.1.107, bun-webgpu-win32-x64 0.1.7...) were never published, so the
+# lockfile cannot hold them and npm ci refuses it as out of sync; npm
+# install with the lockfile installs the same versions and leaves it be.
+if [ -n "$peers" ]; then
+	if [ ! -d "$here/peers/node_modules" ] ||
+	    [ "$here/peers/package-lock.json" -nt "$here/peers/node_modules" ]; then
+		npm install --prefix "$here/peers" --no-save --no-audit \
+		    --no-fund >&2
+		touch "$here/peers/node_modules"
+	fi
+fi
+
+# every stream is a socket in the client, the server and the upstream
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -ge 65536 ]; then
 	ulimit -n 65536
@@ -77,7 +119,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM HUP
 
-python3 "$here/bench.py" --binary "$bin" --pgid-file "$pgids" "$@" &
+python3 "$here/bench.py" --binary "$bin" --pgid-file "$pgids" \
+    --tools "$here/build" "$@" &
 pid=$!
 if wait "$pid"; then rc=0; else rc=$?; fi
 pid=
