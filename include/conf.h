@@ -24,11 +24,23 @@ struct conf_model {
 	int	  reasoning;		/* forward reasoning_effort */
 };
 
+/* providers[].api: the API an upstream speaks; upkind.c has the
+ * translator pair of each (CONF_API_ANTHROPIC, the pass-through, is the
+ * next to come) */
+enum conf_api { CONF_API_OPENAI, CONF_API_RESPONSES, CONF_API_COUNT };
+extern const char *const conf_api_names[];	/* by enum conf_api */
+
+struct schema_dialect;
+
 struct conf_provider {
 	char	 *name;			/* defaults to the base_url's host */
 	char	 *base_url;
 	char	 *api_key;
-	char	 *chat_url;		/* derived: .../v1/chat/completions */
+	enum conf_api api;
+	char	 *url;			/* derived: .../v1/chat/completions,
+					 * .../v1/responses by api */
+	const struct schema_dialect *schema;	/* tool schemas; NULL as
+						 * clients wrote them */
 	struct conf_model *models;
 	size_t	  nmodels;
 	int	  top_k;		/* upstream accepts top_k */

@@ -34,7 +34,7 @@ struct resp_stream_item {
 };
 
 struct resp_stream {
-	struct aevent	 ev;
+	struct aevent	*ev;		/* the message written (borrowed) */
 	char		 msg_id[40];
 	char		 request_id[64];/* optional, set by the caller: used
 					 * by errors that resp_stream_finish
@@ -45,10 +45,8 @@ struct resp_stream {
 	int		 have_key;
 	int64_t		 input_tokens;	/* local estimate for message_start */
 
-	int		 started;	/* message_start written */
 	int		 open;		/* items[] index of the open block,
 					 * -1 none */
-	int		 next_block;
 	size_t		 nitems;
 	int		 terminal;	/* response.completed or .incomplete
 					 * seen */
@@ -58,18 +56,10 @@ struct resp_stream {
 	int64_t		 usage_in, usage_out, usage_cached, usage_written;
 	int		 have_usage;
 
-	/* for the summary log line */
+	/* for the summary log line (text: ev's counters) */
 	size_t		 events;
-	size_t		 text_chars;
 	size_t		 ntool_calls;
-	struct buf	 preview;
-	size_t		 preview_max;
-	size_t		 out_chars;	/* text, thinking, arguments written */
 
-	/* text and thinking of the open block, masked of configured
-	 * secrets: held = a tail that may begin one, masked = scratch */
-	struct buf	 held;
-	struct buf	 masked;
 	struct jsonscan	 js;		/* reused for every event */
 
 	/* resp_stream_feed returned -1 and the client is still there: the
@@ -82,16 +72,15 @@ struct resp_stream {
 	struct resp_stream_item items[RESP_STREAM_MAX_ITEMS];
 };
 
-/* route (may be NULL: no reasoning kept) names the provider for errors and
- * keys the thinking signatures; preview_max characters of text are kept
- * for the log line */
-void	 resp_stream_init(struct resp_stream *, const char *msg_id,
-	    const char *model, int64_t input_tokens,
-	    const struct model_route *route, size_t preview_max,
-	    aevent_emit_fn, void *);
+/* the events go to ev, which the caller set up and frees (one aevent may
+ * carry several rounds: aevent_rounds); route (may be NULL: no reasoning
+ * kept) names the provider for errors and keys the thinking signatures */
+void	 resp_stream_init(struct resp_stream *, struct aevent *ev,
+	    const char *msg_id, const char *model, int64_t input_tokens,
+	    const struct model_route *route);
 /* one SSE event from the upstream: its event name (may be empty; the
  * data's "type" decides) and data; its Anthropic events wait for
- * resp_stream_flush. -1: client gone (ev.client_gone) or the upstream
+ * resp_stream_flush. -1: client gone (ev->client_gone) or the upstream
  * failed or sent what is not understood (error_type and error set) */
 int	 resp_stream_feed(struct resp_stream *, const char *event,
 	    size_t event_len, const char *data, size_t len);

@@ -1,8 +1,8 @@
 /*
  * stream: the state machine that turns OpenAI chat.completion.chunk payloads
  * into Anthropic streaming events (message_start, content blocks, deltas,
- * message_delta, message_stop, ping, error), emitted once per upstream
- * read, never held longer.
+ * message_delta, message_stop, ping, error), written through aevent.h and
+ * emitted once per upstream read, never held longer.
  */
 #ifndef CP_STREAM_H
 #define CP_STREAM_H
@@ -10,12 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aevent.h"
 #include "buf.h"
 #include "jsonscan.h"
-
-/* write these bytes (whole events, possibly none when last) to the client
- * in one write; last: the stream ends with them; -1 = client gone */
-typedef int (*stream_emit_fn)(void *arg, const char *, size_t, int last);
 
 #define STREAM_MAX_TOOLS	128
 
@@ -31,8 +28,7 @@ struct stream_tool {
 };
 
 struct stream {
-	stream_emit_fn	 emit;
-	void		*emit_arg;
+	struct aevent	*ev;		/* the message written (borrowed) */
 	char		 msg_id[40];
 	char		 request_id[64];/* optional, set by the caller: used
 					 * by errors that stream_finish emits */
@@ -40,10 +36,7 @@ struct stream {
 	int64_t		 input_tokens;	/* local estimate for message_start */
 	int		 wait_for_usage;/* include_usage on: usage chunk follows */
 
-	int		 started;	/* message_start sent */
 	int		 open_kind;	/* 0 none, 1 text, 2 thinking, 3 tool */
-	int		 open_block;
-	int		 next_block;
 	size_t		 ntools;	/* in use in tools[], at the end */
 	int		 open_tool;	/* index into tools[] or -1 */
 	char		*finish_reason;	/* first one seen */
@@ -53,25 +46,15 @@ struct stream {
 	int64_t		 usage_in, usage_out, usage_cached;
 	int		 have_usage;
 
-	/* for the summary log line */
+	/* for the summary log line (text: ev's counters) */
 	size_t		 chunks;
-	size_t		 text_chars;
 	size_t		 ntool_calls;
-	struct buf	 preview;
-	size_t		 preview_max;
 
-	struct buf	 out;		/* events not yet emitted */
-	size_t		 out_whole;	/* ... of which whole events */
-	/* text and thinking of the open block, masked of configured
-	 * secrets: held = a tail that may begin one, masked = scratch */
-	struct buf	 held;
-	struct buf	 masked;
 	struct jsonscan	 js;		/* reused for every chunk */
-	size_t		 out_chars;	/* text, thinking, arguments emitted */
 
-	/* stream_feed returned -1: which of the two reasons */
-	int		 client_gone;	/* emit failed: stop, write nothing */
-	char		 error_type[32];/* else: for stream_error() */
+	/* stream_feed returned -1 and the client is still there
+	 * (ev->client_gone): the error for stream_error() */
+	char		 error_type[32];
 	char		 error[256];
 
 	/* last: stream_init does not clear it (tool_new clears each entry
@@ -79,9 +62,10 @@ struct stream {
 	struct stream_tool tools[STREAM_MAX_TOOLS];
 };
 
-void	 stream_init(struct stream *, const char *msg_id, const char *model,
-	    int64_t input_tokens, int wait_for_usage, size_t preview_max,
-	    stream_emit_fn, void *);
+/* the events go to ev, which the caller set up and frees (one aevent may
+ * carry several rounds: aevent_rounds) */
+void	 stream_init(struct stream *, struct aevent *ev, const char *msg_id,
+	    const char *model, int64_t input_tokens, int wait_for_usage);
 /* one SSE data payload from the upstream ("[DONE]" included); its events
  * wait for stream_flush; -1: client gone (stop) or payload not understood
  * (see stream->error) */

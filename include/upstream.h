@@ -1,6 +1,6 @@
 /*
  * upstream: one libcurl easy handle per worker, reused across requests
- * (keep-alive, TLS sessions). POSTs JSON to a provider's chat_url with its
+ * (keep-alive, TLS sessions). POSTs JSON to a provider's url with its
  * key; bounded by connect, total (non-stream) or idle (stream) timeouts.
  */
 #ifndef CP_UPSTREAM_H

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "models.h"
+#include "srvhist.h"
 #include "xlate.h"
 
 #define XR_PATH		160		/* longest JSON path we name */
@@ -36,6 +37,11 @@ struct xr {
 	json_object		*calls;		/* Chat: the last assistant's
 						 * tool call ids */
 	json_object		*loaded;	/* loaded deferred tools (keys) */
+	/* Chat: the server tools offered as functions (SRVTOOL_BIT()s) and
+	 * the results the conversation holds; 0 and NULL elsewhere, where
+	 * server tools are dropped and their history is text */
+	unsigned		 srv_offer;
+	struct srvhist		*hist;
 };
 
 /* ---- errors, paths and typed members ---- */

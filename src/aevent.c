@@ -1,5 +1,5 @@
 /*
- * aevent.c: Anthropic stream events, written.
+ * aevent.c: the Anthropic message a client reads, written as events.
  *
  * One place for the bytes a client reads from a stream, whatever state
  * machine produced them: "event: NAME\ndata: " + one line of JSON + "\n\n",
@@ -8,36 +8,66 @@
  * and every stream the proxy writes must look alike: resp_stream.c's are
  * byte for byte those of stream.c).
  *
+ * The message's order lives here too: one message_start however many
+ * upstream rounds write into the message, block indexes handed out in
+ * order, one block open at a time (a machine that breaks it is a bug:
+ * fatalx), a thinking block's signature_delta just before its stop.
+ *
+ * Text and thinking pass through the secret net: every configured secret
+ * in them is masked, and a secret may be split across deltas, so a tail
+ * that may begin one waits (held) for the next piece, or goes out when
+ * the block stops; nothing else is delayed, and no delta allocates once
+ * the buffers fit. When the stream fails, a held tail shorter than half
+ * the shortest secret goes before the error (it tells nothing and is the
+ * model's text), a longer one is dropped with the unfinished block.
+ *
  * Events are appended to one buffer and handed to the writer when the
  * caller says so (aevent_emit: once per upstream read, or at the end), so
  * the events one read produced leave in one write. Promises: only whole
  * events are ever written (an event that ran out of memory half-way is
  * cut off again), nothing is written once a write has failed, strings
- * are escaped as JSON requires, and an error's message has every secret
- * masked (secret_mask: the last net before a client). Fails only when memory runs out (-1, the
- * events before still good) or the client is gone (-1 from aevent_emit).
+ * are escaped as JSON requires, and an error's message and a whole
+ * block's JSON have every secret masked (secret_mask: the last net before
+ * a client). Fails only when memory runs out (-1, the events before
+ * still good) or the client is gone (-1 from aevent_emit).
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "aevent.h"
 #include "buf.h"
+#include "log.h"
 #include "secret.h"
 #include "sse.h"
 
+enum { AE_NONE, AE_TEXT, AE_THINKING, AE_TOOL, AE_OTHER };
+
+#define PREVIEW_MARGIN	256	/* characters kept past the preview */
+
 void
-aevent_init(struct aevent *a, aevent_emit_fn emit, void *arg)
+aevent_init(struct aevent *a, size_t preview_max, aevent_emit_fn emit,
+    void *arg)
 {
 	memset(a, 0, sizeof(*a));
 	a->emit = emit;
 	a->emit_arg = arg;
+	a->preview_max = preview_max;
+	a->open = -1;
 }
 
 void
 aevent_free(struct aevent *a)
 {
 	buf_free(&a->out);
+	buf_free(&a->held);
+	buf_free(&a->masked);
+	buf_free(&a->preview);
+	free(a->stop_sequence);
+	a->stop_sequence = NULL;
 	a->whole = 0;
 }
 
@@ -135,12 +165,17 @@ ae_index(struct buf *b, int v)
 	return buf_append(b, d + n, sizeof(d) - n);
 }
 
+/* ---- the message -------------------------------------------------------- */
+
 int
 aevent_message_start(struct aevent *a, const char *msg_id, const char *model,
     int64_t input_tokens)
 {
 	struct buf	*o = &a->out;
 
+	if (a->started)
+		return 0;
+	a->input_estimate = input_tokens;
 	if (ae_begin(a, "message_start") == -1 ||
 	    buf_puts(o, "{\"type\":\"message_start\",\"message\":"
 	    "{\"id\":") == -1 ||
@@ -151,47 +186,81 @@ aevent_message_start(struct aevent *a, const char *msg_id, const char *model,
 	    buf_printf(o, ",\"content\":[],\"stop_reason\":null,"
 	    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":%" PRId64 ","
 	    "\"output_tokens\":1,\"cache_creation_input_tokens\":0,"
-	    "\"cache_read_input_tokens\":0}}}", input_tokens) == -1)
+	    "\"cache_read_input_tokens\":0}}}", input_tokens) == -1 ||
+	    ae_end(a) == -1)
 		return -1;
-	return ae_end(a);
+	a->started = 1;
+	return 0;
+}
+
+/* the head of content_block_start up to its content_block; the index is
+ * the next one, taken only when the event is whole (ae_block_end) */
+static int
+ae_block_begin(struct aevent *a)
+{
+	if (a->open >= 0)
+		fatalx("bug: block %d started while block %d is open",
+		    a->next_block, a->open);
+	if (ae_begin(a, "content_block_start") == -1 ||
+	    buf_puts(&a->out, "{\"type\":\"content_block_start\","
+	    "\"index\":") == -1 ||
+	    ae_index(&a->out, a->next_block) == -1 ||
+	    buf_puts(&a->out, ",\"content_block\":") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+ae_block_end(struct aevent *a, int kind)
+{
+	if (ae_end(a) == -1)
+		return -1;
+	a->open = a->next_block++;
+	a->open_kind = kind;
+	return a->open;
 }
 
 int
-aevent_block_start(struct aevent *a, int index, const char *type,
-    const char *id, const char *name)
+aevent_block_start(struct aevent *a, const char *type, const char *id,
+    const char *name)
 {
 	struct buf	*o = &a->out;
+	int		 kind;
 
-	if (ae_begin(a, "content_block_start") == -1 ||
-	    buf_puts(o, "{\"type\":\"content_block_start\",\"index\":") ==
-	    -1 || ae_index(o, index) == -1 ||
-	    buf_puts(o, ",\"content_block\":") == -1)
+	if (ae_block_begin(a) == -1)
 		return -1;
 	if (strcmp(type, "text") == 0) {
+		kind = AE_TEXT;
 		if (buf_puts(o, "{\"type\":\"text\",\"text\":\"\"}}") == -1)
 			return -1;
 	} else if (strcmp(type, "thinking") == 0) {
+		kind = AE_THINKING;
 		if (buf_puts(o, "{\"type\":\"thinking\",\"thinking\":\"\","
 		    "\"signature\":\"\"}}") == -1)
 			return -1;
-	} else if (buf_puts(o, "{\"type\":\"tool_use\",\"id\":") == -1 ||
-	    ae_cstr(o, id) == -1 ||
-	    buf_puts(o, ",\"name\":") == -1 ||
-	    ae_cstr(o, name) == -1 ||
-	    buf_puts(o, ",\"input\":{}}}") == -1)
-		return -1;
-	return ae_end(a);
+	} else {
+		kind = AE_TOOL;
+		if (buf_puts(o, "{\"type\":\"tool_use\",\"id\":") == -1 ||
+		    ae_cstr(o, id) == -1 ||
+		    buf_puts(o, ",\"name\":") == -1 ||
+		    ae_cstr(o, name) == -1 ||
+		    buf_puts(o, ",\"input\":{}}}") == -1)
+			return -1;
+	}
+	return ae_block_end(a, kind);
 }
 
 int
-aevent_delta(struct aevent *a, int index, const char *type,
-    const char *field, const char *p, size_t len)
+aevent_delta(struct aevent *a, const char *type, const char *field,
+    const char *p, size_t len)
 {
 	struct buf	*o = &a->out;
 
+	if (a->open < 0)
+		fatalx("bug: %s with no block open", type);
 	if (ae_begin(a, "content_block_delta") == -1 ||
 	    buf_puts(o, "{\"type\":\"content_block_delta\",\"index\":") ==
-	    -1 || ae_index(o, index) == -1 ||
+	    -1 || ae_index(o, a->open) == -1 ||
 	    buf_puts(o, ",\"delta\":{\"type\":\"") == -1 ||
 	    buf_puts(o, type) == -1 ||
 	    buf_puts(o, "\",\"") == -1 ||
@@ -204,21 +273,218 @@ aevent_delta(struct aevent *a, int index, const char *type,
 }
 
 int
-aevent_block_stop(struct aevent *a, int index)
+aevent_json(struct aevent *a, const char *p, size_t len)
 {
-	if (ae_begin(a, "content_block_stop") == -1 ||
-	    buf_puts(&a->out, "{\"type\":\"content_block_stop\","
-	    "\"index\":") == -1 ||
-	    ae_index(&a->out, index) == -1 ||
-	    buf_putc(&a->out, '}') == -1)
+	if (len == 0)
+		return 0;
+	if (aevent_delta(a, "input_json_delta", "partial_json", p, len) == -1)
 		return -1;
-	return ae_end(a);
+	a->round_bytes += len;
+	return 0;
+}
+
+/* ---- text and thinking ------------------------------------------------- */
+
+static size_t
+ae_utf8_chars(const char *p, size_t len)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)p[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* the characters the preview keeps: what the log shows, and room past
+ * the cut so the log's heuristic net sees a credential-looking run whole
+ * (configured secrets are masked before any text reaches the preview) */
+static void
+ae_preview(struct aevent *a, const char *p, size_t len)
+{
+	size_t	 have, i, keep;
+
+	keep = a->preview_max == 0 ? 0 : a->preview_max + PREVIEW_MARGIN;
+	if (a->preview.len >= keep * 4)
+		return;
+	have = ae_utf8_chars(a->preview.data, a->preview.len);
+	for (i = 0; i < len; i++)
+		if (((unsigned char)p[i] & 0xc0) != 0x80 && have++ >= keep)
+			break;
+	if (i > 0)
+		buf_append(&a->preview, p, i);	/* best effort (logs) */
+}
+
+/* one delta of the open text or thinking block, as it is, counted */
+static int
+ae_text_delta(struct aevent *a, const char *p, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (a->open_kind == AE_TEXT) {
+		if (aevent_delta(a, "text_delta", "text", p, len) == -1)
+			return -1;
+		a->text_chars += ae_utf8_chars(p, len);
+		ae_preview(a, p, len);
+	} else if (aevent_delta(a, "thinking_delta", "thinking", p, len) ==
+	    -1)
+		return -1;
+	a->round_bytes += len;
+	return 0;
+}
+
+/* p masked into a->masked and written; final: the held tail too, nothing
+ * left waiting. Both buffers keep their memory. */
+static int
+ae_masked(struct aevent *a, const char *p, size_t len, int final)
+{
+	const char	*t = p;
+	size_t		 tlen = len, n;
+
+	if (secret_longest() == 0 && a->held.len == 0)
+		return ae_text_delta(a, p, len);
+	if (a->held.len > 0) {
+		if (buf_append(&a->held, p, len) == -1)
+			return -1;
+		t = a->held.data;
+		tlen = a->held.len;
+	}
+	buf_reset(&a->masked);
+	if (final) {
+		secret_mask_exact(&a->masked, t, tlen);
+		n = tlen;
+	} else
+		n = secret_mask_stream(&a->masked, t, tlen);
+	if (a->masked.data == NULL && n > 0)
+		return -1;
+	if (t == a->held.data)
+		buf_consume(&a->held, n);
+	else if (n < len && buf_append(&a->held, p + n, len - n) == -1)
+		return -1;
+	return ae_text_delta(a, a->masked.data, a->masked.len);
 }
 
 int
-aevent_message_end(struct aevent *a, const char *stop_reason,
-    const char *stop_sequence, int64_t input_tokens, int64_t output_tokens,
-    int64_t cache_read, int64_t cache_creation)
+aevent_text(struct aevent *a, const char *p, size_t len)
+{
+	if (a->open < 0 || (a->open_kind != AE_TEXT &&
+	    a->open_kind != AE_THINKING))
+		fatalx("bug: text with no text or thinking block open");
+	if (len == 0)
+		return 0;
+	return ae_masked(a, p, len, 0);
+}
+
+int
+aevent_block_stop(struct aevent *a, const char *sig, size_t siglen)
+{
+	if (a->open < 0)
+		fatalx("bug: content_block_stop with no block open");
+	/* what waited to be told from a secret's beginning goes first */
+	if (a->held.len > 0 && ae_masked(a, "", 0, 1) == -1)
+		return -1;
+	if (a->open_kind == AE_THINKING && aevent_delta(a, "signature_delta",
+	    "signature", sig, siglen) == -1)
+		return -1;
+	if (ae_begin(a, "content_block_stop") == -1 ||
+	    buf_puts(&a->out, "{\"type\":\"content_block_stop\","
+	    "\"index\":") == -1 ||
+	    ae_index(&a->out, a->open) == -1 ||
+	    buf_putc(&a->out, '}') == -1 ||
+	    ae_end(a) == -1)
+		return -1;
+	a->open = -1;
+	a->open_kind = AE_NONE;
+	return 0;
+}
+
+/* ---- whole blocks (server tools) --------------------------------------- */
+
+/* the JSON text of o with every configured secret masked */
+static const char *
+ae_json_masked(struct aevent *a, json_object *o, size_t *len)
+{
+	const char	*j;
+
+	j = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	if (j == NULL || secret_longest() == 0)
+		return j;
+	buf_reset(&a->masked);
+	secret_mask(&a->masked, j, *len);
+	if (a->masked.data == NULL)
+		return NULL;
+	*len = a->masked.len;
+	return a->masked.data;
+}
+
+static const char *
+ae_member_str(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+ae_server_tool_use(struct aevent *a, json_object *block)
+{
+	const char	*id = ae_member_str(block, "id");
+	const char	*name = ae_member_str(block, "name");
+	const char	*j;
+	json_object	*input;
+	size_t		 len;
+
+	if (id == NULL || name == NULL ||
+	    !json_object_object_get_ex(block, "input", &input) ||
+	    !json_object_is_type(input, json_type_object))
+		return -1;
+	if (ae_block_begin(a) == -1 ||
+	    buf_puts(&a->out, "{\"type\":\"server_tool_use\",\"id\":") ==
+	    -1 || ae_cstr(&a->out, id) == -1 ||
+	    buf_puts(&a->out, ",\"name\":") == -1 ||
+	    ae_cstr(&a->out, name) == -1 ||
+	    buf_puts(&a->out, ",\"input\":{}}}") == -1 ||
+	    ae_block_end(a, AE_OTHER) == -1)
+		return -1;
+	/* as Claude Code reads tool input: only from input_json_delta */
+	if ((j = ae_json_masked(a, input, &len)) == NULL ||
+	    aevent_delta(a, "input_json_delta", "partial_json", j, len) == -1)
+		return -1;
+	return 0;
+}
+
+int
+aevent_block_whole(struct aevent *a, json_object *block)
+{
+	const char	*type = ae_member_str(block, "type"), *j;
+	size_t		 len;
+	int		 index = a->next_block;
+
+	if (type == NULL)
+		return -1;
+	if (strcmp(type, "server_tool_use") == 0) {
+		if (ae_server_tool_use(a, block) == -1)
+			return -1;
+	} else if ((j = ae_json_masked(a, block, &len)) == NULL ||
+	    ae_block_begin(a) == -1 ||
+	    buf_append(&a->out, j, len) == -1 ||
+	    buf_putc(&a->out, '}') == -1 ||
+	    ae_block_end(a, AE_OTHER) == -1)
+		return -1;
+	if (aevent_block_stop(a, NULL, 0) == -1)
+		return -1;
+	return index;
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+static int
+ae_message_delta(struct aevent *a, const char *stop_reason,
+    const char *stop_sequence, const struct aevent_usage *u)
 {
 	struct buf	*o = &a->out;
 
@@ -230,13 +496,70 @@ aevent_message_end(struct aevent *a, const char *stop_reason,
 	    ae_cstr(o, stop_sequence) == -1 ||
 	    buf_printf(o, "},\"usage\":{\"input_tokens\":%" PRId64 ","
 	    "\"output_tokens\":%" PRId64 ",\"cache_read_input_tokens\":%"
-	    PRId64 ",\"cache_creation_input_tokens\":%" PRId64 "}}",
-	    input_tokens, output_tokens, cache_read, cache_creation) == -1 ||
-	    ae_end(a) == -1 ||
+	    PRId64 ",\"cache_creation_input_tokens\":%" PRId64, u->input,
+	    u->output, u->cache_read, u->cache_creation) == -1)
+		return -1;
+	if ((a->web_search_requests > 0 || a->web_fetch_requests > 0) &&
+	    buf_printf(o, ",\"server_tool_use\":{\"web_search_requests\":%d,"
+	    "\"web_fetch_requests\":%d}", a->web_search_requests,
+	    a->web_fetch_requests) == -1)
+		return -1;
+	if (buf_puts(o, "}}") == -1 || ae_end(a) == -1 ||
 	    ae_begin(a, "message_stop") == -1 ||
 	    buf_puts(o, "{\"type\":\"message_stop\"}") == -1)
 		return -1;
 	return ae_end(a);
+}
+
+int
+aevent_message_end(struct aevent *a, const char *stop_reason,
+    const char *stop_sequence, int64_t input_tokens, int64_t output_tokens,
+    int64_t cache_read, int64_t cache_creation)
+{
+	struct aevent_usage	 u;
+
+	if (a->open >= 0)
+		fatalx("bug: message ended with block %d open", a->open);
+	u.input = input_tokens;
+	u.output = output_tokens >= 0 ? output_tokens :
+	    (int64_t)(a->round_bytes + 3) / 4;
+	u.cache_read = cache_read;
+	u.cache_creation = cache_creation;
+	a->ends++;
+	a->sum.input += u.input;
+	a->sum.output += u.output;
+	a->sum.cache_read += u.cache_read;
+	a->sum.cache_creation += u.cache_creation;
+	if (!a->rounds)
+		return ae_message_delta(a, stop_reason, stop_sequence, &u);
+	/* a round of several: its end is the loop's to write */
+	snprintf(a->stop_reason, sizeof(a->stop_reason), "%s",
+	    stop_reason != NULL ? stop_reason : "end_turn");
+	free(a->stop_sequence);
+	a->stop_sequence = NULL;
+	if (stop_sequence != NULL &&
+	    (a->stop_sequence = strdup(stop_sequence)) == NULL)
+		return -1;
+	a->round_bytes = 0;
+	return 0;
+}
+
+void
+aevent_rounds(struct aevent *a, int on)
+{
+	a->rounds = on;
+}
+
+int
+aevent_turn_end(struct aevent *a, const char *stop_reason)
+{
+	if (a->open >= 0)
+		fatalx("bug: turn ended with block %d open", a->open);
+	a->rounds = 0;
+	if (stop_reason == NULL)
+		stop_reason = a->stop_reason[0] != '\0' ? a->stop_reason :
+		    "end_turn";
+	return ae_message_delta(a, stop_reason, a->stop_sequence, &a->sum);
 }
 
 int
@@ -247,6 +570,12 @@ aevent_error(struct aevent *a, const char *type, const char *message,
 	struct buf	 masked = BUF_INITIALIZER;
 	int		 rc = -1;
 
+	a->failed = 1;
+	/* a tail held as a possible secret's start: a letter or two tell
+	 * nothing and are the model's; more could be most of a key */
+	if (a->held.len > 0 && a->held.len < SECRET_MIN_LEN / 2)
+		(void)ae_masked(a, "", 0, 1);	/* no memory: dropped too */
+	buf_reset(&a->held);
 	/* the last net before a client: a message may quote an upstream */
 	secret_mask(&masked, message, message != NULL ? strlen(message) : 0);
 	if (ae_begin(a, "error") == -1 ||
@@ -281,6 +610,9 @@ aevent_emit(struct aevent *a, int last)
 
 	if (a->client_gone)
 		return -1;
+	/* a round's end is not the message's, unless it failed */
+	if (last && a->rounds && !a->failed)
+		last = 0;
 	ae_whole_only(a);
 	if (a->out.len == 0 && !last)
 		return 0;

@@ -10,7 +10,7 @@
  * each object must be present. Only then does the second pass copy values
  * into struct conf, taking integer and boolean defaults from the table's
  * default text, checking ranges, resolving secrets and deriving what is
- * derived (host, provider name, chat_url, display_name, remote_id). A last
+ * derived (host, provider name, url, display_name, remote_id). A last
  * pass checks the model table as a whole (duplicate ids, colliding aliases).
  *
  * Secrets: "ak" and every "api_key" may hold "env:NAME" (the value of environment
@@ -52,6 +52,7 @@
 #include "jsonparse.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "schema.h"
 
 #define CONF_FILEMAX	(16 * 1024 * 1024)	/* config file */
 #define CONF_SECRETMAX	(64 * 1024)		/* file: secret */
@@ -120,8 +121,12 @@ const struct conf_key conf_keys[] = {
 	    "name used in logs and error messages" },
 	{ "providers[].base_url", CONF_STRING, NULL, 1,
 	    "http:// or https:// URL of the upstream; requests go to "
-	    "{base_url}/v1/chat/completions, or {base_url}/chat/completions "
-	    "when it already ends in a version segment such as /v1 or /v4" },
+	    "{base_url}/v1/chat/completions (api \"responses\": "
+	    "{base_url}/v1/responses), without the /v1 when base_url already "
+	    "ends in a version segment such as /v1 or /v4" },
+	{ "providers[].api", CONF_STRING, "\"openai\"", 1,
+	    "the API the upstream speaks: \"openai\" (Chat Completions) or "
+	    "\"responses\" (the OpenAI Responses API)" },
 	{ "providers[].api_key", CONF_STRING, NULL, 1,
 	    "upstream key sent as \"Authorization: Bearer\" (\"\" = none, for "
 	    "local servers); \"env:NAME\" reads environment variable NAME, "
@@ -137,6 +142,10 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].strip_attribution", CONF_BOOL, "true", 1,
 	    "remove Claude Code's x-anthropic-billing-header line from the "
 	    "system prompt before forwarding" },
+	{ "providers[].schema", CONF_STRING, "absent: as clients wrote them", 1,
+	    "\"gemini\": tool parameter schemas rewritten into the subset a "
+	    "strict upstream accepts (Gemini's OpenAI-compatible endpoint "
+	    "rejects $schema, propertyNames, exclusiveMinimum ...)" },
 	{ "providers[].models", CONF_ARRAY, NULL, 1,
 	    "models served by this provider (non-empty array of objects)" },
 
@@ -266,6 +275,8 @@ const struct conf_key conf_keys[] = {
 	    "bound on connecting to Redis and on each command", 10, 10000 },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+const char *const conf_api_names[] = { "openai", "responses" };
 
 /* websearch.c has an implementation for each (test_websearch checks) */
 const struct conf_search_backend conf_search_backends[] = {
@@ -656,7 +667,7 @@ conf_secret(struct conf_ctx *cx, json_object *obj, const char *where,
 /*
  * base_url: "http(s)://authority[/path]" without query or fragment.
  * Derives the trimmed base_url, the default name (authority without
- * userinfo) and the chat completions URL.
+ * userinfo) and the URL requests go to, by p->api.
  */
 static int
 conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
@@ -697,16 +708,16 @@ conf_base_url(struct conf_ctx *cx, const char *kw, const char *url,
 
 	/* a final path segment like "v1" or "v4" is already the version */
 	seg = strrchr(p->base_url + (path - url), '/');
-	if (seg != NULL && seg[1] == 'v' && seg[2] != '\0' &&
-	    strspn(seg + 2, "0123456789") == strlen(seg + 2))
-		s = "/chat/completions";
-	else
-		s = "/v1/chat/completions";
-	if (buf_puts(&b, p->base_url) == -1 || buf_puts(&b, s) == -1) {
+	if (buf_puts(&b, p->base_url) == -1 ||
+	    ((seg == NULL || seg[1] != 'v' || seg[2] == '\0' ||
+	    strspn(seg + 2, "0123456789") != strlen(seg + 2)) &&
+	    buf_puts(&b, "/v1") == -1) ||
+	    buf_puts(&b, p->api == CONF_API_RESPONSES ? "/responses" :
+	    "/chat/completions") == -1) {
 		buf_free(&b);
 		return conf_err(cx, kw, "%s", strerror(errno));
 	}
-	p->chat_url = buf_steal(&b);
+	p->url = buf_steal(&b);
 	return 0;
 }
 
@@ -759,6 +770,47 @@ conf_model(struct conf_ctx *cx, json_object *obj, const char *where,
 	return 0;
 }
 
+/* api: one of conf_api_names[], "openai" when absent */
+static int
+conf_api(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	const char	*s;
+	char		 kw[CONF_PATHMAX];
+	size_t		 i;
+
+	p->api = CONF_API_OPENAI;
+	if (conf_str(cx, obj, where, "providers[].api", 0, &s) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < CONF_API_COUNT; i++)
+		if (strcmp(s, conf_api_names[i]) == 0) {
+			p->api = (enum conf_api)i;
+			return 0;
+		}
+	conf_join(kw, sizeof(kw), where, "api");
+	return conf_err(cx, kw, "unknown API \"%s\" (openai or responses)",
+	    s);
+}
+
+/* schema: a dialect schema.c knows, or absent */
+static int
+conf_schema(struct conf_ctx *cx, json_object *obj, const char *where,
+    struct conf_provider *p)
+{
+	const char	*s;
+	char		 kw[CONF_PATHMAX];
+
+	p->schema = NULL;
+	if (conf_str(cx, obj, where, "providers[].schema", 0, &s) == -1)
+		return -1;
+	if (s == NULL || (p->schema = schema_dialect(s)) != NULL)
+		return 0;
+	conf_join(kw, sizeof(kw), where, "schema");
+	return conf_err(cx, kw, "unknown dialect \"%s\" (gemini)", s);
+}
+
 static int
 conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
     struct conf_provider *p)
@@ -771,7 +823,8 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	size_t		 i;
 	int		 rv;
 
-	if (conf_str(cx, obj, where, "providers[].base_url", 0, &s) == -1)
+	if (conf_api(cx, obj, where, p) == -1 ||
+	    conf_str(cx, obj, where, "providers[].base_url", 0, &s) == -1)
 		return -1;
 	conf_join(kw, sizeof(kw), where, "base_url");
 	rv = conf_base_url(cx, kw, s, p, &defname);
@@ -794,6 +847,8 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	conf_bool(obj, "providers[].pdf", &p->pdf);
 	conf_bool(obj, "providers[].include_usage", &p->include_usage);
 	conf_bool(obj, "providers[].strip_attribution", &p->strip_attribution);
+	if (conf_schema(cx, obj, where, p) == -1)
+		return -1;
 
 	k = conf_key_must("providers[].models", CONF_ARRAY);
 	arr = conf_get(obj, k);
@@ -1329,7 +1384,7 @@ conf_free(struct conf *c)
 		if (p->api_key != NULL)
 			explicit_bzero(p->api_key, strlen(p->api_key));
 		free(p->api_key);
-		free(p->chat_url);
+		free(p->url);
 	}
 	free(c->providers);
 	conf_team_free(c);

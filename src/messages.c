@@ -8,7 +8,8 @@
  * over one; every answer carries the key's anthropic-ratelimit-* headers;
  * what the answer used is charged before its end reaches the client, and
  * the concurrency place is given back whatever happens), translates the
- * request, calls the upstream and
+ * request for each provider's kind (upkind.h: Chat Completions or the
+ * Responses API; nothing here depends on which), calls the upstream and
  * answers: one JSON response, or an Anthropic event stream relayed as the
  * upstream produces it. Promises: every failure is answered in Anthropic's
  * error envelope (over HTTP before the stream starts, as event: error after);
@@ -38,9 +39,11 @@
 #include "reqinfo.h"
 #include "scoreboard.h"
 #include "secret.h"
+#include "srvloop.h"
+#include "srvtool.h"
 #include "sse.h"
-#include "stream.h"
 #include "tokens.h"
+#include "upkind.h"
 #include "upstream.h"
 #include "usage.h"
 #include "util.h"
@@ -64,12 +67,13 @@ struct exchange {
 	const struct conf_model	*served;	/* the model of the last try */
 };
 
-/* the streaming relay: upstream bytes -> SSE decoder -> stream machine ->
- * client; the events one upstream read produces leave in one write at the
- * end of that read, never later */
+/* the streaming relay: upstream bytes -> SSE decoder -> the provider
+ * kind's stream machine -> client; the events one upstream read produces
+ * leave in one write at the end of that read, never later */
 struct relay {
 	struct exchange		*ex;
 	const struct conf_provider *provider;
+	const struct upkind	*kind;
 	struct sse_decoder	 dec;
 	struct buf		 wire;		/* http_resp_stream's scratch */
 	int			 began;		/* response head sent */
@@ -79,7 +83,8 @@ struct relay {
 	uint64_t		 last_write_ms;
 	uint64_t		 activity_ms;	/* last data event from upstream */
 	const struct upstream_result *res;	/* the transfer's, live */
-	struct stream		 st;	/* last: large, stream_init sets it */
+	struct aevent		 ev;	/* the message the client reads */
+	union upkind_stream	 st;	/* last: large, its init sets it */
 };
 
 static const char *
@@ -272,18 +277,21 @@ note_message_usage(struct exchange *ex, json_object *msg)
 /* the same for a stream, as its message_delta reported it (or would
  * have: a stream cut short is charged for what was sent) */
 static void
-note_stream_usage(struct exchange *ex, const struct stream *st)
+note_stream_usage(struct exchange *ex, const struct aevent *ev)
 {
-	if (!st->started)
+	if (!ev->started)
 		return;
 	ex->used.known = 1;
-	if (st->have_usage) {
-		ex->used.input = st->usage_in - st->usage_cached;
-		ex->used.output = st->usage_out;
-		ex->used.cache_read = st->usage_cached;
+	if (ev->ends > 0) {
+		ex->used.input = ev->sum.input;
+		ex->used.output = ev->sum.output;
+		ex->used.cache_read = ev->sum.cache_read;
+		ex->used.cache_creation = ev->sum.cache_creation;
 	} else {
-		ex->used.input = st->input_tokens;
-		ex->used.output = (int64_t)(st->out_chars + 3) / 4;
+		/* ended early: what message_start estimated, what was sent */
+		ex->used.input = ev->input_estimate;
+		ex->used.output = ev->sum.output +
+		    (int64_t)(ev->round_bytes + 3) / 4;
 	}
 }
 
@@ -418,9 +426,10 @@ answer_failure(struct exchange *ex, const struct conf_provider *p,
 }
 
 static int
-answer_plain(struct exchange *ex, const struct conf_provider *p,
+answer_plain(struct exchange *ex, const struct model_route *route,
     const struct upstream_result *res)
 {
+	const struct conf_provider *p = route->provider;
 	static const struct jsonparse_opts upstream_opts = {
 		JSON_MAX_DEPTH, 1, NULL
 	};
@@ -441,7 +450,7 @@ answer_plain(struct exchange *ex, const struct conf_provider *p,
 		    "upstream provider %s returned a body that is not JSON",
 		    p->name);
 	}
-	out = xlate_resp(up, ex->model, ex->body, &err);
+	out = upkind_of(p)->resp(up, ex->model, ex->body, route, &err);
 	json_object_put(up);
 	if (out != NULL) {
 		/* charged before the answer goes, as for streams */
@@ -489,9 +498,8 @@ relay_event(void *arg, const char *event, size_t elen, const char *data,
 {
 	struct relay	*r = arg;
 
-	(void)event; (void)elen;
 	r->activity_ms = util_now_ms();
-	if (stream_feed(&r->st, data, dlen) == -1) {
+	if (r->kind->stream_feed(&r->st, event, elen, data, dlen) == -1) {
 		if (!r->client_gone)
 			r->bad_upstream = 1;
 		return -1;
@@ -514,7 +522,7 @@ relay_data(void *arg, const char *p, size_t len)
 			r->bad_upstream = 1;
 		rv = -1;
 	}
-	if (!r->client_gone && stream_flush(&r->st) == -1)
+	if (!r->client_gone && aevent_emit(&r->ev, 0) == -1)
 		r->client_gone = 1;
 	return r->client_gone ? -1 : rv;
 }
@@ -534,9 +542,9 @@ relay_tick(void *arg)
 	 * the request (2xx head) but is still thinking: the client must see
 	 * a live stream, and an idle timeout then ends it with an error
 	 * event. From then on no other provider can be tried. */
-	if ((r->st.started || (r->res != NULL && r->res->status / 100 == 2)) &&
+	if ((r->ev.started || (r->res != NULL && r->res->status / 100 == 2)) &&
 	    ping_ms > 0 && util_now_ms() - r->last_write_ms >= ping_ms &&
-	    stream_ping(&r->st) == -1)
+	    r->kind->stream_ping(&r->st) == -1)
 		return -1;
 	return 0;
 }
@@ -546,16 +554,19 @@ relay_tick(void *arg)
 static void
 relay_summary(struct relay *r, const char *ending)
 {
-	struct buf	 finish = BUF_INITIALIZER, preview = BUF_INITIALIZER;
+	struct buf		 finish = BUF_INITIALIZER;
+	struct buf		 preview = BUF_INITIALIZER;
+	struct upkind_report	 rep;
 
-	if (r->st.finish_reason != NULL)
-		secret_log_excerpt(&finish, r->st.finish_reason,
-		    strlen(r->st.finish_reason), 64);
-	secret_log_excerpt(&preview, r->st.preview.data != NULL ?
-	    r->st.preview.data : "", r->st.preview.len, r->st.preview_max);
+	r->kind->stream_report(&r->st, &rep);
+	if (rep.finish != NULL)
+		secret_log_excerpt(&finish, rep.finish, strlen(rep.finish),
+		    64);
+	secret_log_excerpt(&preview, r->ev.preview.data != NULL ?
+	    r->ev.preview.data : "", r->ev.preview.len, r->ev.preview_max);
 	log_info("%s stream: chunks=%zu text_chars=%zu tool_calls=%zu "
 	    "finish=%s upstream_end=%s preview=\"%s\"", r->ex->req->request_id,
-	    r->st.chunks, r->st.text_chars, r->st.ntool_calls,
+	    rep.events, r->ev.text_chars, rep.tool_calls,
 	    finish.data ? finish.data : "-", ending,
 	    preview.data ? preview.data : "");
 	buf_free(&finish);
@@ -566,9 +577,10 @@ relay_summary(struct relay *r, const char *ending)
 static int
 relay_end(struct relay *r, const struct upstream_result *res)
 {
-	const char	*rid = r->ex->req->request_id;
-	char		 msg[512], why[384] = "";
-	const char	*ending = "ok";
+	const char		*rid = r->ex->req->request_id;
+	char			 msg[512], why[384] = "";
+	const char		*ending = "ok";
+	struct upkind_report	 rep;
 
 	if (!res->failed && !r->bad_upstream &&
 	    sse_decoder_finish(&r->dec, relay_event, r) == -1 &&
@@ -578,44 +590,44 @@ relay_end(struct relay *r, const struct upstream_result *res)
 		relay_summary(r, "client-gone");
 		return -1;
 	}
+	r->kind->stream_report(&r->st, &rep);
 	if (r->bad_upstream) {
 		ending = "garbage";
-		if (r->st.error[0] != '\0')
-			snprintf(why, sizeof(why), "%s", r->st.error);
+		if (rep.error[0] != '\0')
+			snprintf(why, sizeof(why), "%s", rep.error);
 		else
 			snprintf(why, sizeof(why), "sent an invalid stream");
 		snprintf(msg, sizeof(msg), "upstream provider %s%s%s",
-		    r->provider->name, r->st.error[0] != '\0' ? ": " : " ",
+		    r->provider->name, rep.error[0] != '\0' ? ": " : " ",
 		    why);
-		stream_error(&r->st, r->st.error_type[0] ? r->st.error_type :
-		    "api_error", msg, rid);
+		r->kind->stream_error(&r->st, rep.error_type[0] ?
+		    rep.error_type : "api_error", msg, rid);
 	} else if (res->timed_out) {
 		ending = "idle-timeout";
 		snprintf(why, sizeof(why), "sent nothing for %d seconds",
 		    conf_stream_idle_seconds(conf));
 		snprintf(msg, sizeof(msg), "upstream provider %s %s",
 		    r->provider->name, why);
-		stream_error(&r->st, "timeout_error", msg, rid);
+		r->kind->stream_error(&r->st, "timeout_error", msg, rid);
 	} else if (res->failed) {
 		ending = "broken";
 		snprintf(why, sizeof(why), "stream broken: %s", res->error);
 		snprintf(msg, sizeof(msg), "upstream provider %s: %s",
 		    r->provider->name, why);
-		stream_error(&r->st, "api_error", msg, rid);
+		r->kind->stream_error(&r->st, "api_error", msg, rid);
 	} else {
-		if (r->st.finish_reason == NULL) {
+		if (!rep.settled) {
 			ending = "no-finish-reason";
-			snprintf(why, sizeof(why), "the stream ended without "
-			    "a finish_reason");
+			snprintf(why, sizeof(why), "%s", r->kind->unsettled);
 		}
-		stream_finish(&r->st);
+		r->kind->stream_finish(&r->st);
 	}
 	if (why[0] != '\0')
 		log_failure(r->ex, r->provider, why, 0);
 	relay_summary(r, ending);
 	/* charged before the client sees the end, so its next request
 	 * finds the key's limits up to date */
-	note_stream_usage(r->ex, &r->st);
+	note_stream_usage(r->ex, &r->ev);
 	settle(r->ex);
 	if (r->client_gone)
 		return -1;
@@ -636,19 +648,20 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	struct relay		 r;
 	struct upstream_call	 call;
 	struct upstream_result	 res;
+	struct upkind_report	 rep;
 	char			 msg_id[40];
 	int			 rv;
 
 	memset(&r, 0, offsetof(struct relay, st));
 	r.ex = ex;
 	r.provider = route->provider;
+	r.kind = upkind_of(route->provider);
 	r.last_write_ms = r.activity_ms = util_now_ms();
 	util_random_id(msg_id, sizeof(msg_id), "msg_", 24);
-	stream_init(&r.st, msg_id, ex->model, tokens_estimate_request(ex->body),
-	    route->provider->include_usage,
-	    (size_t)conf->log_stream_text_preview_chars, relay_emit, &r);
-	snprintf(r.st.request_id, sizeof(r.st.request_id), "%s",
-	    ex->req->request_id);
+	aevent_init(&r.ev, (size_t)conf->log_stream_text_preview_chars,
+	    relay_emit, &r);
+	r.kind->stream_init(&r.st, &r.ev, msg_id, ex->model,
+	    tokens_estimate_request(ex->body), route, ex->req->request_id);
 	sse_decoder_init(&r.dec);
 
 	memset(&call, 0, sizeof(call));
@@ -681,16 +694,18 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
 	} else {
 		/* 2xx, but nothing usable reached the state machine */
-		log_failure(ex, route->provider, r.st.error[0] != '\0' ?
-		    r.st.error : r.bad_upstream ? "sent an invalid stream" :
+		r.kind->stream_report(&r.st, &rep);
+		log_failure(ex, route->provider, rep.error[0] != '\0' ?
+		    rep.error : r.bad_upstream ? "sent an invalid stream" :
 		    "sent an empty stream", 0);
 		rv = http_resp_error(ex->conn, ex->req, 502, NULL, NULL,
 		    "upstream provider %s sent %s", route->provider->name,
 		    r.bad_upstream ? "an invalid stream" : "an empty stream")
 		    == -1 ? -1 : 0;
 	}
-	note_stream_usage(ex, &r.st);
-	stream_free(&r.st);
+	note_stream_usage(ex, &r.ev);
+	r.kind->stream_free(&r.st);
+	aevent_free(&r.ev);
 	sse_decoder_free(&r.dec);
 	buf_free(&r.wire);
 	upstream_result_free(&res);
@@ -726,7 +741,7 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	} else if (res.failed || res.status / 100 != 2)
 		rv = answer_failure(ex, route->provider, &res) == -1 ? -1 : 0;
 	else
-		rv = answer_plain(ex, route->provider, &res) == -1 ? -1 : 0;
+		rv = answer_plain(ex, route, &res) == -1 ? -1 : 0;
 	upstream_result_free(&res);
 	return rv;
 }
@@ -756,7 +771,7 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		snprintf(req->log_provider, sizeof(req->log_provider), "%s",
 		    route->provider->name);
 		ex.served = route->model;
-		if ((up = xlate_req(ex.body, route, stream,
+		if ((up = upkind_request(ex.body, route, stream,
 		    req->request_id, &err)) == NULL) {
 			/* a provider that cannot take the request (a PDF)
 			 * leaves it to the next; when none can, the client
@@ -780,7 +795,12 @@ messages_handle(struct http_conn *c, struct http_request *req)
 		text = json_object_to_json_string_length(up,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
-		rv = stream ? relay_stream(&ex, route, text, len,
+		/* the server-tool loop speaks Chat Completions; the other
+		 * kinds' translators drop server tools (logged) */
+		rv = route->provider->api == CONF_API_OPENAI &&
+		    srvtool_offered(ex.body) != 0 ? srvloop_run(c, req,
+		    ex.body, ex.model, route, up, stream, i + 1 == ex.nroutes) :
+		    stream ? relay_stream(&ex, route, text, len,
 		    i + 1 == ex.nroutes) : relay_plain(&ex, route, text, len,
 		    i + 1 == ex.nroutes);
 		json_object_put(up);

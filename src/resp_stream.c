@@ -9,7 +9,8 @@
  * the finish, an error and a ping are one call each, the first two marked
  * as the stream's end. The bytes are those stream.c writes for the same
  * content, down to the message_start, configured secrets in text and
- * thinking masked as stream.c masks them (a key split across deltas too).
+ * thinking masked by aevent.c as in stream.c's (a key split across deltas
+ * too).
  *
  * Mapping: every output item (output_item.added ... output_item.done)
  * becomes at most one content block: a reasoning item a thinking block
@@ -66,7 +67,6 @@
 #include "xlate.h"
 
 #define RS_JSON_DEPTH	64		/* nesting allowed in an event */
-#define PREVIEW_MARGIN	256		/* characters kept past the preview */
 
 enum { RS_TEXT = 1, RS_THINKING, RS_TOOL, RS_OTHER };
 
@@ -140,129 +140,32 @@ jcount(const struct resp_stream *s, int o, const char *key)
 	return n < 0 ? 0 : n;
 }
 
-/* ---- the log line's counters -------------------------------------------- */
-
-static size_t
-utf8_chars(const char *p, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)p[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
-/* the characters the preview keeps: what the log shows, and room past
- * the cut so the log's heuristic net sees a credential-looking run whole
- * (configured secrets are masked before any text reaches the preview) */
-static size_t
-rs_preview_keep(const struct resp_stream *s)
-{
-	return s->preview_max == 0 ? 0 : s->preview_max + PREVIEW_MARGIN;
-}
-
-static void
-rs_preview(struct resp_stream *s, const char *p, size_t len)
-{
-	size_t	 have, i, keep = rs_preview_keep(s);
-
-	if (s->preview.len >= keep * 4)
-		return;
-	have = utf8_chars(s->preview.data, s->preview.len);
-	for (i = 0; i < len; i++)
-		if (((unsigned char)p[i] & 0xc0) != 0x80 && have++ >= keep)
-			break;
-	if (i > 0)
-		buf_append(&s->preview, p, i);	/* best effort (logs) */
-}
-
 /* ---- blocks ------------------------------------------------------------- */
 
+/* the message's first event (once per message, whatever the round) */
 static int
 rs_start(struct resp_stream *s)
 {
-	if (s->started)
-		return 0;
-	if (aevent_message_start(&s->ev, s->msg_id, s->model,
+	if (aevent_message_start(s->ev, s->msg_id, s->model,
 	    s->input_tokens) == -1)
 		return rs_oom(s);
-	s->started = 1;
 	return 0;
 }
 
-static const char *
-rs_delta_type(int kind, const char **field)
-{
-	switch (kind) {
-	case RS_TEXT:
-		*field = "text";
-		return "text_delta";
-	case RS_THINKING:
-		*field = "thinking";
-		return "thinking_delta";
-	default:
-		*field = "partial_json";
-		return "input_json_delta";
-	}
-}
-
-/* one delta of x's open block, as it is */
+/* text or thinking (masked by aevent, a tail that may begin a secret held
+ * back until the next piece or the block's stop) or arguments for x's open
+ * block */
 static int
 rs_delta(struct resp_stream *s, struct resp_stream_item *x, const char *p,
     size_t len)
 {
-	const char	*type, *field;
+	int	 rv;
 
 	if (len == 0)
 		return 0;
-	type = rs_delta_type(x->kind, &field);
-	if (aevent_delta(&s->ev, x->block, type, field, p, len) == -1)
-		return rs_oom(s);
-	if (x->kind == RS_TEXT) {
-		s->text_chars += utf8_chars(p, len);
-		rs_preview(s, p, len);
-	}
-	s->out_chars += len;
-	return 0;
-}
-
-/*
- * Text or thinking for x's open block, every configured secret in it
- * masked (an upstream may echo one into the answer). A key may be split
- * across deltas: a tail that may begin one waits in held for the next
- * piece, or for the block's end (final); nothing else is delayed. Both
- * buffers keep their memory, so a delta costs no allocation.
- */
-static int
-rs_masked(struct resp_stream *s, struct resp_stream_item *x, const char *p,
-    size_t len, int final)
-{
-	const char	*t = p;
-	size_t		 tlen = len, n;
-
-	if (x->kind == RS_TOOL || (secret_longest() == 0 &&
-	    s->held.len == 0))
-		return rs_delta(s, x, p, len);
-	if (s->held.len > 0) {
-		if (buf_append(&s->held, p, len) == -1)
-			return rs_oom(s);
-		t = s->held.data;
-		tlen = s->held.len;
-	}
-	buf_reset(&s->masked);
-	if (final) {
-		secret_mask_exact(&s->masked, t, tlen);
-		n = tlen;
-	} else
-		n = secret_mask_stream(&s->masked, t, tlen);
-	if (s->masked.data == NULL && n > 0)
-		return rs_oom(s);
-	if (t == s->held.data)
-		buf_consume(&s->held, n);
-	else if (n < len && buf_append(&s->held, p + n, len - n) == -1)
-		return rs_oom(s);
-	return rs_delta(s, x, s->masked.data, s->masked.len);
+	rv = x->kind == RS_TOOL ? aevent_json(s->ev, p, len) :
+	    aevent_text(s->ev, p, len);
+	return rv == -1 ? rs_oom(s) : 0;
 }
 
 static int
@@ -279,16 +182,14 @@ rs_open(struct resp_stream *s, struct resp_stream_item *x)
 		if (x->name[0] == '\0')
 			strlcpy(x->name, "unknown_tool", sizeof(x->name));
 	}
-	x->block = s->next_block;
-	if (aevent_block_start(&s->ev, x->block, types[x->kind], x->id,
-	    x->name) == -1)
+	if ((x->block = aevent_block_start(s->ev, types[x->kind], x->id,
+	    x->name)) == -1)
 		return rs_oom(s);
-	s->next_block++;
 	s->open = (int)(x - s->items);
 	if (x->kind == RS_TOOL)
 		s->ntool_calls++;
 	if (x->pending.len > 0) {
-		if (rs_masked(s, x, x->pending.data, x->pending.len, 0) == -1)
+		if (rs_delta(s, x, x->pending.data, x->pending.len) == -1)
 			return -1;
 		buf_free(&x->pending);
 	}
@@ -298,23 +199,20 @@ rs_open(struct resp_stream *s, struct resp_stream_item *x)
 static int
 rs_close(struct resp_stream *s, struct resp_stream_item *x)
 {
-	char	 sig[XLATE_SIG_SIZE];
+	char		 plain[XLATE_SIG_SIZE] = "";
+	const char	*sig = plain;
+	size_t		 siglen;
 
-	/* what waited to be told from a secret's beginning goes first */
-	if (s->held.len > 0 && rs_masked(s, x, "", 0, 1) == -1)
-		return -1;
-	if (x->kind == RS_THINKING) {
+	if (x->kind == RS_THINKING && x->sig.len > 0)
+		sig = x->sig.data;
+	else if (x->kind == RS_THINKING)
 		/* no encrypted reasoning to carry: a plain one */
-		if (x->sig.len == 0)
-			xlate_signature(sig, sizeof(sig));
-		if (aevent_delta(&s->ev, x->block, "signature_delta",
-		    "signature", x->sig.len > 0 ? x->sig.data : sig,
-		    x->sig.len > 0 ? x->sig.len : strlen(sig)) == -1)
-			return rs_oom(s);
-	} else if (x->kind == RS_TOOL && x->args == 0 &&
+		xlate_signature(plain, sizeof(plain));
+	else if (x->kind == RS_TOOL && x->args == 0 &&
 	    rs_delta(s, x, "{}", 2) == -1)
 		return -1;
-	if (aevent_block_stop(&s->ev, x->block) == -1)
+	siglen = sig == plain ? strlen(plain) : x->sig.len;
+	if (aevent_block_stop(s->ev, sig, siglen) == -1)
 		return rs_oom(s);
 	x->closed = 1;
 	s->open = -1;
@@ -388,7 +286,7 @@ rs_add(struct resp_stream *s, struct resp_stream_item *x, const char *p,
 	else
 		x->has_text = 1;
 	if (s->open == (int)(x - s->items))
-		return rs_masked(s, x, p, len, 0);
+		return rs_delta(s, x, p, len);
 	if (buf_append(&x->pending, p, len) == -1)
 		return rs_oom(s);
 	return rs_advance(s, 0);
@@ -802,19 +700,17 @@ rs_event(struct resp_stream *s, const char *type)
 /* ---- the interface ------------------------------------------------------ */
 
 void
-resp_stream_init(struct resp_stream *s, const char *msg_id, const char *model,
-    int64_t input_tokens, const struct model_route *route,
-    size_t preview_max, aevent_emit_fn emit, void *arg)
+resp_stream_init(struct resp_stream *s, struct aevent *ev, const char *msg_id,
+    const char *model, int64_t input_tokens, const struct model_route *route)
 {
 	static const struct jsonscan js0 = JSONSCAN_INITIALIZER;
 
 	memset(s, 0, offsetof(struct resp_stream, items));
 	s->js = js0;
-	aevent_init(&s->ev, emit, arg);
+	s->ev = ev;
 	strlcpy(s->msg_id, msg_id, sizeof(s->msg_id));
 	strlcpy(s->model, model, sizeof(s->model));
 	s->input_tokens = input_tokens;
-	s->preview_max = preview_max;
 	s->open = -1;
 	if (route != NULL) {
 		s->provider = route->provider != NULL ? route->provider->name :
@@ -833,7 +729,7 @@ resp_stream_feed(struct resp_stream *s, const char *event, size_t event_len,
 	char			 name[64];
 	int			 rv;
 
-	if (s->ev.client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
@@ -869,7 +765,7 @@ resp_stream_feed(struct resp_stream *s, const char *event, size_t event_len,
 int
 resp_stream_flush(struct resp_stream *s)
 {
-	return aevent_emit(&s->ev, 0);
+	return aevent_emit(s->ev, 0);
 }
 
 int
@@ -883,7 +779,7 @@ resp_stream_finish(struct resp_stream *s)
 {
 	int64_t	 in, out, cached, written;
 
-	if (s->ev.client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
@@ -897,24 +793,24 @@ resp_stream_finish(struct resp_stream *s)
 		written = s->usage_written;
 	} else {
 		in = s->input_tokens;
-		out = (int64_t)(s->out_chars + 3) / 4;
+		out = -1;	/* aevent's estimate */
 		cached = written = 0;
 	}
 	if (rs_start(s) == -1 || rs_advance(s, 1) == -1 ||
-	    aevent_message_end(&s->ev, s->stop_reason, NULL, in, out, cached,
+	    aevent_message_end(s->ev, s->stop_reason, NULL, in, out, cached,
 	    written) == -1)
 		/* out of memory: the whole events so far, then the error */
 		return resp_stream_error(s, "api_error", "out of memory",
 		    NULL);
 	s->finished = 1;
-	return aevent_emit(&s->ev, 1);
+	return aevent_emit(s->ev, 1);
 }
 
 int
 resp_stream_error(struct resp_stream *s, const char *type,
     const char *message, const char *request_id)
 {
-	if (s->ev.client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
@@ -923,26 +819,26 @@ resp_stream_error(struct resp_stream *s, const char *type,
 		request_id = s->request_id;
 	/* as Anthropic's API: the error event alone, whatever is open
 	 * stays open, and clients drop the unfinished message */
-	if (aevent_error(&s->ev, type, message, request_id) == -1) {
-		aevent_emit(&s->ev, 1);		/* at least what was whole */
+	if (aevent_error(s->ev, type, message, request_id) == -1) {
+		aevent_emit(s->ev, 1);		/* at least what was whole */
 		return -1;
 	}
-	return aevent_emit(&s->ev, 1);
+	return aevent_emit(s->ev, 1);
 }
 
 int
 resp_stream_ping(struct resp_stream *s)
 {
-	if (s->ev.client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
 	/* a silent upstream still gets the message started first */
-	if (rs_start(s) == -1 || aevent_ping(&s->ev) == -1) {
-		aevent_emit(&s->ev, 0);
+	if (rs_start(s) == -1 || aevent_ping(s->ev) == -1) {
+		aevent_emit(s->ev, 0);
 		return -1;
 	}
-	return aevent_emit(&s->ev, 0);
+	return aevent_emit(s->ev, 0);
 }
 
 void
@@ -955,9 +851,5 @@ resp_stream_free(struct resp_stream *s)
 		buf_free(&s->items[i].sig);
 	}
 	s->nitems = 0;
-	buf_free(&s->preview);
-	buf_free(&s->held);
-	buf_free(&s->masked);
-	aevent_free(&s->ev);
 	jsonscan_free(&s->js);
 }

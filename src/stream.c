@@ -2,12 +2,14 @@
  * stream.c: OpenAI chat.completion.chunk payloads -> Anthropic stream events.
  *
  * Input: one SSE data payload at a time (stream_feed), "[DONE]" included.
- * Output: whole Anthropic SSE events (framed by sse.c), collected until the
- * caller says its upstream read is done (stream_flush) and then handed to
- * emit() in one call, so the payloads of one read leave in one write; a
- * ping, the finish and an error are one emit call each, with whatever was
- * still collected, the last two marked as the stream's end. Nothing is held
- * back past the read that produced it, except what the protocol forces.
+ * Output: whole Anthropic events through aevent.c (which frames them, masks
+ * configured secrets in text and thinking, and keeps the indexes),
+ * collected until the caller says its upstream read is done (stream_flush)
+ * and then handed to the writer in one call, so the payloads of one read
+ * leave in one write; a ping, the finish and an error are one call each,
+ * with whatever was still collected, the last two marked as the stream's
+ * end. Nothing is held back past the read that produced it, except what
+ * the protocol forces.
  *
  * Promises (DESIGN.md §5): message_start first, with a complete usage
  * object; content blocks indexed 0, 1, 2... with exactly one open at a
@@ -48,9 +50,9 @@
  * Failure: stream_feed returns -1 when the payload is not a chunk we
  * understand, carries an upstream error, or memory runs out (error_type
  * and error set, for the caller's stream_error(); the whole events before
- * it stay valid); every call returns -1 once emit() has failed
- * (client_gone set: nothing more is written). An event that could not be
- * built whole is never written.
+ * it stay valid); every call returns -1 once a write has failed
+ * (ev->client_gone set: nothing more is written). An event that could not
+ * be built whole is never written.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -60,17 +62,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aevent.h"
 #include "buf.h"
 #include "jsonscan.h"
 #include "log.h"
 #include "secret.h"
-#include "sse.h"
 #include "stream.h"
 #include "util.h"
 #include "xlate.h"
 
 #define STREAM_JSON_DEPTH	64	/* nesting allowed in a chunk */
-#define PREVIEW_MARGIN		256	/* characters kept past the preview */
 
 #define KIND_NONE	0
 #define KIND_TEXT	1
@@ -86,9 +87,8 @@
 #define TOOL_JSON_OPAQUE	5	/* not an object: never "complete" */
 
 static int	block_close(struct stream *);
-static int	text_masked(struct stream *, const char *, size_t, int);
 
-/* ---- errors and output ------------------------------------------------ */
+/* ---- errors ------------------------------------------------ */
 
 static int
 stream_fail(struct stream *s, const char *type, const char *fmt, ...)
@@ -112,220 +112,7 @@ stream_oom(struct stream *s)
 	return stream_fail(s, "api_error", "out of memory");
 }
 
-/* forget a partly built event (memory ran out in the middle of it): it is
- * never written, and the next event starts where it did */
-static void
-out_whole_only(struct stream *s)
-{
-	s->out.len = s->out_whole;
-	if (s->out.data != NULL)
-		s->out.data[s->out.len] = '\0';
-}
-
-/* hand the whole events collected so far to emit() in one call; last: the
- * stream ends with them */
-static int
-stream_emit(struct stream *s, int last)
-{
-	int	 rv;
-
-	if (s->client_gone)
-		return -1;
-	out_whole_only(s);
-	if (s->out.len == 0 && !last)
-		return 0;
-	rv = s->emit(s->emit_arg, s->out.data != NULL ? s->out.data : "",
-	    s->out.len, last);
-	buf_reset(&s->out);
-	s->out_whole = 0;
-	if (rv == -1) {
-		s->client_gone = 1;
-		return -1;
-	}
-	return 0;
-}
-
-/* a JSON string literal */
-static int
-json_str(struct buf *b, const char *p, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t		 i, run;
-	unsigned char	 c;
-	char		 esc[7];
-
-	if (buf_reserve(b, len + 2) == -1 || buf_putc(b, '"') == -1)
-		return -1;
-	for (i = 0; i < len; i += run) {
-		for (run = 0; i + run < len; run++) {
-			c = p[i + run];
-			if (c < 0x20 || c == '"' || c == '\\')
-				break;
-		}
-		if (run > 0) {
-			if (buf_append(b, p + i, run) == -1)
-				return -1;
-			continue;
-		}
-		c = p[i];
-		run = 1;
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (c) {
-		case '"':	esc[1] = '"'; break;
-		case '\\':	esc[1] = '\\'; break;
-		case '\n':	esc[1] = 'n'; break;
-		case '\r':	esc[1] = 'r'; break;
-		case '\t':	esc[1] = 't'; break;
-		case '\b':	esc[1] = 'b'; break;
-		case '\f':	esc[1] = 'f'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			esc[6] = '\0';
-		}
-		if (buf_puts(b, esc) == -1)
-			return -1;
-	}
-	return buf_putc(b, '"');
-}
-
-static int
-json_cstr(struct buf *b, const char *s)
-{
-	if (s == NULL)
-		return buf_puts(b, "null");
-	return json_str(b, s, strlen(s));
-}
-
-static int
-ev_begin(struct stream *s, const char *name)
-{
-	out_whole_only(s);
-	return sse_event_begin(&s->out, name);
-}
-
-/* the event is whole: it may be written */
-static int
-ev_end(struct stream *s)
-{
-	if (sse_event_end(&s->out) == -1)
-		return -1;
-	s->out_whole = s->out.len;
-	return 0;
-}
-
-static int
-ev_message_start(struct stream *s)
-{
-	struct buf	*o = &s->out;
-
-	if (ev_begin(s, "message_start") == -1 ||
-	    buf_puts(o, "{\"type\":\"message_start\",\"message\":"
-	    "{\"id\":") == -1 ||
-	    json_cstr(o, s->msg_id) == -1 ||
-	    buf_puts(o, ",\"type\":\"message\",\"role\":\"assistant\","
-	    "\"model\":") == -1 ||
-	    json_cstr(o, s->model) == -1 ||
-	    buf_printf(o, ",\"content\":[],\"stop_reason\":null,"
-	    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":%" PRId64 ","
-	    "\"output_tokens\":1,\"cache_creation_input_tokens\":0,"
-	    "\"cache_read_input_tokens\":0}}}", s->input_tokens) == -1)
-		return -1;
-	return ev_end(s);
-}
-
-static int
-ev_block_start(struct stream *s, int kind, const struct stream_tool *t)
-{
-	struct buf	*o = &s->out;
-
-	if (ev_begin(s, "content_block_start") == -1 ||
-	    buf_printf(o, "{\"type\":\"content_block_start\",\"index\":%d,"
-	    "\"content_block\":", s->open_block) == -1)
-		return -1;
-	switch (kind) {
-	case KIND_TEXT:
-		if (buf_puts(o, "{\"type\":\"text\",\"text\":\"\"}}") == -1)
-			return -1;
-		break;
-	case KIND_THINKING:
-		if (buf_puts(o, "{\"type\":\"thinking\",\"thinking\":\"\","
-		    "\"signature\":\"\"}}") == -1)
-			return -1;
-		break;
-	default:
-		if (buf_puts(o, "{\"type\":\"tool_use\",\"id\":") == -1 ||
-		    json_cstr(o, t->id) == -1 ||
-		    buf_puts(o, ",\"name\":") == -1 ||
-		    json_cstr(o, t->name) == -1 ||
-		    buf_puts(o, ",\"input\":{}}}") == -1)
-			return -1;
-	}
-	return ev_end(s);
-}
-
-/* the open block's index, in decimal: appended, not printed, as deltas
- * are the bulk of a stream and printf cost more than the rest of one */
-static int
-put_index(struct buf *b, int v)
-{
-	char	 d[12];
-	size_t	 n = sizeof(d);
-	unsigned u = v < 0 ? 0 : (unsigned)v;
-
-	do
-		d[--n] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	return buf_append(b, d + n, sizeof(d) - n);
-}
-
-/* content_block_delta of the open block: {"type":type,field:"p"} */
-static int
-ev_delta(struct stream *s, const char *type, const char *field,
-    const char *p, size_t len)
-{
-	struct buf	*o = &s->out;
-
-	if (ev_begin(s, "content_block_delta") == -1 ||
-	    buf_puts(o, "{\"type\":\"content_block_delta\",\"index\":") == -1 ||
-	    put_index(o, s->open_block) == -1 ||
-	    buf_puts(o, ",\"delta\":{\"type\":\"") == -1 ||
-	    buf_puts(o, type) == -1 ||
-	    buf_puts(o, "\",\"") == -1 ||
-	    buf_puts(o, field) == -1 ||
-	    buf_puts(o, "\":") == -1 ||
-	    json_str(o, p, len) == -1 ||
-	    buf_puts(o, "}}") == -1)
-		return -1;
-	return ev_end(s);
-}
-
-static int
-ev_block_stop(struct stream *s)
-{
-	if (ev_begin(s, "content_block_stop") == -1 ||
-	    buf_puts(&s->out, "{\"type\":\"content_block_stop\","
-	    "\"index\":") == -1 ||
-	    put_index(&s->out, s->open_block) == -1 ||
-	    buf_putc(&s->out, '}') == -1)
-		return -1;
-	return ev_end(s);
-}
-
 /* ---- small helpers ---------------------------------------------------- */
-
-static size_t
-utf8_chars(const char *p, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)p[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
 
 static int
 is_blank(const char *p, size_t len)
@@ -363,135 +150,58 @@ tool_id_set(struct stream_tool *t, const char *id)
 	xlate_tool_id(t->id, sizeof(t->id), id);
 }
 
-/* the characters the preview keeps: what the log shows, and room past
- * the cut so the log's heuristic net sees a credential-looking run whole
- * (configured secrets are masked before any text reaches the preview) */
-static size_t
-preview_keep(const struct stream *s)
-{
-	return s->preview_max == 0 ? 0 : s->preview_max + PREVIEW_MARGIN;
-}
-
-static void
-preview_add(struct stream *s, const char *p, size_t len)
-{
-	size_t	 have, i, keep = preview_keep(s);
-
-	have = utf8_chars(s->preview.data, s->preview.len);
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)p[i] & 0xc0) != 0x80 && have++ >= keep)
-			break;
-	}
-	if (i > 0)
-		buf_append(&s->preview, p, i);	/* best effort (logs) */
-}
-
 /* ---- blocks ----------------------------------------------------------- */
 
 static int
 block_open(struct stream *s, int kind, struct stream_tool *t)
 {
+	static const char *const types[] = { "", "text", "thinking",
+	    "tool_use" };
+	int	 index;
+
 	if (block_close(s) == -1)
 		return -1;
-	s->open_block = s->next_block++;
+	if ((index = aevent_block_start(s->ev, types[kind],
+	    t != NULL ? t->id : NULL, t != NULL ? t->name : NULL)) == -1)
+		return stream_oom(s);
 	s->open_kind = kind;
 	if (t != NULL) {
-		t->block = s->open_block;
+		t->block = index;
 		s->open_tool = t - s->tools;
 	}
-	return ev_block_start(s, kind, t);
+	return 0;
 }
 
 static int
 block_close(struct stream *s)
 {
-	char			 sig[40];
+	char			 sig[XLATE_SIG_SIZE] = "";
 	struct stream_tool	*t;
 
-	/* what waited to be told from a secret's beginning goes first */
-	if (s->held.len > 0 && text_masked(s, "", 0, 1) == -1)
-		return -1;
 	switch (s->open_kind) {
 	case KIND_NONE:
 		return 0;
 	case KIND_THINKING:
 		/* opaque to the client; it only has to be non-empty */
 		xlate_signature(sig, sizeof(sig));
-		if (ev_delta(s, "signature_delta", "signature", sig,
-		    strlen(sig)) == -1)
-			return -1;
 		break;
 	case KIND_TOOL:
 		t = &s->tools[s->open_tool];
 		if (t->json_state == TOOL_JSON_EMPTY &&
-		    ev_delta(s, "input_json_delta", "partial_json", "{}",
-		    2) == -1)
-			return -1;
+		    aevent_delta(s->ev, "input_json_delta", "partial_json",
+		    "{}", 2) == -1)
+			return stream_oom(s);
 		s->open_tool = -1;
 		break;
 	}
-	if (ev_block_stop(s) == -1)
-		return -1;
+	if (aevent_block_stop(s->ev, sig, strlen(sig)) == -1)
+		return stream_oom(s);
 	s->open_kind = KIND_NONE;
 	return 0;
 }
 
-/* one delta of the open text or thinking block */
-static int
-text_delta(struct stream *s, const char *p, size_t len)
-{
-	if (len == 0)
-		return 0;
-	if (s->open_kind == KIND_TEXT) {
-		if (ev_delta(s, "text_delta", "text", p, len) == -1)
-			return -1;
-		s->text_chars += utf8_chars(p, len);
-		if (s->preview.len < preview_keep(s) * 4)
-			preview_add(s, p, len);
-	} else if (ev_delta(s, "thinking_delta", "thinking", p, len) == -1)
-		return -1;
-	s->out_chars += len;
-	return 0;
-}
-
-/*
- * Text for the open text or thinking block, every configured secret in it
- * masked (an upstream may echo one into the answer: gateways that report
- * their errors as text). A key may be split across chunks: a tail that may
- * begin one waits in held for the next piece, or for the block's end
- * (final); nothing else is delayed. Both buffers keep their memory, so a
- * chunk costs no allocation.
- */
-static int
-text_masked(struct stream *s, const char *p, size_t len, int final)
-{
-	const char	*t = p;
-	size_t		 tlen = len, n;
-
-	if (secret_longest() == 0 && s->held.len == 0)
-		return text_delta(s, p, len);
-	if (s->held.len > 0) {
-		if (buf_append(&s->held, p, len) == -1)
-			return stream_oom(s);
-		t = s->held.data;
-		tlen = s->held.len;
-	}
-	buf_reset(&s->masked);
-	if (final) {
-		secret_mask_exact(&s->masked, t, tlen);
-		n = tlen;
-	} else
-		n = secret_mask_stream(&s->masked, t, tlen);
-	if (s->masked.data == NULL && n > 0)
-		return stream_oom(s);
-	if (t == s->held.data)
-		buf_consume(&s->held, n);
-	else if (n < len && buf_append(&s->held, p + n, len - n) == -1)
-		return stream_oom(s);
-	return text_delta(s, s->masked.data, s->masked.len);
-}
-
-/* text or thinking: append to the open block of that kind, or open one */
+/* text or thinking: append to the open block of that kind, or open one;
+ * aevent masks configured secrets in it */
 static int
 block_text(struct stream *s, int kind, const char *p, size_t len)
 {
@@ -499,7 +209,9 @@ block_text(struct stream *s, int kind, const char *p, size_t len)
 		return 0;
 	if (s->open_kind != kind && block_open(s, kind, NULL) == -1)
 		return -1;
-	return text_masked(s, p, len, 0);
+	if (aevent_text(s->ev, p, len) == -1)
+		return stream_oom(s);
+	return 0;
 }
 
 /* ---- tool calls ------------------------------------------------------- */
@@ -626,10 +338,8 @@ tool_open(struct stream *s, struct stream_tool *t)
 		return -1;
 	s->ntool_calls++;
 	if (t->pending.len > 0) {
-		if (ev_delta(s, "input_json_delta", "partial_json",
-		    t->pending.data, t->pending.len) == -1)
-			return -1;
-		s->out_chars += t->pending.len;
+		if (aevent_json(s->ev, t->pending.data, t->pending.len) == -1)
+			return stream_oom(s);
 		buf_free(&t->pending);
 	}
 	return 0;
@@ -673,10 +383,8 @@ tool_args(struct stream *s, struct stream_tool *t, const char *p,
 		    "its complete arguments", s->msg_id, t->id, len - n);
 	if (n == 0)
 		return 0;
-	if (s->open_kind == KIND_TOOL && &s->tools[s->open_tool] == t) {
-		s->out_chars += n;
-		return ev_delta(s, "input_json_delta", "partial_json", p, n);
-	}
+	if (s->open_kind == KIND_TOOL && &s->tools[s->open_tool] == t)
+		return aevent_json(s->ev, p, n) == -1 ? stream_oom(s) : 0;
 	if (t->block >= 0) {
 		log_warnx("stream %s: tool call %s: %zu bytes of arguments "
 		    "after its block was closed, dropped", s->msg_id, t->id,
@@ -734,13 +442,12 @@ tool_calls(struct stream *s, int arr)
 
 /* ---- chunks ----------------------------------------------------------- */
 
+/* the message's first event (once per message, whatever the round) */
 static int
 stream_start(struct stream *s)
 {
-	if (s->started)
-		return 0;
-	s->started = 1;
-	return ev_message_start(s);
+	return aevent_message_start(s->ev, s->msg_id, s->model,
+	    s->input_tokens);
 }
 
 static int
@@ -925,22 +632,18 @@ chunk(struct stream *s)
 /* ---- the interface ---------------------------------------------------- */
 
 void
-stream_init(struct stream *s, const char *msg_id, const char *model,
-    int64_t input_tokens, int wait_for_usage, size_t preview_max,
-    stream_emit_fn emit, void *arg)
+stream_init(struct stream *s, struct aevent *ev, const char *msg_id,
+    const char *model, int64_t input_tokens, int wait_for_usage)
 {
 	/* tools[] is left alone: 30 KB to clear per request, and tool_new
 	 * clears each entry it takes */
 	memset(s, 0, offsetof(struct stream, tools));
-	s->emit = emit;
-	s->emit_arg = arg;
+	s->ev = ev;
 	strlcpy(s->msg_id, msg_id, sizeof(s->msg_id));
 	strlcpy(s->model, model, sizeof(s->model));
 	s->input_tokens = input_tokens;
 	s->wait_for_usage = wait_for_usage;
-	s->preview_max = preview_max;
 	s->open_kind = KIND_NONE;
-	s->open_block = -1;
 	s->open_tool = -1;
 }
 
@@ -950,7 +653,7 @@ stream_feed(struct stream *s, const char *data, size_t len)
 	struct jsonlex_err	 err;
 	int			 rv;
 
-	if (s->client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
@@ -971,7 +674,7 @@ stream_feed(struct stream *s, const char *data, size_t len)
 	if (jsonscan(&s->js, data, len, STREAM_JSON_DEPTH, 1, &err) == -1 ||
 	    jsonscan_type(&s->js, 0) != JSONSCAN_OBJECT)
 		return chunk_garbage(s, data, len);
-	/* the events stay in s->out, whole ones valid even after a
+	/* the events stay collected, whole ones valid even after a
 	 * failure, until stream_flush or the end */
 	rv = chunk(s);
 	if (rv == -2)
@@ -982,7 +685,7 @@ stream_feed(struct stream *s, const char *data, size_t len)
 int
 stream_flush(struct stream *s)
 {
-	return stream_emit(s, 0);
+	return aevent_emit(s->ev, 0);
 }
 
 int
@@ -1008,40 +711,20 @@ stream_stop_reason(const struct stream *s)
 }
 
 static int
-ev_message_end(struct stream *s)
+stream_message_end(struct stream *s)
 {
-	struct buf	*o = &s->out;
-	int64_t		 in, out, cached;
-
-	if (s->have_usage) {
-		in = s->usage_in - s->usage_cached;
-		out = s->usage_out;
-		cached = s->usage_cached;
-	} else {
-		in = s->input_tokens;
-		out = (int64_t)(s->out_chars + 3) / 4;
-		cached = 0;
-	}
-	if (ev_begin(s, "message_delta") == -1 ||
-	    buf_printf(o, "{\"type\":\"message_delta\",\"delta\":"
-	    "{\"stop_reason\":\"%s\",\"stop_sequence\":",
-	    stream_stop_reason(s)) == -1 ||
-	    json_cstr(o, s->stop_sequence) == -1 ||
-	    buf_printf(o, "},\"usage\":{\"input_tokens\":%" PRId64 ","
-	    "\"output_tokens\":%" PRId64 ",\"cache_read_input_tokens\":%"
-	    PRId64 ",\"cache_creation_input_tokens\":0}}", in, out,
-	    cached) == -1 ||
-	    ev_end(s) == -1 ||
-	    ev_begin(s, "message_stop") == -1 ||
-	    buf_puts(o, "{\"type\":\"message_stop\"}") == -1)
-		return -1;
-	return ev_end(s);
+	if (!s->have_usage)	/* the estimate: ours, aevent's for output */
+		return aevent_message_end(s->ev, stream_stop_reason(s),
+		    s->stop_sequence, s->input_tokens, -1, 0, 0);
+	return aevent_message_end(s->ev, stream_stop_reason(s),
+	    s->stop_sequence, s->usage_in - s->usage_cached, s->usage_out,
+	    s->usage_cached, 0);
 }
 
 int
 stream_finish(struct stream *s)
 {
-	if (s->client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
@@ -1049,22 +732,19 @@ stream_finish(struct stream *s)
 		return stream_error(s, "api_error",
 		    "upstream stream ended without a finish_reason", NULL);
 	if (stream_start(s) == -1 || tools_advance(s, 1) == -1 ||
-	    block_close(s) == -1 || ev_message_end(s) == -1) {
+	    block_close(s) == -1 || stream_message_end(s) == -1) {
 		/* out of memory: the whole events so far, then the error */
 		return stream_error(s, "api_error", "out of memory", NULL);
 	}
 	s->finished = 1;
-	return stream_emit(s, 1);
+	return aevent_emit(s->ev, 1);
 }
 
 int
 stream_error(struct stream *s, const char *type, const char *message,
     const char *request_id)
 {
-	struct buf	*o = &s->out;
-	struct buf	 masked = BUF_INITIALIZER;
-
-	if (s->client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
@@ -1074,49 +754,27 @@ stream_error(struct stream *s, const char *type, const char *message,
 	/* as Anthropic's API: the error event alone, whatever is open stays
 	 * open (Claude Code 2.1.197 fails a turn whose block was stopped
 	 * before the error, and retries one whose block was left open);
-	 * A tail held back as a possible secret's start goes first when it is
-	 * too short to tell anything (under half of the shortest secret
-	 * masked), else it is dropped with the unfinished block. The message
-	 * is masked: the last net before a client, it may quote an upstream. */
-	if (s->held.len > 0 && s->held.len < SECRET_MIN_LEN / 2 &&
-	    text_masked(s, "", 0, 1) == -1 && s->client_gone)
-		return -1;
-	buf_reset(&s->held);
-	secret_mask(&masked, message, message != NULL ? strlen(message) : 0);
-	if (ev_begin(s, "error") == -1 ||
-	    buf_puts(o, "{\"type\":\"error\",\"error\":{\"type\":") == -1 ||
-	    json_cstr(o, type) == -1 ||
-	    buf_puts(o, ",\"message\":") == -1 ||
-	    json_str(o, masked.data != NULL ? masked.data : "", masked.len) ==
-	    -1 ||
-	    buf_puts(o, "},\"request_id\":") == -1 ||
-	    json_cstr(o, request_id) == -1 ||
-	    buf_putc(o, '}') == -1 ||
-	    ev_end(s) == -1) {
-		buf_free(&masked);
-		stream_emit(s, 1);	/* at least what was whole */
+	 * aevent_error words it, masked, after what text may still go */
+	if (aevent_error(s->ev, type, message, request_id) == -1) {
+		aevent_emit(s->ev, 1);	/* at least what was whole */
 		return -1;
 	}
-	buf_free(&masked);
-	return stream_emit(s, 1);
+	return aevent_emit(s->ev, 1);
 }
 
 int
 stream_ping(struct stream *s)
 {
-	if (s->client_gone)
+	if (s->ev->client_gone)
 		return -1;
 	if (s->finished)
 		return 0;
 	/* a silent upstream still gets the message started first */
-	if (stream_start(s) == -1 ||
-	    ev_begin(s, "ping") == -1 ||
-	    buf_puts(&s->out, "{\"type\":\"ping\"}") == -1 ||
-	    ev_end(s) == -1) {
-		stream_emit(s, 0);
+	if (stream_start(s) == -1 || aevent_ping(s->ev) == -1) {
+		aevent_emit(s->ev, 0);
 		return -1;
 	}
-	return stream_emit(s, 0);
+	return aevent_emit(s->ev, 0);
 }
 
 void
@@ -1128,10 +786,6 @@ stream_free(struct stream *s)
 		buf_free(&s->tools[i].pending);
 	free(s->finish_reason);
 	free(s->stop_sequence);
-	buf_free(&s->preview);
-	buf_free(&s->out);
-	buf_free(&s->held);
-	buf_free(&s->masked);
 	jsonscan_free(&s->js);
 	s->finish_reason = s->stop_sequence = NULL;
 	s->ntools = 0;

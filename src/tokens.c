@@ -5,7 +5,9 @@
  * about four bytes of ASCII per token, one token per non-ASCII code point
  * (CJK text is close to that), a fixed price per image, and small overheads
  * per message, block and tool. It counts system, tools (names, descriptions,
- * schemas) and every message block, so it grows with the input and is
+ * schemas; a server tool the proxy runs as the function the upstream is
+ * offered, one it does not run not at all) and every message block (web
+ * search results as the model reads them), so it grows with the input and is
  * deterministic. It never fails: parts of the wrong shape count as their
  * JSON text, and a request that is not an object counts as 0. Validation is
  * xlate_req_check's job.
@@ -15,6 +17,8 @@
 
 #include <json-c/json.h>
 
+#include "srvhist.h"
+#include "srvtool.h"
 #include "tokens.h"
 
 #define TOK_REQUEST	3	/* priming of the reply */
@@ -26,6 +30,7 @@
 #define TOK_PDF_BYTES	40	/* base64 bytes of PDF per token, roughly */
 
 static int64_t	tok_blocks(json_object *);
+static int64_t	tok_search_results(json_object *);
 
 int64_t
 tokens_estimate_text(const char *s, size_t len)
@@ -134,6 +139,8 @@ tok_block(json_object *b)
 	    strcmp(type, "server_tool_use") == 0)
 		return TOK_BLOCK + tok_member(b, "id") + tok_member(b, "name") +
 		    tok_member(b, "input");
+	if (strcmp(type, "web_search_tool_result") == 0)
+		return TOK_BLOCK + tok_search_results(b);
 	if (strcmp(type, "tool_result") == 0)
 		return TOK_BLOCK + tok_member(b, "tool_use_id") +
 		    tok_blocks(json_object_object_get(b, "content"));
@@ -157,10 +164,55 @@ tok_blocks(json_object *c)
 	return n;
 }
 
+/* a server tool counts as the function the upstream is offered in its
+ * place, or nothing where the proxy does not run it (it is dropped) */
+static int64_t
+tok_server_tool(enum srvtool_kind k)
+{
+	json_object	*fn;
+	int64_t		 n;
+
+	if (!srvtool_enabled(k) || (fn = srvtool_function(k)) == NULL)
+		return 0;
+	n = TOK_TOOL + tok_json(json_object_object_get(fn, "function"));
+	json_object_put(fn);
+	return n;
+}
+
+/* web search results as the model reads them: title, URL, age and the
+ * excerpt inside encrypted_content, not the encoding */
+static int64_t
+tok_search_results(json_object *b)
+{
+	struct srvhist_source	 src;
+	json_object		*c, *item, *enc;
+	int64_t			 n = 0;
+	size_t			 i, len;
+
+	if (!json_object_object_get_ex(b, "content", &c) ||
+	    !json_object_is_type(c, json_type_array))
+		return tok_json(b);
+	len = json_object_array_length(c);
+	for (i = 0; i < len; i++) {
+		item = json_object_array_get_idx(c, i);
+		n += TOK_BLOCK + tok_member(item, "title") +
+		    tok_member(item, "url") + tok_member(item, "page_age");
+		if (json_object_object_get_ex(item, "encrypted_content", &enc) &&
+		    json_object_is_type(enc, json_type_string) &&
+		    srvhist_open_result(json_object_get_string(enc),
+		    (size_t)json_object_get_string_len(enc), &src) == 0) {
+			n += tokens_estimate_text(src.snippet, strlen(src.snippet));
+			srvhist_source_free(&src);
+		}
+	}
+	return n;
+}
+
 static int64_t
 tok_tools(json_object *tools)
 {
 	json_object	*t;
+	enum srvtool_kind k;
 	int64_t		 n = 0;
 	size_t		 i, len;
 
@@ -172,6 +224,10 @@ tok_tools(json_object *tools)
 		t = json_object_array_get_idx(tools, i);
 		if (!json_object_is_type(t, json_type_object)) {
 			n += TOK_TOOL + tok_json(t);
+			continue;
+		}
+		if ((k = srvtool_kind(tok_type(t))) != SRVTOOL_NONE) {
+			n += tok_server_tool(k);
 			continue;
 		}
 		n += TOK_TOOL + tok_member(t, "name") +

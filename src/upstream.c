@@ -438,9 +438,9 @@ set_request(const struct upstream_call *call, struct curl_slist *headers,
 } while (0)
 	if (p != set_provider) {
 		set_provider = NULL;
-		proxy = strncasecmp(p->chat_url, "https:", 6) == 0 ?
+		proxy = strncasecmp(p->url, "https:", 6) == 0 ?
 		    proxy_https : proxy_http;
-		SET(CURLOPT_URL, p->chat_url);
+		SET(CURLOPT_URL, p->url);
 		SET(CURLOPT_PROXY, proxy != NULL ? proxy : "");
 		if (rc != CURLE_OK)
 			return -1;

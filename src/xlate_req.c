@@ -48,6 +48,8 @@
 #include "conf.h"
 #include "log.h"
 #include "models.h"
+#include "srvhist.h"
+#include "srvtool.h"
 #include "turns.h"
 #include "util.h"
 #include "xlate.h"
@@ -1034,12 +1036,153 @@ xr_tool_use(struct xr *x, json_object *b, const char *path,
 	return xr_push(x, ids, xr_string(id));
 }
 
-/* one assistant block into text, reasoning or calls; server tool calls
- * and their results become text; redacted thinking and unknown types are
- * dropped */
+/*
+ * An assistant message is walked as segments: text, reasoning and calls
+ * that go upstream as one assistant message. Where the proxy runs a
+ * server tool (x->hist), a server_tool_use is a call like a tool_use and
+ * the result that answers it (srvhist finds it, in this message or a
+ * later one) a tool message right after its segment; text after such a
+ * call, or a call after a result, starts the next segment, so the model
+ * sees its rounds of calls and results in order. Everything else keeps
+ * one segment per message, as before.
+ */
+struct xr_seg {
+	struct buf	 text, think;
+	json_object	*calls;		/* tool_calls */
+	json_object	*ids;		/* their ids */
+	json_object	*results;	/* tool messages after the segment */
+	int		 server;	/* server calls in it */
+	int		 after_result;	/* a result came after its calls */
+};
+
+static int
+xr_seg_init(struct xr *x, struct xr_seg *g)
+{
+	memset(g, 0, sizeof(*g));
+	if ((g->calls = json_object_new_array()) == NULL ||
+	    (g->ids = json_object_new_array()) == NULL ||
+	    (g->results = json_object_new_array()) == NULL)
+		return xr_nomem(x);
+	return 0;
+}
+
+static void
+xr_seg_free(struct xr_seg *g)
+{
+	buf_free(&g->text);
+	buf_free(&g->think);
+	json_object_put(g->calls);
+	json_object_put(g->ids);
+	json_object_put(g->results);
+	memset(g, 0, sizeof(*g));
+}
+
+/* is b a server tool's block for a tool the upstream is offered? */
+static int
+xr_is_server(struct xr *x, json_object *b, const char *type)
+{
+	json_object	*name;
+
+	if (x->hist == NULL)
+		return 0;
+	if (strcmp(type, "server_tool_use") == 0)
+		return json_object_object_get_ex(b, "name", &name) &&
+		    json_object_is_type(name, json_type_string) &&
+		    srvtool_kind_of_name(json_object_get_string(name)) !=
+		    SRVTOOL_NONE && (x->srv_offer & SRVTOOL_BIT(
+		    srvtool_kind_of_name(json_object_get_string(name))));
+	if (strcmp(type, "web_search_tool_result") == 0)
+		return (x->srv_offer & SRVTOOL_BIT(SRVTOOL_SEARCH)) != 0;
+	if (strcmp(type, "web_fetch_tool_result") == 0)
+		return (x->srv_offer & SRVTOOL_BIT(SRVTOOL_FETCH)) != 0;
+	return 0;
+}
+
+/* a result as the tool message that answers its call */
+static int
+xr_result_message(struct xr *x, struct srvhist_result *r, json_object *out)
+{
+	struct buf	 t = BUF_INITIALIZER;
+	json_object	*m = NULL;
+	int		 rc = -1;
+
+	r->used = 1;
+	if (srvhist_render(x->hist, r, &t) == -1) {
+		xr_nomem(x);
+		goto done;
+	}
+	if ((m = xr_message(x, "tool")) == NULL ||
+	    xr_add(x, m, "tool_call_id", json_object_new_string(r->id)) == -1 ||
+	    xr_add(x, m, "content", json_object_new_string_len(
+	    t.data != NULL ? t.data : "", (int)t.len)) == -1)
+		goto done;
+	rc = xr_push(x, out, m);
+	m = NULL;
+done:
+	json_object_put(m);
+	buf_free(&t);
+	return rc;
+}
+
+static int	xr_send_assistant(struct xr *, struct buf *, struct buf *,
+		    json_object *);
+
+/* the segment goes out (assistant message, then the results of its
+ * server calls); the ids of its calls wait for the next user message */
+static int
+xr_seg_flush(struct xr *x, struct xr_seg *g)
+{
+	size_t	 i, n = json_object_array_length(g->results);
+
+	if (xr_send_assistant(x, &g->text, &g->think, g->calls) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (xr_push(x, x->msgs, json_object_get(
+		    json_object_array_get_idx(g->results, i))) == -1)
+			return -1;
+	json_object_put(x->calls);
+	x->calls = g->ids;
+	g->ids = NULL;
+	xr_seg_free(g);
+	return xr_seg_init(x, g);
+}
+
+/* a server tool's call or result where the proxy runs the tool */
+static int
+xr_server_block(struct xr *x, json_object *b, const char *path,
+    const char *type, struct xr_seg *g)
+{
+	struct srvhist_result	*r;
+	json_object		*id;
+
+	if (strcmp(type, "server_tool_use") != 0) {
+		r = srvhist_of_block(x->hist, b);
+		if (r != NULL && r->used) {	/* placed after its call */
+			g->after_result = 1;
+			return 0;
+		}
+		/* no call before it: what it says, as text */
+		if (g->server > 0 && xr_seg_flush(x, g) == -1)
+			return -1;
+		return xr_render(x, b, type, &g->text, "\n\n") == -1 ? -1 : 0;
+	}
+	if (g->after_result && xr_seg_flush(x, g) == -1)
+		return -1;
+	if (xr_tool_use(x, b, path, g->calls, g->ids) == -1)
+		return -1;
+	g->server++;
+	json_object_object_get_ex(b, "id", &id);
+	if ((r = srvhist_find(x->hist, json_object_get_string(id))) != NULL)
+		return xr_result_message(x, r, g->results);
+	return 0;
+}
+
+/* one assistant block into the segment: text, reasoning or a call;
+ * server tool calls and their results become text where the proxy does
+ * not run the tool; redacted thinking and unknown types are dropped */
 static int
 xr_assistant_block(struct xr *x, json_object *b, const char *path,
-    struct buf *text, struct buf *think, json_object *calls, json_object *ids)
+    struct xr_seg *g)
 {
 	json_object	*s;
 	const char	*type;
@@ -1047,23 +1190,32 @@ xr_assistant_block(struct xr *x, json_object *b, const char *path,
 
 	if (xr_block(x, b, path, &type) == -1)
 		return -1;
+	if (xr_is_server(x, b, type))
+		return xr_server_block(x, b, path, type, g);
+	if (strcmp(type, "tool_use") == 0) {
+		if (g->after_result && xr_seg_flush(x, g) == -1)
+			return -1;
+		return xr_tool_use(x, b, path, g->calls, g->ids);
+	}
+	/* text after server calls: the model's next round */
+	if (g->server > 0 && strcmp(type, "redacted_thinking") != 0 &&
+	    xr_seg_flush(x, g) == -1)
+		return -1;
 	if (strcmp(type, "text") == 0) {
 		if (xr_str(x, b, path, "text", XR_REQUIRED, &s) == -1)
 			return -1;
-		return xr_join(x, text, "\n\n", s);
+		return xr_join(x, &g->text, "\n\n", s);
 	}
 	if (strcmp(type, "thinking") == 0) {
 		if (xr_str(x, b, path, "thinking", XR_REQUIRED, &s) == -1)
 			return -1;
-		return xr_join(x, think, "\n\n", s);
+		return xr_join(x, &g->think, "\n\n", s);
 	}
-	if (strcmp(type, "tool_use") == 0)
-		return xr_tool_use(x, b, path, calls, ids);
 	if (strcmp(type, "redacted_thinking") == 0) {
 		xr_drop(x, path, type, "it is encrypted for Claude only");
 		return 0;
 	}
-	if ((r = xr_render(x, b, type, text, "\n\n")) == 0)
+	if ((r = xr_render(x, b, type, &g->text, "\n\n")) == 0)
 		xr_drop(x, path, type, "the upstream has no equivalent");
 	return r == -1 ? -1 : 0;
 }
@@ -1094,19 +1246,15 @@ xr_send_assistant(struct xr *x, struct buf *text, struct buf *think,
 static int
 xr_assistant(struct xr *x, json_object *content, const char *path)
 {
-	struct buf	 text = BUF_INITIALIZER, think = BUF_INITIALIZER;
-	json_object	*calls = NULL, *ids = NULL;
+	struct xr_seg	 g;
 	char		 cp[XR_PATH], bp[XR_PATH];
 	size_t		 i, n;
 	int		 rc = -1;
 
-	if ((calls = json_object_new_array()) == NULL ||
-	    (ids = json_object_new_array()) == NULL) {
-		xr_nomem(x);
+	if (xr_seg_init(x, &g) == -1)
 		goto done;
-	}
 	if (json_object_is_type(content, json_type_string)) {
-		if (xr_join(x, &text, "", content) == -1)
+		if (xr_join(x, &g.text, "", content) == -1)
 			goto done;
 	} else {
 		xr_key(cp, sizeof(cp), path, "content");
@@ -1114,19 +1262,13 @@ xr_assistant(struct xr *x, json_object *content, const char *path)
 		for (i = 0; i < n; i++) {
 			xr_index(bp, sizeof(bp), cp, i);
 			if (xr_assistant_block(x, json_object_array_get_idx(
-			    content, i), bp, &text, &think, calls, ids) == -1)
+			    content, i), bp, &g) == -1)
 				goto done;
 		}
 	}
-	json_object_put(x->calls);
-	x->calls = ids;
-	ids = NULL;
-	rc = xr_send_assistant(x, &text, &think, calls);
+	rc = xr_seg_flush(x, &g);
 done:
-	json_object_put(calls);
-	json_object_put(ids);
-	buf_free(&text);
-	buf_free(&think);
+	xr_seg_free(&g);
 	return rc;
 }
 
@@ -1307,10 +1449,40 @@ xr_log_dropped(struct xr *x, json_object *name, json_object *type)
 	buf_free(&t);
 }
 
+/*
+ * A server tool (web_search_*, web_fetch_*; srvtool_scan has checked it)
+ * goes upstream as the function the proxy runs for it, where it does;
+ * elsewhere it is dropped with a line saying why. 1 = such a tool.
+ */
+static int
+xr_server_tool(struct xr *x, json_object *type, json_object *out)
+{
+	enum srvtool_kind	 k;
+	struct buf		 t = BUF_INITIALIZER;
+
+	if (type == NULL ||
+	    (k = srvtool_kind(json_object_get_string(type))) == SRVTOOL_NONE)
+		return 0;
+	if (x->srv_offer & SRVTOOL_BIT(k))
+		return xr_push(x, out, srvtool_function(k)) == -1 ? -1 : 1;
+	if (x->route != NULL) {
+		util_log_excerpt(&t, json_object_get_string(type),
+		    (size_t)json_object_get_string_len(type), 64);
+		log_info("%s xlate: tool \"%s\" (type %s) dropped: %s", x->rid,
+		    srvtool_name(k), t.data ? t.data : "", !srvtool_enabled(k) ?
+		    (k == SRVTOOL_SEARCH ? "web search is off (no web_search "
+		    "backend configured)" : "web fetch is off (web_fetch."
+		    "enabled is false)") : "this upstream cannot run it");
+		buf_free(&t);
+	}
+	return 1;
+}
+
 static int
 xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 {
 	json_object	*name, *desc, *schema, *type, *fn, *defer;
+	int		 r;
 
 	if (!json_object_is_type(t, json_type_object))
 		return xr_fail(x, "%s: expected object", path);
@@ -1325,6 +1497,8 @@ xr_one_tool(struct xr *x, json_object *t, const char *path, json_object *out)
 	/* as Anthropic's API keeps it out of the model's context */
 	if (json_object_get_boolean(defer) && !xr_is_loaded(x, name))
 		return 0;
+	if (schema == NULL && (r = xr_server_tool(x, type, out)) != 0)
+		return r == -1 ? -1 : 0;
 	if (schema == NULL) {
 		if (x->route != NULL)
 			xr_log_dropped(x, name, type);
@@ -1413,7 +1587,8 @@ xr_tools(struct xr *x, json_object *req, json_object *out)
 
 	if (xr_member(x, req, "", "tools", json_type_array, XR_OPTIONAL,
 	    &tools) == -1 || xr_member(x, req, "", "tool_choice",
-	    json_type_object, XR_OPTIONAL, &tc) == -1)
+	    json_type_object, XR_OPTIONAL, &tc) == -1 ||
+	    srvtool_scan(tools, NULL, x->err) == -1)
 		return -1;
 	/* a tool forced by name is loaded; xr_tool_choice checks the name */
 	if (tc != NULL && json_object_object_get_ex(tc, "name", &name) &&
@@ -1728,6 +1903,25 @@ xr_params(struct xr *x, json_object *req, int stream, json_object *out)
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* the server tools the proxy runs for this request, and the results its
+ * conversation holds (xr_assistant places them after their calls) */
+static int
+xr_server_history(struct xr *x, json_object *req)
+{
+	json_object	*msgs = NULL;
+
+	if ((x->srv_offer = srvtool_offered(req)) == 0)
+		return 0;
+	json_object_object_get_ex(req, "messages", &msgs);
+	if ((x->hist = malloc(sizeof(*x->hist))) == NULL ||
+	    srvhist_init(x->hist, msgs) == -1) {
+		free(x->hist);
+		x->hist = NULL;
+		return xr_nomem(x);
+	}
+	return 0;
+}
+
 static json_object *
 xr_translate(json_object *req, const struct model_route *route, int stream,
     const char *request_id, struct xlate_err *err)
@@ -1751,6 +1945,9 @@ xr_translate(json_object *req, const struct model_route *route, int stream,
 		xr_nomem(&x);
 		goto fail;
 	}
+	/* validation alone (count_tokens) sees the tools as xlate_req does */
+	if (xr_server_history(&x, req) == -1)
+		goto fail;
 	if (xr_model(&x, req, out) == -1 ||
 	    xr_max_tokens(&x, req, out) == -1 ||
 	    xr_messages(&x, req, out) == -1 ||
@@ -1765,6 +1962,10 @@ done:
 	json_object_put(x.msgs);
 	json_object_put(x.calls);
 	json_object_put(x.loaded);
+	if (x.hist != NULL) {
+		srvhist_free(x.hist);
+		free(x.hist);
+	}
 	buf_free(&x.system);
 	return out;
 }

@@ -51,7 +51,7 @@ check_model_table(const struct conf *c)
 	for (i = 0; i < c->nproviders; i++) {
 		p = &c->providers[i];
 		FUZZ_CHECK(p->name != NULL && *p->name && p->base_url != NULL &&
-		    p->api_key != NULL && p->chat_url != NULL,
+		    p->api_key != NULL && p->url != NULL,
 		    "providers[%zu]: a required string is missing", i);
 		FUZZ_CHECK(p->nmodels > 0 && p->models != NULL,
 		    "providers[%zu]: no models", i);

@@ -51,6 +51,7 @@ struct grammar {
 };
 
 struct relay {
+	struct aevent		 ev;
 	struct resp_stream	 st;
 	struct sse_decoder	 out;	/* decodes what we emit */
 	struct grammar		 g;
@@ -195,8 +196,8 @@ pass_stream(const uint8_t *data, size_t len)
 	r.g.open = -1;
 	sse_decoder_init(&in);
 	sse_decoder_init(&r.out);
-	resp_stream_init(&r.st, "msg_fuzz", "claude-fuzz", 100, &route, 40,
-	    relay_emit, &r);
+	aevent_init(&r.ev, 40, relay_emit, &r);
+	resp_stream_init(&r.st, &r.ev, "msg_fuzz", "claude-fuzz", 100, &route);
 	for (pos = 0; pos < len && !r.failed; pos += k) {
 		k = fuzz_piece(&seed, len - pos);
 		if (sse_decoder_feed(&in, (const char *)data + pos, k,
@@ -213,6 +214,7 @@ pass_stream(const uint8_t *data, size_t len)
 	    r.st.usage_cached >= 0 && r.st.usage_written >= 0,
 	    "negative token counts");
 	resp_stream_free(&r.st);
+	aevent_free(&r.ev);
 	sse_decoder_free(&in);
 	sse_decoder_free(&r.out);
 }

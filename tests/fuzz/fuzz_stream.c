@@ -364,6 +364,7 @@ check_bytes(struct check *c, const char *p, size_t len)
 
 struct relay {
 	struct sse_decoder	 dec;
+	struct aevent		 ev;
 	struct stream		 st;
 	struct check		 chk;
 	int			 bad_upstream;
@@ -399,7 +400,7 @@ relay_event(void *arg, const char *ev, size_t evlen, const char *data,
 	(void)ev;
 	(void)evlen;
 	if (stream_feed(&r->st, data, len) == -1) {
-		if (!r->st.client_gone)
+		if (!r->ev.client_gone)
 			r->bad_upstream = 1;
 		return -1;
 	}
@@ -418,8 +419,8 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 	r.fail_at = fail_at;
 	r.chk.open = -1;
 	sse_decoder_init(&r.dec);
-	stream_init(&r.st, "msg_fuzz", "claude-fuzz", 42, 1, 40, relay_emit,
-	    &r);
+	aevent_init(&r.ev, 40, relay_emit, &r);
+	stream_init(&r.st, &r.ev, "msg_fuzz", "claude-fuzz", 42, 1);
 	strlcpy(r.st.request_id, "req_fuzz", sizeof(r.st.request_id));
 
 	for (pos = 0; pos < len; pos += k) {
@@ -428,25 +429,25 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 		 * before bad input too */
 		if (sse_decoder_feed(&r.dec, (const char *)data + pos, k,
 		    relay_event, &r) == -1) {
-			if (!r.st.client_gone)
+			if (!r.ev.client_gone)
 				r.bad_upstream = 1;
 			failed = 1;
 		}
-		if (!r.st.client_gone)
+		if (!r.ev.client_gone)
 			stream_flush(&r.st);
 		if (failed)
 			break;
 		/* a keep-alive comment stands in for the ping timer */
 		if (r.dec.comments != comments) {
 			comments = r.dec.comments;
-			if (r.st.started && stream_ping(&r.st) == -1)
+			if (r.ev.started && stream_ping(&r.st) == -1)
 				break;
 		}
 	}
-	if (!failed && !r.st.client_gone && sse_decoder_finish(&r.dec,
-	    relay_event, &r) == -1 && !r.st.client_gone)
+	if (!failed && !r.ev.client_gone && sse_decoder_finish(&r.dec,
+	    relay_event, &r) == -1 && !r.ev.client_gone)
 		r.bad_upstream = 1;
-	if (!r.st.client_gone) {
+	if (!r.ev.client_gone) {
 		if (r.bad_upstream)
 			stream_error(&r.st, r.st.error_type[0] ?
 			    r.st.error_type : "api_error", r.st.error[0] ?
@@ -455,7 +456,7 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 			stream_finish(&r.st);
 	}
 	if (fail_at == 0) {
-		FUZZ_CHECK(!r.st.client_gone,
+		FUZZ_CHECK(!r.ev.client_gone,
 		    "client gone, yet no emit failed");
 		FUZZ_CHECK(r.chk.ended, "the stream ended without message_stop "
 		    "or error (%zu events)", r.chk.events);
@@ -463,10 +464,11 @@ relay_run(const uint8_t *data, size_t len, size_t fail_at)
 		FUZZ_CHECK(r.chk.started || r.chk.events == 1,
 		    "events without message_start");
 	} else
-		FUZZ_CHECK(r.st.client_gone == r.gone, "client_gone %d, emit "
-		    "failed %d", r.st.client_gone, r.gone);
+		FUZZ_CHECK(r.ev.client_gone == r.gone, "client_gone %d, emit "
+		    "failed %d", r.ev.client_gone, r.gone);
 	sse_decoder_free(&r.dec);
 	stream_free(&r.st);
+	aevent_free(&r.ev);
 	buf_free(&r.chk.text);
 	return r.emits;
 }

@@ -17,6 +17,13 @@
  * upstream error messages are single-line, valid UTF-8 when the body was,
  * and carry neither a credential-looking token nor the configured
  * FUZZ_SECRET, in whatever form the body held it.
+ *
+ * The proxy runs web_search and web_fetch here (a configuration with a
+ * search backend and the fetcher on), so server tools are offered as
+ * functions and their history becomes tool calls and tool messages
+ * (srvtool, srvhist); and the input, as an answer's text, goes through
+ * srvcite_split against three numbered results: the blocks serialise and
+ * hold no more text than went in.
  */
 #include <ctype.h>
 #include <string.h>
@@ -31,6 +38,8 @@
 #include "jsonparse.h"
 #include "models.h"
 #include "secret.h"
+#include "srvcite.h"
+#include "srvhist.h"
 #include "tokens.h"
 #include "xlate.h"
 
@@ -405,6 +414,41 @@ upstream_error_side(const char *p, size_t len, uint64_t seed)
 	    "a configured secret in the message: %s", err.message);
 }
 
+/* the web tools are on: server tools go upstream as functions */
+static struct conf web_conf = {
+	.ak = FUZZ_SECRET "-inbound",
+	.web_search = { .backend = "tavily" },
+	.web_fetch = { .enabled = 1 },
+};
+
+static void
+citation_side(const char *text, size_t len)
+{
+	static char	 url[] = "https://a.example/", title[] = "T";
+	static char	 snippet[] = "an excerpt [1] with é";
+	struct srvhist_source src[3] = {
+		{ url, title, NULL, snippet, 1 }, { url, title, NULL, snippet, 1 },
+		{ url, title, NULL, snippet, 1 },
+	};
+	struct srvhist	 h = { NULL, 0, src, 3 };
+	json_object	*out, *t;
+	size_t		 i, total = 0;
+
+	if ((out = json_object_new_array()) == NULL)
+		abort();
+	if (srvcite_split(text, len, &h, out) == 0) {
+		FUZZ_CHECK(json_object_to_json_string(out) != NULL,
+		    "citations do not serialise");
+		for (i = 0; i < json_object_array_length(out); i++) {
+			t = json_object_object_get(json_object_array_get_idx(out,
+			    i), "text");
+			total += (size_t)json_object_get_string_len(t);
+		}
+		FUZZ_CHECK(total <= len, "more text after splitting");
+	}
+	json_object_put(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -413,6 +457,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (!ready) {
 		secret_add(FUZZ_SECRET, strlen(FUZZ_SECRET));
+		conf = &web_conf;
 		ready = 1;
 	}
 	/* upstream bodies arrive in a NUL-terminated struct buf */
@@ -422,6 +467,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	copy[len] = '\0';
 
 	request_side((const char *)data, len);
+	citation_side((const char *)data, len);
 	response_side((const char *)data, len);
 	upstream_error_side(copy, len, fuzz_seed(data, len));
 	free(copy);

@@ -1,8 +1,10 @@
 // Claude Code itself, headless, through the daemon to the fake upstream
 // (issue 3: Real clients). The fake answers by request content: the main
 // turn with tools gets a Bash tool call; once the tool output comes back it
-// gets the final text; anything else Claude Code asks (titles, quota checks,
-// haiku side requests) gets a short text.
+// gets the final text; a turn that asks for a web search goes through
+// WebSearch and the proxy's web_search loop against a fake Tavily; anything
+// else Claude Code asks (titles, quota checks, haiku side requests) gets a
+// short text.
 //
 // Each test runs twice: with the Claude Code of the suite and with 2.1.197,
 // an older release still widely installed, which reacts differently to a
@@ -19,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startFakeUpstream, chunk, usageChunk, completion, textOf } from './lib/fake-upstream.mjs';
 import { startProxy, baseConfig, mkTmpDir, teardown, parseSSE, checkStreamGrammar, pollUntil } from './lib/proxy.mjs';
+import { startSearchBackends } from './lib/web-fakes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const testsDir = path.resolve(here, '..');
@@ -98,6 +101,40 @@ function answer(rec, text, toolCall) {
 	return { stream: true, chunks };
 }
 
+// Web search (issue 11): the main turn calls Claude Code's WebSearch tool
+// (the suite's release loads it with ToolSearch first: it is deferred);
+// WebSearch sends its own request with the web_search server tool, which
+// the proxy runs: the model calls web_search, the fake Tavily answers, the
+// model summarises citing [1]; the summary goes back to the main turn.
+const WS_MARKER = 'cp-websearch-marker-9034';
+const WS_QUERY = 'claude shannon birthday';
+const WS_TITLE = 'Claude Shannon - a biography';
+const WS_URL = 'https://shannon.example.org/bio';
+const WS_FINAL = 'WS-FINAL: Shannon was born on April 30, 1916';
+
+function webSearchTurn(rec) {
+	const body = rec.json ?? {};
+	const messages = body.messages ?? [];
+	const names = (body.tools ?? []).map((t) => t.function?.name);
+	if (names.length === 1 && names[0] === 'web_search') {
+		// WebSearch's own request, run by the proxy's loop
+		if (!hasToolResult(messages)) {
+			return answer(rec, null, { id: 'call_ws_search', type: 'function',
+				function: { name: 'web_search', arguments: JSON.stringify({ query: WS_QUERY }) } });
+		}
+		return answer(rec, 'Claude Shannon was born on April 30, 1916 [1].');
+	}
+	if (!names.includes('WebSearch')) {
+		return answer(rec, 'Loading the tool.', { id: 'call_ws_load', type: 'function',
+			function: { name: 'ToolSearch', arguments: JSON.stringify({ query: 'select:WebSearch', max_results: 5 }) } });
+	}
+	if (!JSON.stringify(messages).includes('call_ws_main')) {
+		return answer(rec, 'Searching.', { id: 'call_ws_main', type: 'function',
+			function: { name: 'WebSearch', arguments: JSON.stringify({ query: WS_QUERY }) } });
+	}
+	return answer(rec, WS_FINAL);
+}
+
 // Tool search (ENABLE_TOOL_SEARCH=true): the model loads WebFetch with
 // ToolSearch, then answers once the tool result is back.
 const TS_MARKER = 'cp-toolsearch-marker-5521';
@@ -108,6 +145,7 @@ function responder(rec) {
 	const messages = body.messages ?? [];
 	const all = JSON.stringify(messages);
 	const isMain = all.includes(MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'Bash');
+	if (all.includes(WS_MARKER) || all.includes(WS_QUERY)) return webSearchTurn(rec);
 	if (all.includes(TS_MARKER) && (body.tools ?? []).some((t) => t.function?.name === 'ToolSearch')) {
 		if (hasToolResult(messages)) return answer(rec, TS_FINAL);
 		return answer(rec, 'Loading the tool.', {
@@ -210,12 +248,15 @@ for (const version of VERSIONS) {
 	const claudeBin = findClaude(version);
 
 	describe(`Claude Code (${version.name}) headless through the proxy`, { timeout: 300000 }, () => {
-		let fake, proxy, recorder, home;
+		let fake, proxy, recorder, home, web;
 		const respond = makeResponder();
 		before(async () => {
 			fake = await startFakeUpstream();
 			fake.setResponder(respond);
-			const cfg = baseConfig(fake.url, { ak: AK });
+			web = await startSearchBackends();
+			web.answer = { results: [{ url: WS_URL, title: WS_TITLE, content: 'Born April 30, 1916 in Petoskey' }] };
+			const cfg = baseConfig(fake.url, { ak: AK,
+				web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: 'tvly-cc-test-key-0123456' } });
 			// Every model name Claude Code uses routes to one model.
 			cfg.providers[0].models = [
 				{ id: 'glm', remote_id: 'remote-glm', aliases: ['claude-*'], max_tokens: 8192 },
@@ -224,7 +265,7 @@ for (const version of VERSIONS) {
 			recorder = await startRecorder(proxy.url);
 			home = mkTmpDir('cp-cc-home-');
 		});
-		after(() => teardown(proxy, fake, recorder, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
+		after(() => teardown(proxy, fake, recorder, web, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
 
 		test('claude --version runs', { timeout: 30000 }, async () => {
 			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
@@ -284,6 +325,41 @@ for (const version of VERSIONS) {
 				const firstOther = msgs.findIndex((m) => m.role !== 'system');
 				msgs.forEach((m, i) => { if (m.role === 'system') assert.ok(i < firstOther, 'system message after the conversation began'); });
 			}
+		});
+
+		test('claude -p: WebSearch runs through the proxy\'s web_search loop, and the answer uses it', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {
+			assert.ok(claudeBin, `claude ${version.name} executable not installed (npm ci --prefix tests)`);
+			const from = fake.requests.length;
+			const r = await runClaude(claudeBin, [
+				'-p', `Search the web: when was Claude Shannon born? (${WS_MARKER})`,
+				'--model', 'claude-sonnet-4-5',
+				'--output-format', 'json',
+				'--allowedTools', 'WebSearch',
+				'--max-turns', '5',
+			], claudeEnv(home, proxy.url), RUN_TIMEOUT_MS);
+			const mine = fake.requests.slice(from);
+			const diag = () => `exit ${r.code}\nstdout: ${r.stdout.slice(0, 3000)}\nstderr: ${r.stderr.slice(0, 2000)}\n${describeUpstream(fake)}`;
+			saveDebug(`${version.name}-websearch`, fake, r);
+			assert.equal(r.code, 0, diag());
+			const out = JSON.parse(r.stdout);
+			assert.equal(out.is_error, false, diag());
+			assert.equal(out.result, WS_FINAL, diag());
+			// the proxy ran the search: Tavily got the model's query
+			assert.ok(web.tavily.requests.some((q) => JSON.parse(q.body).query === WS_QUERY), diag());
+			// WebSearch's request: web_search offered as a function, forced
+			// in its first round, then the results in a tool message
+			const loop = mine.filter((q) => (q.json?.tools ?? []).map((t) => t.function?.name).join() === 'web_search');
+			assert.equal(loop.length, 2, diag());
+			assert.deepEqual(loop[0].json.tool_choice, { type: 'function', function: { name: 'web_search' } });
+			const results = loop[1].json.messages.find((m) => m.role === 'tool');
+			assert.match(results.content, new RegExp(`\\[1\\] ${WS_TITLE}\\nURL: ${WS_URL.replace(/\./g, '\\.')}`));
+			// Claude Code reports the search to the main turn: the link and the summary
+			const main = mine.find((q) => JSON.stringify(q.json?.messages ?? []).includes('call_ws_main')
+				&& q.json.messages.some((m) => m.role === 'tool' && m.tool_call_id === 'call_ws_main'));
+			assert.ok(main, diag());
+			const report = textOf(main.json.messages.find((m) => m.tool_call_id === 'call_ws_main').content);
+			assert.ok(report.includes(WS_URL) && report.includes(WS_TITLE), `WebSearch's report: ${report}`);
+			assert.ok(report.includes('April 30, 1916'), `WebSearch's report: ${report}`);
 		});
 
 		test('claude -p with tool search: a tool ToolSearch loads goes upstream, the reference reads as text', { timeout: RUN_TIMEOUT_MS + 30000 }, async () => {

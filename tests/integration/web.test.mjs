@@ -11,14 +11,13 @@ import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { once } from 'node:events';
 import dns from 'node:dns/promises';
 import os from 'node:os';
 
 import { proxyBin, baseConfig, mkTmpDir, startProxy, teardown } from './lib/proxy.mjs';
 import { closedPort } from './lib/fake-upstream.mjs';
+import { startServer, json, startSearchBackends } from './lib/web-fakes.mjs';
 import { SLACK_MS } from './lib/hardening.mjs';
 
 const webtool = process.env.CP_WEBTOOL || path.join(path.dirname(proxyBin), 'tests', 'cp-webtool');
@@ -26,40 +25,6 @@ const TAVILY_KEY = 'tvly-test-key-must-not-leak-0123';
 const BRAVE_KEY = 'BSA-test-key-must-not-leak-4567';
 const SEARX_KEY = 'searx-test-key-must-not-leak-89';
 const T = { timeout: 60000 };
-
-/** A scripted HTTP server: handler(req, res, body); records every request. */
-async function startServer(handler) {
-	const requests = [];
-	const sockets = new Set();
-	const server = http.createServer((req, res) => {
-		const chunks = [];
-		req.on('data', (c) => chunks.push(c));
-		req.on('end', () => {
-			const body = Buffer.concat(chunks).toString('utf8');
-			requests.push({ method: req.method, url: req.url, headers: req.headers, body });
-			handler(req, res, body);
-		});
-	});
-	server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-	server.listen(0, '127.0.0.1');
-	await once(server, 'listening');
-	const port = server.address().port;
-	return {
-		port,
-		url: `http://127.0.0.1:${port}`,
-		requests,
-		close() {
-			for (const s of sockets) s.destroy();
-			return new Promise((r) => server.close(r));
-		},
-	};
-}
-
-function json(res, status, obj, headers = {}) {
-	const text = typeof obj === 'string' ? obj : JSON.stringify(obj);
-	res.writeHead(status, { 'content-type': 'application/json', ...headers });
-	res.end(text);
-}
 
 let tmp;
 function writeConfig(extra) {
@@ -101,54 +66,15 @@ before(() => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const tavilyAnswer = {
-	query: 'claude shannon',
-	results: [
-		{ url: 'https://en.wikipedia.org/wiki/Claude_Shannon', title: 'Claude Shannon - Wikipedia', content: 'American mathematician', score: 0.9 },
-		{ url: 'https://docs.example.com/shannon', title: 'Docs', content: 'docs page', score: 0.8, published_date: '2025-04-30' },
-		{ url: 'https://example.com/blog/post-1', title: 'Blog post', content: 'blog', score: 0.7 },
-		{ url: 'https://example.com/news/1', title: 'News', content: 'news', score: 0.6 },
-		{ url: 'https://badexample.com/', title: 'Not example.com', content: 'x', score: 0.5 },
-		{ url: 'https://evil.example.com/', title: 'Evil', content: 'x', score: 0.4 },
-		{ url: 'https://a.org/1', title: 'A1', content: '1', score: 0.3 },
-		{ url: 'https://a.org/2', title: 'A2', content: '2', score: 0.2 },
-	],
-	response_time: 0.5,
-};
-
 describe('web search backends', { timeout: 240000 }, () => {
-	let tavily, searx, brave, mode;
+	let backends, tavily, searx, brave;
 
 	before(async () => {
-		tavily = await startServer((req, res) => {
-			if (mode === 'slow') return setTimeout(() => json(res, 200, tavilyAnswer), 5000).unref();
-			if (mode === '429') return json(res, 429, { detail: { error: 'rate limited' } }, { 'retry-after': '3' });
-			if (mode === '500') return json(res, 500, { detail: { error: 'boom' } });
-			if (mode === 'html') { res.writeHead(200, { 'content-type': 'text/html' }); return res.end('<html>maintenance</html>'); }
-			if (mode === 'cut') { res.writeHead(200, { 'content-type': 'application/json' }); return res.end('{"results":[{"url":"https://a'); }
-			if (mode === 'reset') return req.socket.destroy();
-			json(res, 200, tavilyAnswer);
-		});
-		searx = await startServer((req, res) => json(res, 200, {
-			query: 'q',
-			results: [
-				{ url: 'https://searx.example.org/1', title: 'First', content: 'one', engine: 'ddg', publishedDate: '2024-01-02T00:00:00' },
-				{ url: 'https://searx.example.org/2', title: 'Second', content: 'two', engine: 'ddg', publishedDate: null },
-			],
-		}));
-		brave = await startServer((req, res) => json(res, 200, {
-			type: 'search',
-			web: {
-				type: 'search',
-				results: [
-					{ title: 'Brave one', url: 'https://brave.example.net/1', description: 'The <strong>first</strong> result', age: 'August 20, 2024', page_age: '2024-08-20T00:00:00' },
-					{ title: 'Brave two', url: 'https://brave.example.net/2', description: 'second', page_age: '2024-01-01T00:00:00' },
-				],
-			},
-		}));
+		backends = await startSearchBackends();
+		({ tavily, searx, brave } = backends);
 	});
-	after(async () => { await tavily.close(); await searx.close(); await brave.close(); });
-	beforeEach(() => { mode = 'ok'; tavily.requests.length = searx.requests.length = brave.requests.length = 0; });
+	after(() => backends.close());
+	beforeEach(() => backends.reset());
 
 	function tavilyConfig(extra = {}) {
 		return writeConfig({ web_search: { backend: 'tavily', base_url: tavily.url, api_key: TAVILY_KEY, timeout_seconds: 1, ...extra } });
@@ -255,7 +181,7 @@ describe('web search backends', { timeout: 240000 }, () => {
 	});
 
 	test('backend 429: too_many_requests', T, async () => {
-		mode = '429';
+		backends.mode = '429';
 		const { out } = await runTool(tavilyConfig(), ['search', 'q']);
 		assert.equal(out.ok, false);
 		assert.equal(out.error, 'too_many_requests');
@@ -264,7 +190,7 @@ describe('web search backends', { timeout: 240000 }, () => {
 
 	for (const [m, what] of [['500', 'a 500'], ['html', 'an HTML page'], ['cut', 'cut JSON'], ['reset', 'a reset connection']]) {
 		test(`backend answering ${what}: unavailable`, T, async () => {
-			mode = m;
+			backends.mode = m;
 			const { out, raw } = await runTool(tavilyConfig(), ['search', 'q']);
 			assert.equal(out.ok, false, raw);
 			assert.equal(out.error, 'unavailable');
@@ -283,7 +209,7 @@ describe('web search backends', { timeout: 240000 }, () => {
 	});
 
 	test('backend slow: unavailable after timeout_seconds, the tick running meanwhile', T, async () => {
-		mode = 'slow';
+		backends.mode = 'slow';
 		const { out, ms } = await runTool(tavilyConfig(), ['search', 'q']);
 		assert.equal(out.error, 'unavailable');
 		assert.match(out.detail, /no answer in 1 s/);
@@ -292,7 +218,7 @@ describe('web search backends', { timeout: 240000 }, () => {
 	});
 
 	test('a client that hangs up aborts the backend call at once', T, async () => {
-		mode = 'slow';
+		backends.mode = 'slow';
 		const cfg = tavilyConfig({ timeout_seconds: 30 });
 		const { out, ms } = await runTool(cfg, ['-w', 'search', 'q'], { hangUpAfterMs: 300 });
 		assert.equal(out.error, 'aborted');

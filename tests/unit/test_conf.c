@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "schema.h"
 #include "tap.h"
 
 /* one provider with one model, the smallest valid body of "providers" */
@@ -94,6 +95,12 @@ static const struct bad bad[] = {
 	{ PROV("'models':[{'id':'a'}],'top_k':'true'"), "providers[0].top_k: expected boolean" },
 	{ PROV("'models':[{'id':'a'}],'pdf':1"), "providers[0].pdf: expected boolean" },
 	{ PROV("'models':[{'id':'a'}],'include_usage':null"), "providers[0].include_usage: expected boolean" },
+	{ PROV("'models':[{'id':'a'}],'api':'anthropic'"), "providers[0].api: unknown API \"anthropic\" (openai or responses)" },
+	{ PROV("'models':[{'id':'a'}],'api':'Responses'"), "providers[0].api: unknown API \"Responses\" (openai or responses)" },
+	{ PROV("'models':[{'id':'a'}],'api':''"), "providers[0].api: empty" },
+	{ PROV("'models':[{'id':'a'}],'api':1"), "providers[0].api: expected string" },
+	{ PROV("'models':[{'id':'a'}],'schema':'openapi'"), "providers[0].schema: unknown dialect \"openapi\" (gemini)" },
+	{ PROV("'models':[{'id':'a'}],'schema':''"), "providers[0].schema: empty" },
 	{ PROV("'models':{}"), "providers[0].models: expected array" },
 	{ PROV("'models':['a']"), "providers[0].models[0]: expected object" },
 	{ MODELS("{'id':7}"), "providers[0].models[0].id: expected string" },
@@ -250,11 +257,13 @@ test_defaults(void)
 	is_str(p->name, "api.example.com", "name defaults to host");
 	is_str(p->base_url, "https://api.example.com", "base_url");
 	is_str(p->api_key, "k", "api_key");
-	is_str(p->chat_url, "https://api.example.com/v1/chat/completions",
-	    "chat_url");
+	is_str(p->url, "https://api.example.com/v1/chat/completions",
+	    "url");
 	is_int(p->top_k, 0, "top_k false");
 	is_int(p->pdf, 0, "pdf false");
 	is_int(p->include_usage, 1, "include_usage true");
+	is_int(p->api, CONF_API_OPENAI, "api openai");
+	ok(p->schema == NULL, "schema: none");
 	is_int(p->nmodels, 1, "one model");
 	m = &p->models[0];
 	is_str(m->id, "glm", "id");
@@ -317,8 +326,8 @@ test_full(void)
 	p = &c->providers[0];
 	is_str(p->name, "ds", "name given");
 	is_str(p->base_url, "https://api.deepseek.com", "trailing slash trimmed");
-	is_str(p->chat_url, "https://api.deepseek.com/v1/chat/completions",
-	    "chat_url");
+	is_str(p->url, "https://api.deepseek.com/v1/chat/completions",
+	    "url");
 	is_int(p->top_k, 1, "top_k");
 	is_int(p->pdf, 1, "pdf");
 	is_int(p->include_usage, 0, "include_usage");
@@ -405,12 +414,37 @@ test_urls(void)
 			continue;
 		is_str(c->providers[0].base_url, u[i].want_base,
 		    "base_url %s kept as", u[i].base_url);
-		is_str(c->providers[0].chat_url, u[i].want_chat,
-		    "chat_url of %s", u[i].base_url);
+		is_str(c->providers[0].url, u[i].want_chat,
+		    "url of %s", u[i].base_url);
 		is_str(c->providers[0].name, u[i].want_name,
 		    "name of %s", u[i].base_url);
 		conf_free(c);
 	}
+	/* the Responses API: the same rule, its own endpoint */
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		char	 want[256], *cc;
+
+		snprintf(json, sizeof(json), "{'providers':[{'base_url':'%s',"
+		    "'api':'responses','api_key':'','models':[{'id':'a'}]}]}",
+		    u[i].base_url);
+		c = parse(json, err, sizeof(err));
+		ok(c != NULL, "responses at %s parses (%s)", u[i].base_url, err);
+		if (c == NULL)
+			continue;
+		strlcpy(want, u[i].want_chat, sizeof(want));
+		cc = strstr(want, "/chat/completions");
+		strlcpy(cc, "/responses", sizeof(want) - (cc - want));
+		is_str(c->providers[0].url, want, "responses url of %s",
+		    u[i].base_url);
+		is_int(c->providers[0].api, CONF_API_RESPONSES, "api responses");
+		conf_free(c);
+	}
+	c = parse(PROV("'models':[{'id':'a'}],'api':'openai','schema':"
+	    "'gemini'"), err, sizeof(err));
+	ok(c != NULL && c->providers[0].schema == schema_dialect("gemini") &&
+	    c->providers[0].api == CONF_API_OPENAI,
+	    "api openai said, schema gemini (%s)", err);
+	conf_free(c);
 }
 
 static void
@@ -533,6 +567,10 @@ sample(const struct conf_key *k)
 			return json_object_new_string("redis://h:1/2");
 		if (strcmp(k->path, "limits_redis_failure") == 0)
 			return json_object_new_string("closed");
+		if (strcmp(k->path, "providers[].api") == 0)
+			return json_object_new_string("responses");
+		if (strcmp(k->path, "providers[].schema") == 0)
+			return json_object_new_string("gemini");
 		if (strstr(k->path, "base_url"))
 			return json_object_new_string("http://h:1/v1");
 		return json_object_new_string("sample");
@@ -737,9 +775,9 @@ test_example(void)
 	ok(conf_load(path, &c, err, sizeof(err)) == 0,
 	    "config.json.example loads (%s)", err);
 	if (c != NULL) {
-		ok(c->nproviders == 2, "example: two providers");
+		ok(c->nproviders == 3, "example: three providers");
 		ok(c->providers[1].nmodels > 0 && strncmp(
-		    c->providers[1].chat_url, "http://127.0.0.1:11434/v1/", 26) == 0,
+		    c->providers[1].url, "http://127.0.0.1:11434/v1/", 26) == 0,
 		    "example: local ollama");
 	}
 	conf_free(c);

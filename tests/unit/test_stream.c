@@ -116,6 +116,7 @@ static const struct fixture fixtures[] = {
 
 struct run {
 	struct sse_decoder	 dec;
+	struct aevent		 ev;
 	struct stream		 st;
 	struct buf		 out;
 	size_t			 emits;
@@ -151,7 +152,7 @@ event_cb(void *arg, const char *ev, size_t evlen, const char *data,
 		return 0;
 	if (stream_feed(&r->st, data, len) == -1) {
 		r->stopped = 1;
-		if (r->st.client_gone)
+		if (r->ev.client_gone)
 			return -1;
 		stream_error(&r->st, r->st.error_type, r->st.error, NULL);
 	}
@@ -163,8 +164,8 @@ run_init(struct run *r, int wait_for_usage)
 {
 	memset(r, 0, sizeof(*r));
 	sse_decoder_init(&r->dec);
-	stream_init(&r->st, MSG_ID, MODEL, INPUT_EST, wait_for_usage, 40,
-	    emit_cb, r);
+	aevent_init(&r->ev, 40, emit_cb, r);
+	stream_init(&r->st, &r->ev, MSG_ID, MODEL, INPUT_EST, wait_for_usage);
 	strlcpy(r->st.request_id, REQ_ID, sizeof(r->st.request_id));
 }
 
@@ -172,7 +173,7 @@ run_init(struct run *r, int wait_for_usage)
 static void
 run_feed(struct run *r, const char *p, size_t len)
 {
-	if (!r->st.client_gone) {
+	if (!r->ev.client_gone) {
 		sse_decoder_feed(&r->dec, p, len, event_cb, r);
 		stream_flush(&r->st);
 	}
@@ -181,7 +182,7 @@ run_feed(struct run *r, const char *p, size_t len)
 static void
 run_end(struct run *r)
 {
-	if (!r->st.client_gone) {
+	if (!r->ev.client_gone) {
 		sse_decoder_finish(&r->dec, event_cb, r);
 		stream_finish(&r->st);
 	}
@@ -192,6 +193,7 @@ run_free(struct run *r)
 {
 	sse_decoder_free(&r->dec);
 	stream_free(&r->st);
+	aevent_free(&r->ev);
 	buf_free(&r->out);
 }
 
@@ -724,8 +726,8 @@ test_secrets(void)
 	feed(&r, CHUNK("{}", "\"stop\""));
 	stream_finish(&r.st);
 	ok(strstr(r.out.data, "message_stop") != NULL, "secrets: stream ends");
-	ok(strstr(r.st.preview.data, "***") != NULL &&
-	    strstr(r.st.preview.data, "battery") == NULL,
+	ok(strstr(r.ev.preview.data, "***") != NULL &&
+	    strstr(r.ev.preview.data, "battery") == NULL,
 	    "secrets: the preview has the masked text");
 	run_free(&r);
 
@@ -763,7 +765,7 @@ test_client_gone(void)
 	    "gone: first emit fine");
 	is_int(feed(&r, CHUNK("{\"content\":\"b\"}", "null")), -1,
 	    "gone: failed emit -> -1");
-	ok(r.st.client_gone, "gone: flag set");
+	ok(r.ev.client_gone, "gone: flag set");
 	n = r.emits;
 	is_int(feed(&r, CHUNK("{\"content\":\"c\"}", "null")), -1,
 	    "gone: later feeds -> -1");
@@ -782,7 +784,7 @@ test_errors(void)
 
 	run_init(&r, 0);
 	is_int(feed(&r, "not json"), -1, "garbage: -1");
-	ok(!r.st.client_gone, "garbage: not the client");
+	ok(!r.ev.client_gone, "garbage: not the client");
 	is_str(r.st.error_type, "api_error", "garbage: error type");
 	ok(strstr(r.st.error, "not json") != NULL, "garbage: message quotes "
 	    "the chunk: %s", r.st.error);
@@ -879,8 +881,8 @@ test_ping_and_counters(void)
 	feed(&r, CHUNK("{\"content\":\" more\"}", "\"stop\""));
 	feed(&r, USAGE);
 	is_int(r.st.chunks, 3, "counters: chunks");
-	is_int(r.st.text_chars, 37, "counters: text characters");
-	is_str(r.st.preview.data, "h\xc3\xa9llo w\xc3\xb6rld, this is a long "
+	is_int(r.ev.text_chars, 37, "counters: text characters");
+	is_str(r.ev.preview.data, "h\xc3\xa9llo w\xc3\xb6rld, this is a long "
 	    "text more", "counters: preview");
 	stream_finish(&r.st);
 	ok(strstr(r.out.data, "\"usage\":{\"input_tokens\":10,"
@@ -890,14 +892,14 @@ test_ping_and_counters(void)
 	/* the log line cuts at preview_max; the stream keeps 256 more
 	 * characters so the log's masking sees a run across the cut whole */
 	run_init(&r, 0);
-	r.st.preview_max = 4;
+	r.ev.preview_max = 4;
 	feed(&r, CHUNK("{\"content\":\"h\\u00e9ll\"}", "null"));
 	feed(&r, CHUNK("{\"content\":\"o\"}", "null"));
-	is_str(r.st.preview.data, "h\xc3\xa9llo", "preview: all of a short text");
+	is_str(r.ev.preview.data, "h\xc3\xa9llo", "preview: all of a short text");
 	for (i = 0; i < 10; i++)
 		feed(&r, CHUNK("{\"content\":\"\\u00e9123456789012345678901234"
 		    "567890123456789\"}", "null"));
-	is_int(utf8_count(r.st.preview.data), 4 + 256,
+	is_int(utf8_count(r.ev.preview.data), 4 + 256,
 	    "preview: 4 characters and 256 for the log's masking");
 	run_free(&r);
 }
@@ -1105,6 +1107,7 @@ test_no_alloc(void)
 	static const char *const keys[] = { "\"q\" is the beginning of a key",
 	    "think 31", "\xc3\xa9 is not a key at all" };
 	struct sse_decoder	 dec;
+	struct aevent		 ae;
 	struct stream		 st;
 	char			 ev[512], *num;
 	size_t			 bytes = 0, k, i;
@@ -1114,8 +1117,8 @@ test_no_alloc(void)
 		secret_add(keys[k], strlen(keys[k]));
 	for (k = 0; k < 3; k++) {
 		sse_decoder_init(&dec);
-		stream_init(&st, MSG_ID, MODEL, INPUT_EST, 0, 0, count_emit,
-		    &bytes);
+		aevent_init(&ae, 0, count_emit, &bytes);
+		stream_init(&st, &ae, MSG_ID, MODEL, INPUT_EST, 0);
 		if (k == 2)
 			sse_decoder_feed(&dec, first_call, strlen(first_call),
 			    relay_event, &st);
@@ -1134,9 +1137,10 @@ test_no_alloc(void)
 				stream_flush(&st);
 		}
 		used[k] = allocs - before[k];
-		ok(!st.client_gone && st.error[0] == '\0',
+		ok(!ae.client_gone && st.error[0] == '\0',
 		    "no-alloc stream %zu ran without error", k);
 		stream_free(&st);
+		aevent_free(&ae);
 		sse_decoder_free(&dec);
 	}
 	secret_clear();

@@ -42,6 +42,7 @@ static const struct fixture {
 	{ "tool_result_documents", { .pdf = 1 } },
 	{ "assistant_blocks", { .reasoning = 1 } },
 	{ "server_tool_history", { 0 } },
+	{ "server_tools_offered", { .web = 1 } },
 	{ "tools_choice_tool", { 0 } },
 	{ "tools_choice_any", { 0 } },
 	{ "tools_choice_none", { 0 } },
@@ -69,6 +70,12 @@ static const struct fixture {
 
 static const char *datadir;
 
+/* the proxy runs web_search and web_fetch (fixtures with .web) */
+static struct conf web_conf = {
+	.web_search = { .backend = "tavily" },
+	.web_fetch = { .enabled = 1 },
+};
+
 static json_object *
 load(const char *name, const char *suffix)
 {
@@ -89,6 +96,7 @@ run_fixture(const struct fixture *f)
 
 	memset(&err, 0, sizeof(err));
 	route_init(&rt, &f->o);
+	conf = f->o.web ? &web_conf : NULL;
 	in = load(f->name, "in");
 	want = load(f->name, "out");
 	if (in != NULL && want != NULL)
@@ -260,6 +268,24 @@ check_count_tokens(void)
 	    strcmp(err.message, "messages[0].content[0].text: field required")
 	    == 0, "count_tokens body errors name the field");
 	json_object_put(in);
+
+	/* a tool_choice naming a server tool the proxy runs: count_tokens
+	 * validates the tools as xlate_req forwards them (found by fuzzing) */
+	conf = &web_conf;
+	in = json_tokener_parse("{\"model\":\"m\"," HI ",\"tools\":[{\"name\":"
+	    "\"a\",\"input_schema\":{}},{\"type\":\"web_search_20250305\","
+	    "\"name\":\"web_search\"}],\"tool_choice\":{\"type\":\"tool\","
+	    "\"name\":\"web_search\"}}");
+	is_int(xlate_req_check(in, &err), 0,
+	    "count_tokens takes a tool_choice that names web_search");
+	json_object_put(in);
+	in = json_tokener_parse("{\"model\":\"m\"," HI ",\"tools\":[{\"type\":"
+	    "\"web_search_20250305\",\"name\":\"web_search\",\"max_uses\":0}]}");
+	ok(xlate_req_check(in, &err) == -1 && strcmp(err.message,
+	    "tools[0].max_uses: must be a positive integer") == 0,
+	    "count_tokens checks a server tool's definition");
+	json_object_put(in);
+	conf = NULL;
 
 	in = json_tokener_parse("{\"model\":\"m\",\"max_tokens\":0," HI "}");
 	ok(xlate_req_check(in, &err) == -1 && strcmp(err.message,

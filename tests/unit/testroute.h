@@ -21,6 +21,8 @@ struct opts {
 	int	 include_usage;
 	const char *remote_id;		/* NULL: "test-remote" */
 	int	 keep_attribution;	/* strip_attribution off */
+	int	 web;			/* a web_search backend and web_fetch
+					 * configured (the global conf) */
 };
 
 struct route {

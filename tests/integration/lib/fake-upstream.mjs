@@ -1,4 +1,5 @@
-// A scripted fake OpenAI Chat Completions upstream on 127.0.0.1 (any free port).
+// A scripted fake OpenAI Chat Completions upstream on 127.0.0.1 (any free port);
+// the resp*() helpers script it as an OpenAI Responses API upstream.
 //
 // Tests enqueue what the next request(s) get; every request is recorded
 // (method, url, headers, raw body, parsed JSON) and every TCP connection is
@@ -88,6 +89,95 @@ export function textStreamChunks(pieces, { finish = 'stop', prompt = 12, complet
 		chunk({}, { finish }),
 		usageChunk(prompt, completionTokens),
 	];
+}
+
+// ---------------------------------------------------------------------------
+// The OpenAI Responses API (POST /v1/responses)
+
+/** Output items of a response. */
+export function respMessage(text, id = 'msg_1') {
+	return { id, type: 'message', status: 'completed', role: 'assistant',
+		content: [{ type: 'output_text', annotations: [], logprobs: [], text }] };
+}
+
+export function respCall(callId, name, args, id = 'fc_' + callId) {
+	return { id, type: 'function_call', status: 'completed', call_id: callId, name, arguments: args };
+}
+
+export function respReasoning(summaries, encrypted, id = 'rs_1') {
+	const item = { id, type: 'reasoning', summary: summaries.map((text) => ({ type: 'summary_text', text })) };
+	if (encrypted !== undefined) item.encrypted_content = encrypted;
+	return item;
+}
+
+/** A "response" object: the body of a plain answer, and of response.completed. */
+export function responseBody({ output = [], status = 'completed', incomplete_details = null, error = null,
+	usage = { input_tokens: 20, input_tokens_details: { cached_tokens: 0 }, output_tokens: 8,
+		output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 28 },
+	model = 'fake-model' } = {}) {
+	return { id: 'resp_fake', object: 'response', created_at: 1756370000, status, error,
+		incomplete_details, model, output, parallel_tool_calls: true, store: false, usage };
+}
+
+/** One Responses SSE event, as the API writes it (event line and data). */
+export function respEvent(type, fields = {}) {
+	return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
+}
+
+/** An item with nothing in it yet, as output_item.added shows it. */
+function respEmpty(item) {
+	switch (item.type) {
+	case 'message': return { ...item, status: 'in_progress', content: [] };
+	case 'reasoning': return { id: item.id, type: 'reasoning', summary: [] };
+	case 'function_call': return { ...item, status: 'in_progress', arguments: '' };
+	default: return item;
+	}
+}
+
+/** Split s in two (deltas arrive in pieces). */
+function halves(s) {
+	const h = Math.ceil(s.length / 2);
+	return s.length > 1 ? [s.slice(0, h), s.slice(h)] : [s];
+}
+
+/**
+ * The events of a whole streamed response: created, then each item added,
+ * its deltas (text, summary parts, arguments, each in two pieces) and done,
+ * then the terminal event (response.completed, or response.incomplete when
+ * status is "incomplete"). Stream it with end: 'eof' (no [DONE]).
+ */
+export function respStreamEvents(items, opts = {}) {
+	const resp = responseBody({ output: items, ...opts });
+	const ev = [respEvent('response.created', { response: { ...resp, status: 'in_progress', output: [], usage: null } })];
+	items.forEach((item, i) => {
+		ev.push(respEvent('response.output_item.added', { output_index: i, item: respEmpty(item) }));
+		ev.push(...respItemDeltas(item, i));
+		ev.push(respEvent('response.output_item.done', { output_index: i, item }));
+	});
+	ev.push(respEvent(resp.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: resp }));
+	return ev;
+}
+
+/** The delta events of one item. */
+export function respItemDeltas(item, i) {
+	const ev = [];
+	if (item.type === 'message') {
+		for (const d of halves(item.content[0].text)) {
+			ev.push(respEvent('response.output_text.delta', { item_id: item.id, output_index: i, content_index: 0, delta: d }));
+		}
+	} else if (item.type === 'reasoning') {
+		item.summary.forEach((part, k) => {
+			for (const d of halves(part.text)) {
+				ev.push(respEvent('response.reasoning_summary_text.delta',
+					{ item_id: item.id, output_index: i, summary_index: k, delta: d }));
+			}
+		});
+	} else if (item.type === 'function_call') {
+		for (const d of halves(item.arguments)) {
+			ev.push(respEvent('response.function_call_arguments.delta', { item_id: item.id, output_index: i, delta: d }));
+		}
+	}
+	return ev;
 }
 
 function defer() {

@@ -724,8 +724,8 @@ export function checkStreamGrammar(events, { expectComplete = true } = {}) {
 			if (open) throw new Error(`content_block_start(${data.index}) while block ${open.index} open`);
 			if (data.index !== blocks.length) throw new Error(`block index ${data.index}, expected ${blocks.length}`);
 			const b = structuredClone(data.content_block);
-			if (b.type === 'tool_use') {
-				if (JSON.stringify(b.input) !== '{}') throw new Error(`tool_use start input ${JSON.stringify(b.input)}, must be {}`);
+			if (b.type === 'tool_use' || b.type === 'server_tool_use') {
+				if (JSON.stringify(b.input) !== '{}') throw new Error(`${b.type} start input ${JSON.stringify(b.input)}, must be {}`);
 				b._json = '';
 			}
 			open = { index: data.index, block: b };
@@ -739,14 +739,15 @@ export function checkStreamGrammar(events, { expectComplete = true } = {}) {
 			if (d.type === 'text_delta' && b.type === 'text') b.text += d.text;
 			else if (d.type === 'thinking_delta' && b.type === 'thinking') b.thinking += d.thinking;
 			else if (d.type === 'signature_delta' && b.type === 'thinking') b.signature = (b.signature ?? '') + d.signature;
-			else if (d.type === 'input_json_delta' && b.type === 'tool_use') b._json += d.partial_json;
+			else if (d.type === 'input_json_delta' && (b.type === 'tool_use' || b.type === 'server_tool_use')) b._json += d.partial_json;
+			else if (d.type === 'citations_delta' && b.type === 'text') (b.citations ??= []).push(d.citation);
 			else throw new Error(`delta ${d.type} in a ${b.type} block`);
 			break;
 		}
 		case 'content_block_stop': {
 			if (!open || open.index !== data.index) throw new Error(`stop for block ${data.index} not open`);
 			const b = open.block;
-			if (b.type === 'tool_use') {
+			if (b.type === 'tool_use' || b.type === 'server_tool_use') {
 				b.input = b._json === '' ? {} : JSON.parse(b._json);
 				delete b._json;
 			}
