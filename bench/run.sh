@@ -74,17 +74,16 @@ for t in sse_load sse_upstream; do
 	fi
 done
 
-# the peers, as bench/peers/package-lock.json pins them. Not "npm ci":
-# some optional platform packages the peers name (@opentui/core-darwin-x64
-# 0.1.107, bun-webgpu-win32-x64 0.1.7...) were never published, so the
-# lockfile cannot hold them and npm ci refuses it as out of sync; npm
-# install with the lockfile installs the same versions and leaves it be.
+# the peers, exactly as bench/peers/package-lock.json pins them. Some
+# optional platform packages they name (@opentui/core-darwin-x64 0.1.107,
+# bun-webgpu-win32-x64 ^0.1.7...) were never published; package.json's
+# overrides point those (never installed on Linux x64) at versions that
+# exist, so the lockfile is complete and npm ci accepts it.
 if [ -n "$peers" ]; then
-	if [ ! -d "$here/peers/node_modules" ] ||
-	    [ "$here/peers/package-lock.json" -nt "$here/peers/node_modules" ]; then
-		npm install --prefix "$here/peers" --no-save --no-audit \
-		    --no-fund >&2
-		touch "$here/peers/node_modules"
+	if [ ! -f "$here/peers/node_modules/.package-lock.json" ] ||
+	    [ "$here/peers/package-lock.json" -nt \
+	    "$here/peers/node_modules/.package-lock.json" ]; then
+		(cd "$here/peers" && npm ci --no-audit --no-fund) >&2
 	fi
 fi
 
