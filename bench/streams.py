@@ -522,47 +522,73 @@ def table(res):
         for w in r.get("host_warnings", []):
             L.append("  %-21s warning: %s" % ("", w.split(": ", 1)[-1]))
     L.append("")
-    L.append("targets (claude-proxy with a ready pool):")
+    L.append("targets:")
     for t in res["targets"]:
-        L.append("  [%s] %-52s %s" % ("MET " if t["met"] else
+        L.append("  [%s] %-62s %s" % ("MET " if t["met"] else
                                       ("MISS" if t["met"] is False else
                                        "n/a "), t["name"], t["measured"]))
     return "\n".join(L) + "\n"
 
 def targets(res):
+    """The issue's targets, checked for both claude-proxy pools: one
+    started with N workers, and one grown from 4 by the burst."""
     s = res["settings"]
     by = {r["server"]: r for r in res["runs"]}
-    T = []
-    cp = by.get("claude-proxy")
-    if not cp or "completed" not in cp:
-        return [{"name": "claude-proxy ran", "met": False,
-                 "measured": (cp or {}).get("error", "not run")}]
-    n = s["streams"]
-    T.append({"name": "all %d streams complete" % n,
-              "met": cp["completed"] == n,
-              "measured": "%d of %d" % (cp["completed"], n)})
-    fb = (cp.get("first_byte_s") or {}).get("p99")
-    T.append({"name": "first byte p99 <= 1 s",
-              "met": fb is not None and fb <= 1.0,
-              "measured": "%s s" % fmt(fb, 3)})
-    du = (cp.get("duration_s") or {}).get("p99")
-    T.append({"name": "duration p99 <= 1.1 x nominal (%.1f s)" %
-                      (1.1 * s["nominal_s"]),
-              "met": du is not None and du <= 1.1 * s["nominal_s"],
-              "measured": "%s s (%s x)" % (
-                  fmt(du, 3), fmt(du / s["nominal_s"] if du else None, 3))})
-    pss = (cp.get("loaded") or {}).get("pss_kib")
-    T.append({"name": "PSS of all claude-proxy processes <= 1.5 GiB",
-              "met": pss is not None and pss <= 1.5 * 1024 * 1024,
-              "measured": "%s MiB (%s processes)" % (
-                  fmt(mib(pss), 1),
-                  (cp.get("loaded") or {}).get("processes", "-"))})
     fl = (by.get("floor") or {}).get("cpu_us_per_event")
-    T.append({"name": "CPU per event, ratio to the floor (reported)",
-              "met": None,
-              "measured": "%s us / %s us = %s x" % (
-                  fmt(cp.get("cpu_us_per_event"), 1), fmt(fl, 1),
-                  fmt(bench.ratio(cp.get("cpu_us_per_event"), fl)))})
+    n, nominal = s["streams"], s["nominal_s"]
+    T = []
+    # the proof that sse_load and sse_upstream are not the limit: the
+    # same load straight through them, and relayed by nginx, meets the
+    # timing targets
+    for name in ("direct", "floor"):
+        r = by.get(name)
+        if r is None or "completed" not in r:
+            continue
+        fb = (r.get("first_byte_s") or {}).get("p99")
+        du = (r.get("duration_s") or {}).get("p99")
+        T.append({"name": "%s: all complete, first byte p99 <= 1 s, "
+                          "duration p99 <= 1.1 x" % name,
+                  "met": (r["completed"] == n and fb is not None and
+                          fb <= 1.0 and du is not None and
+                          du <= 1.1 * nominal),
+                  "measured": "%d of %d, %s s, %s x" % (
+                      r["completed"], n, fmt(fb, 3),
+                      fmt(du / nominal if du else None, 3))})
+    for name in ("claude-proxy", "claude-proxy-adaptive"):
+        cp = by.get(name)
+        if cp is None:
+            continue
+        if "completed" not in cp:
+            T.append({"name": "%s ran" % name, "met": False,
+                      "measured": cp.get("error", "not run")})
+            continue
+        fb = (cp.get("first_byte_s") or {}).get("p99")
+        du = (cp.get("duration_s") or {}).get("p99")
+        pss = (cp.get("loaded") or {}).get("pss_kib")
+        T += [
+            {"name": "%s: all %d streams complete" % (name, n),
+             "met": cp["completed"] == n,
+             "measured": "%d of %d" % (cp["completed"], n)},
+            {"name": "%s: first byte p99 <= 1 s" % name,
+             "met": fb is not None and fb <= 1.0,
+             "measured": "%s s" % fmt(fb, 3)},
+            {"name": "%s: duration p99 <= 1.1 x nominal" % name,
+             "met": du is not None and du <= 1.1 * nominal,
+             "measured": "%s s (%s x)" % (
+                 fmt(du, 3), fmt(du / nominal if du else None, 3))},
+            {"name": "%s: PSS of all processes <= 1.5 GiB" % name,
+             "met": pss is not None and pss <= 1.5 * 1024 * 1024,
+             "measured": "%s MiB (%s processes)" % (
+                 fmt(mib(pss), 1),
+                 (cp.get("loaded") or {}).get("processes", "-"))},
+            {"name": "%s: CPU per event / floor (reported)" % name,
+             "met": None,
+             "measured": "%s us / %s us = %s x" % (
+                 fmt(cp.get("cpu_us_per_event"), 1), fmt(fl, 1),
+                 fmt(bench.ratio(cp.get("cpu_us_per_event"), fl)))}]
+    if not T:
+        T.append({"name": "claude-proxy ran", "met": False,
+                  "measured": "not run"})
     return T
 
 # ---- main --------------------------------------------------------------------------
