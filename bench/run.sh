@@ -97,6 +97,27 @@ fi
 [ "$(ulimit -n)" -ge 2048 ] ||
     { echo "$0: ulimit -n is $(ulimit -n), need 2048" >&2; exit 1; }
 
+# A burst of N connects on loopback needs queues of N: the listen queue
+# (somaxconn), the SYN queue (tcp_max_syn_backlog) and the per-CPU input
+# queue every loopback packet passes (netdev_max_backlog, 1000 by
+# default). A packet dropped there is a SYN retried after 1, 3, 7, 15 s:
+# the floor itself then misses the first-byte target. Said, not changed.
+if [ -n "$streams" ]; then
+	n=
+	for a; do
+		[ "$n" = next ] && { n=$a; break; }
+		[ "$a" = --streams ] && n=next
+	done
+	for k in net/core/somaxconn net/ipv4/tcp_max_syn_backlog \
+	    net/core/netdev_max_backlog; do
+		v=$(cat "/proc/sys/$k" 2>/dev/null || echo "$n")
+		[ "$v" -ge "$n" ] 2>/dev/null ||
+		    echo "$0: warning: $(echo "$k" | tr / .) is $v, below $n" \
+			"streams: connects will be dropped and retried" \
+			"(sysctl -w $(echo "$k" | tr / .)=$((n * 2)))" >&2
+	done
+fi
+
 # bench.py kills what it started; this trap is the backstop should it die:
 # every process group it started is listed in $pgids
 pgids=$(mktemp "${TMPDIR:-/tmp}/claude-proxy-bench-pgids.XXXXXX")

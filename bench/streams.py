@@ -465,7 +465,11 @@ def table(res):
          "%d streams opened in one burst, %d events each at one per %d ms "
          "(nominally %.1f s)" % (s["streams"], s["events"],
                                  s["interval_ms"], nominal),
-         "load before the run: %s" % s.get("loadavg_before", "?"), ""]
+         "load before the run: %s; somaxconn %s, netdev_max_backlog %s, "
+         "tcp_max_syn_backlog %s" % (
+             s.get("loadavg_before", "?"), s.get("somaxconn", "?"),
+             s.get("netdev_max_backlog", "?"),
+             s.get("tcp_max_syn_backlog", "?")), ""]
     hdr = "%-22s %9s %8s %8s %8s %8s %8s %9s %9s %8s %7s"
     L.append(hdr % ("server", "complete", "fb p50", "fb p99", "fb max",
                     "dur p99", "gap p99", "PSS MiB", "us/event", "x floor",
@@ -620,6 +624,10 @@ def main(args, procs, tmp, binary):
         "wait_idle_s": args.wait_idle,
         "somaxconn": open("/proc/sys/net/core/somaxconn").read().strip(),
         "pid_max": open("/proc/sys/kernel/pid_max").read().strip(),
+        "netdev_max_backlog": open(
+            "/proc/sys/net/core/netdev_max_backlog").read().strip(),
+        "tcp_max_syn_backlog": open(
+            "/proc/sys/net/ipv4/tcp_max_syn_backlog").read().strip(),
     }
     res["runs"] = []
     t_start = time.monotonic()
