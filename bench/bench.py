@@ -22,9 +22,13 @@ and measures, each as a ratio to the floor in the same run:
   - PSS per worker (/proc/PID/smaps_rollup), idle and after the load
   - stream time to first byte and to the first token (median of many
     sequential samples on a keep-alive connection)
-then 512 concurrent slow streams (bench/slow_upstream.py trickles a token
-every 100 ms for 30 s) through a claude-proxy with 512 workers: how many
-complete and the peak total PSS of all claude-proxy processes.
+then 512 concurrent slow streams (bench/sse_upstream paces a token every
+100 ms for 30 s, bench/sse_load opens the 512 at once) through a
+claude-proxy whose pool grows from 4 to 512 workers: how many complete and
+the peak total PSS of all claude-proxy processes.
+
+With --streams N it runs bench/streams.py instead: N concurrent streams
+through the floor, claude-proxy and its peers (issue 14).
 
 Everything it starts runs in its own process group and is killed on exit,
 error or signal. Writes bench/results.json and bench/results.txt.
@@ -751,8 +755,8 @@ class Sampler(threading.Thread):
             self.stop_ev.wait(self.interval)
 
 def slow_streams(procs, binary, tmp, args, max_workers_key):
-    up = procs.spawn([sys.executable, os.path.join(HERE, "slow_upstream.py"),
-                      "--interval", str(args.slow_interval), "--tokens",
+    up = procs.spawn([args.tools + "/sse_upstream", "--interval-ms",
+                      str(int(args.slow_interval * 1000)), "--events",
                       str(args.slow_tokens)], stdout=subprocess.PIPE,
                      stderr=open(os.path.join(tmp, "slow_upstream.log"),
                                  "ab"), text=True)
@@ -782,10 +786,18 @@ def slow_streams(procs, binary, tmp, args, max_workers_key):
     sampler.start()
     c0 = cpu_seconds(master)
     deadline = args.slow_tokens * args.slow_interval + 90
-    cl = procs.spawn([sys.executable, os.path.join(HERE, "slow_client.py"),
-                      "--port", str(proxy["port"]), "--streams", str(n),
-                      "--tokens", str(args.slow_tokens), "--deadline",
-                      str(deadline)], stdout=subprocess.PIPE,
+    body = os.path.join(tmp, "slow.json")
+    with open(body, "w") as f:
+        json.dump({"model": "bench-slow", "max_tokens": 4096, "stream": True,
+                   "messages": [{"role": "user",
+                                 "content": "Trickle, please."}]}, f)
+    cl = procs.spawn([args.tools + "/sse_load", "--port",
+                      str(proxy["port"]), "--streams", str(n), "--body-file",
+                      body, "--count", '" tok', "--expect",
+                      str(args.slow_tokens), "--end", "event: message_stop",
+                      "--fail", "event: error", "--header",
+                      "anthropic-version: 2023-06-01", "--deadline",
+                      str(int(deadline))], stdout=subprocess.PIPE,
                      stderr=open(os.path.join(tmp, "slow_client.log"), "ab"),
                      text=True)
     try:
@@ -1039,6 +1051,18 @@ def main():
     ap.add_argument("--serve", type=int, metavar="SECONDS",
                     help="start the three servers, print their URLs, keep "
                     "them up this long (for profiling), measure nothing")
+    ap.add_argument("--tools", default=os.path.join(HERE, "build"),
+                    help="where sse_load and sse_upstream are built")
+    ap.add_argument("--streams", type=int, metavar="N",
+                    help="only the concurrent-stream benchmark, N streams "
+                    "(bench/streams.py)")
+    ap.add_argument("--stream-events", type=int, default=200)
+    ap.add_argument("--stream-interval-ms", type=int, default=50)
+    ap.add_argument("--stream-servers", default="direct,floor,claude-proxy,"
+                    "claude-proxy-adaptive,ccr,claudish")
+    ap.add_argument("--peers", default=os.path.join(HERE, "peers"))
+    ap.add_argument("--no-peers", action="store_true",
+                    help="with --streams: leave the npm peers out")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.warmup, args.ttfb_samples = 3, 1, 200
@@ -1059,6 +1083,16 @@ def main():
         raise KeyboardInterrupt("signal %d" % sig)
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
+
+    if args.streams:
+        import streams
+        try:
+            return streams.main(args, procs, tmp, binary)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            procs.stop_all()
+            shutil.rmtree(tmp, ignore_errors=True)
 
     res = {"machine": machine(binary)}
     t_start = time.monotonic()

@@ -9,6 +9,11 @@
 #include <stdint.h>
 #include <time.h>
 
+/* the largest workers and max_workers (the scoreboard has a slot for
+ * each, SB_MAX_SLOTS); the system's own limits are usually lower, see
+ * hostlimits.h */
+#define CONF_MAX_WORKERS	16384
+
 struct conf_model {
 	char	 *id;
 	char	 *display_name;		/* defaults to id */
@@ -154,6 +159,7 @@ struct conf {
 	int	  port;
 	int	  workers;		/* 0 = auto: 2 x cores, at least 4 */
 	int	  max_workers;		/* pool ceiling */
+	int	  spare_workers;	/* idle workers kept ready */
 	int	  worker_idle_timeout_seconds;	/* extras retire after */
 	int	  upstream_timeout_seconds;
 	int	  upstream_connect_timeout_seconds;

@@ -17,5 +17,8 @@ int	 listen_open(const char *host, int port, char *bound, size_t boundsz,
 int	 listen_drain(int fd);
 /* has listen_drain run on fd? (async-signal-safe: one getsockopt) */
 int	 listen_draining(int fd);
+/* connections in fd's accept queue that no worker has taken yet, or -1
+ * when the kernel does not say (the pool grows by this much) */
+int	 listen_queued(int fd);
 
 #endif

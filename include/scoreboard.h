@@ -1,8 +1,9 @@
 /*
  * scoreboard: shared memory between the master and the workers. One slot
- * per worker (its state and counters, written only by that worker), plus
- * the counters of workers that have exited (folded in by the master), so
- * the pool can follow the load and /metrics can add everything up.
+ * per worker (its state, written only by that worker) and, apart from the
+ * slots, that worker's counters, plus the counters of workers that have
+ * exited (folded in by the master), so the pool can follow the load and
+ * /metrics can add everything up.
  */
 #ifndef CP_SCOREBOARD_H
 #define CP_SCOREBOARD_H
@@ -10,7 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SB_MAX_SLOTS		1024
+/* the most workers at once, of all generations (max_workers is at most
+ * CONF_MAX_WORKERS, conf.h, which is no more than this) */
+#define SB_MAX_SLOTS		16384
 #define SB_MAX_PROVIDERS	16
 
 enum sb_state { SB_EMPTY = 0, SB_STARTING, SB_IDLE, SB_BUSY };
@@ -45,14 +48,14 @@ struct sb_counters {
 	uint64_t	 server_tool_failures[SB_NSERVER_TOOLS];
 };
 
+/* the pool's view of one worker: small, so that a scan of every slot in
+ * use reads a few pages (the counters live apart, in scoreboard.c) */
 struct sb_slot {
 	pid_t		 pid;		/* master writes */
 	unsigned	 generation;	/* master writes */
 	int		 state;		/* worker writes (master at spawn/reap) */
 	int		 streaming;	/* worker: a stream is being relayed */
 	uint64_t	 state_since_ms;	/* CLOCK_MONOTONIC */
-	uint64_t	 served;
-	struct sb_counters c;
 };
 
 int	 scoreboard_init(void);		/* master, before forking */
@@ -75,10 +78,17 @@ void	 scoreboard_upstream_retry(const char *provider);
 void	 scoreboard_server_tool_done(const char *tool, const char *backend,
 	    int failed);
 
+/* a worker that found the pool short of idle workers: 1 if it is the
+ * first to ask since the master last looked (then it signals the master),
+ * 0 if the master has been asked already */
+int	 scoreboard_ask_growth(void);
+void	 scoreboard_growth_heard(void);	/* master: asks from now on count */
+
 /* readers */
 uint64_t scoreboard_requests(void);	/* served, all workers ever */
 void	 scoreboard_count_states(unsigned generation, int *starting,
 	    int *idle, int *busy);
+int	 scoreboard_slots_used(void);	/* 1 + the highest slot in use */
 /* everything summed up (live slots and retired) */
 void	 scoreboard_totals(struct sb_counters *, int *busy, int *idle,
 	    int *streams);

@@ -56,7 +56,6 @@
 
 #define CONF_FILEMAX	(16 * 1024 * 1024)	/* config file */
 #define CONF_SECRETMAX	(64 * 1024)		/* file: secret */
-#define CONF_MAXWORKERS	1024
 #define CONF_MAXDEPTH	64			/* nesting; the schema has 4 */
 
 struct conf *conf;
@@ -74,10 +73,14 @@ const struct conf_key conf_keys[] = {
 	    "listen port (0 = any free port)", 0, 65535 },
 	{ "workers", CONF_INT, "0", 1,
 	    "worker processes started and always kept "
-	    "(0 = 2 x online cores, at least 4)", 0, CONF_MAXWORKERS },
+	    "(0 = 2 x online cores, at least 4)", 0, CONF_MAX_WORKERS },
 	{ "max_workers", CONF_INT, "256", 1,
-	    "ceiling of the worker pool: when no worker is idle another is "
-	    "started, up to this many", 1, CONF_MAXWORKERS },
+	    "ceiling of the worker pool: when idle workers run short more are "
+	    "started, up to this many", 1, CONF_MAX_WORKERS },
+	{ "spare_workers", CONF_INT, "1", 1,
+	    "idle workers kept ready: when fewer are idle the pool grows by "
+	    "the connections waiting plus this many (up to max_workers)", 0,
+	    CONF_MAX_WORKERS },
 	{ "worker_idle_timeout_seconds", CONF_INT, "60", 1,
 	    "workers beyond \"workers\" that stay idle this long are "
 	    "retired", 1, 86400 },
@@ -1128,6 +1131,7 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 		{ "port", offsetof(struct conf, port) },
 		{ "workers", offsetof(struct conf, workers) },
 		{ "max_workers", offsetof(struct conf, max_workers) },
+		{ "spare_workers", offsetof(struct conf, spare_workers) },
 		{ "worker_idle_timeout_seconds",
 		    offsetof(struct conf, worker_idle_timeout_seconds) },
 		{ "upstream_timeout_seconds",
@@ -1179,6 +1183,9 @@ conf_top(struct conf_ctx *cx, json_object *root, struct conf *c)
 	if (c->workers > c->max_workers)
 		return conf_err(cx, "max_workers", "%d is less than workers "
 		    "(%d)", c->max_workers, c->workers);
+	if (c->spare_workers > c->max_workers)
+		return conf_err(cx, "spare_workers", "%d is more than "
+		    "max_workers (%d)", c->spare_workers, c->max_workers);
 	if (conf_int(cx, root, "", "max_body_bytes", &n) == -1)
 		return -1;
 	c->max_body_bytes = n;
@@ -1562,8 +1569,8 @@ conf_workers(const struct conf *c)
 	n *= 2;
 	if (n < 4)
 		n = 4;
-	if (n > CONF_MAXWORKERS)
-		n = CONF_MAXWORKERS;
+	if (n > CONF_MAX_WORKERS)
+		n = CONF_MAX_WORKERS;
 	return (int)n;
 }
 

@@ -7,6 +7,12 @@
  * or is replaced loses no queued connection. Failure is reported to the
  * caller (an address in use is a configuration problem, not a bug).
  *
+ * The queue is as long as the kernel allows (net.core.somaxconn caps the
+ * backlog asked for): a burst of connections waits there, each holding
+ * its place, while the master forks the workers to take them. The master
+ * learns how many wait from TCP_INFO, which for a listening socket gives
+ * the accept queue's length (tcpi_unacked) and its limit (tcpi_sacked).
+ *
  * No TCP_DEFER_ACCEPT: the kernel would hold a silent connection for up
  * to its own timeout before a worker saw it, and the worker's header
  * deadline would then start again, doubling header_timeout_seconds.
@@ -28,14 +34,17 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "listen.h"
 
-#define LISTEN_BACKLOG	1024
+#define LISTEN_BACKLOG	65535	/* the kernel caps it at somaxconn */
 /* an empty queue stays empty this long before a stopping worker leaves:
  * a handshake already answered by the kernel completes within a round
  * trip and its connection must still find a worker */
@@ -139,4 +148,18 @@ listen_draining(int fd)
 
 	return getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) == 0 &&
 	    (tv.tv_sec != 0 || tv.tv_usec != 0);
+}
+
+int
+listen_queued(int fd)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_unacked) +
+	    sizeof(ti.tcpi_unacked) || ti.tcpi_state != TCP_LISTEN)
+		return -1;
+	return ti.tcpi_unacked > INT32_MAX ? INT32_MAX : (int)ti.tcpi_unacked;
 }

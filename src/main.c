@@ -28,6 +28,7 @@
 #include "config.h"
 #include "cli.h"
 #include "conf.h"
+#include "hostlimits.h"
 #include "keystats.h"
 #include "listen.h"
 #include "log.h"
@@ -156,7 +157,7 @@ parse_args(int argc, char *argv[], struct settings *s)
 			s->master.port = number_arg("port", optarg, 0, 65535);
 		else if (ch == 'w')
 			s->master.workers = number_arg("workers", optarg, 0,
-			    1024);
+			    CONF_MAX_WORKERS);
 		else if (ch == 'D')
 			s->daemonize = 1;
 		else if (ch == 'P')
@@ -346,6 +347,8 @@ main(int argc, char *argv[])
 	    s.user ? s.user : "");
 	websearch_log_config(conf);
 	ratelimit_log_config(conf);
+	hostlimits_check(conf->max_workers > conf_workers(conf) ?
+	    conf->max_workers : conf_workers(conf));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
 	if (scoreboard_init() == -1)

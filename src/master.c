@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hostlimits.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -225,76 +226,129 @@ reap(void)
 	}
 }
 
+/* the ceiling: max_workers, or more if -w asks for more */
+static size_t
+pool_max(void)
+{
+	size_t	 want = (size_t)conf_workers(conf);
+
+	return (size_t)conf->max_workers > want ? (size_t)conf->max_workers :
+	    want;
+}
+
+/* a stop or a reload is waiting: growth yields to it */
+static int
+master_signal_pending(void)
+{
+	sigset_t	 pending;
+
+	if (sigpending(&pending) == -1)
+		return 0;
+	return sigismember(&pending, SIGTERM) == 1 ||
+	    sigismember(&pending, SIGINT) == 1 ||
+	    sigismember(&pending, SIGHUP) == 1;
+}
+
 /*
- * The pool: at least conf->workers of the current generation; one more
- * whenever none is idle (a worker that takes the last idle slot tells the
- * master with SIGUSR1), growing by half the pool at a time up to
- * max_workers; extras idle longer than worker_idle_timeout_seconds are
- * told to finish. Connections beyond that wait in the accept queue.
+ * How many workers the pool lacks: the connections waiting in the accept
+ * queue, plus spare_workers idle ones kept ready, minus the workers idle
+ * or starting (they will take the queued connections first). Without a
+ * queue length from the kernel, half the pool once none is idle.
  */
+static size_t
+pool_deficit(size_t live)
+{
+	int	 starting, idle, busy, queued;
+	long	 lack;
+
+	scoreboard_count_states(generation, &starting, &idle, &busy);
+	if ((queued = listen_queued(listen_fd)) == -1) {
+		if (starting + idle > 0)
+			return 0;
+		return live / 2 > 0 ? live / 2 : 1;
+	}
+	lack = (long)queued + conf->spare_workers - (starting + idle);
+	return lack > 0 ? (size_t)lack : 0;
+}
+
+/*
+ * The pool: at least conf->workers of the current generation, and more
+ * whenever a worker finds fewer than spare_workers idle (it signals the
+ * master, SIGUSR1) or the one-second tick finds connections waiting:
+ * as many as pool_deficit() says, up to max_workers, forked in batches
+ * between which the master looks again (the queue moves while it forks)
+ * and gives way to a pending stop or reload. Extras idle longer than
+ * worker_idle_timeout_seconds are told to finish (retire_idle).
+ */
+#define GROW_BATCH	32
+
 static void
 maintain(void)
 {
 	size_t	 want = (size_t)conf_workers(conf), live, max, grow;
-	int	 starting, idle, busy;
 
 	if (util_now_ms() < respawn_not_before)
 		return;
 	while (count_live(generation) < want)
 		if (spawn_worker() == -1)
 			return;		/* the next tick tries again */
-	max = (size_t)conf->max_workers;
-	if (max < want)
-		max = want;		/* -w may ask for more */
-	live = count_live(generation);
-	scoreboard_count_states(generation, &starting, &idle, &busy);
-	if (starting + idle == 0 && live < max && !sig_terminate) {
-		grow = live / 2 > 0 ? live / 2 : 1;
+	max = pool_max();
+	while (!sig_terminate && (live = count_live(generation)) < max) {
+		/* asks from workers that see this round's result count */
+		scoreboard_growth_heard();
+		if ((grow = pool_deficit(live)) == 0)
+			break;
 		if (grow > max - live)
 			grow = max - live;
-		log_debug("all %zu worker%s busy: starting %zu more", live,
+		if (grow > GROW_BATCH)
+			grow = GROW_BATCH;
+		log_debug("%zu worker%s, too few idle: starting %zu more", live,
 		    LOG_PLURAL(live), grow);
 		while (grow-- > 0)
 			if (spawn_worker() == -1)
-				break;
+				return;
+		if (master_signal_pending())
+			break;
 	}
 }
 
-/* tell idle extras to go, the longest idle first, one per tick */
+/* tell idle extras to go: those idle longer than the timeout, beyond
+ * "workers" and beyond spare_workers idle ones, a bounded number per
+ * tick so that a large pool shrinks within a minute or so without a
+ * storm of exits */
+#define RETIRE_PER_TICK	64
+
 static void
 retire_idle(void)
 {
-	uint64_t		 now = util_now_ms(), limit, oldest = 0;
-	struct worker_slot	*pick = NULL;
+	uint64_t		 now = util_now_ms(), limit, since;
 	struct sb_slot		*b;
-	size_t			 i, live = 0;
+	size_t			 i, live, keep, n = 0;
+	int			 starting, idle, busy, spare;
 
 	limit = (uint64_t)conf->worker_idle_timeout_seconds * 1000;
-	for (i = 0; i < nslots; i++)
-		if (slots[i].pid > 0 && slots[i].generation == generation &&
-		    !slots[i].retiring)
-			live++;
-	if (live <= (size_t)conf_workers(conf))
-		return;
-	for (i = 0; i < nslots; i++) {
+	live = count_live(generation);
+	keep = (size_t)conf_workers(conf);
+	scoreboard_count_states(generation, &starting, &idle, &busy);
+	spare = starting + idle;
+	for (i = 0; i < nslots && live > keep && spare > conf->spare_workers &&
+	    n < RETIRE_PER_TICK; i++) {
 		if (slots[i].pid <= 0 || slots[i].generation != generation ||
 		    slots[i].retiring ||
 		    (b = scoreboard_slot(slots[i].board)) == NULL)
 			continue;
 		if (__atomic_load_n(&b->state, __ATOMIC_RELAXED) != SB_IDLE)
 			continue;
-		uint64_t since = __atomic_load_n(&b->state_since_ms,
-		    __ATOMIC_RELAXED);
-		if (now - since >= limit && now - since > oldest) {
-			oldest = now - since;
-			pick = &slots[i];
-		}
-	}
-	if (pick != NULL) {
-		log_debug("retiring idle worker %ld", (long)pick->pid);
-		pick->retiring = 1;
-		kill(pick->pid, SIGUSR2);	/* a keep-alive client it just
+		since = __atomic_load_n(&b->state_since_ms, __ATOMIC_RELAXED);
+		if (now - since < limit)
+			continue;
+		log_debug("retiring idle worker %ld", (long)slots[i].pid);
+		slots[i].retiring = 1;
+		kill(slots[i].pid, SIGUSR2);	/* a keep-alive client it just
 						 * took gets its next answer */
+		live--;
+		spare--;
+		n++;
 	}
 }
 
@@ -405,6 +459,8 @@ reload(void)
 	}
 	/* keys that changed start afresh, the others keep their states */
 	upkeys_sync(conf, fresh);
+	if (fresh->max_workers != conf->max_workers)
+		hostlimits_check(fresh->max_workers);
 	conf_free(conf);
 	conf = fresh;
 	generation++;

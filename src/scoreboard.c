@@ -3,10 +3,19 @@
  *
  * MAP_SHARED anonymous memory mapped by the master before it forks, so the
  * master and every worker of every generation see the same slots. Each
- * worker writes only its own slot, with relaxed atomic stores; the master
- * claims a slot at fork and, when it reaps the worker, adds the slot's
- * counters to "retired" before freeing it, so counters never go backwards.
- * Without a board (mapping failed, or a unit test) every call is a no-op.
+ * worker writes only its own slot and counters, with relaxed atomic
+ * stores; the master claims a slot at fork and, when it reaps the worker,
+ * adds the slot's counters to "retired" before freeing it, so counters
+ * never go backwards. Without a board (mapping failed, or a unit test)
+ * every call is a no-op.
+ *
+ * Sized for thousands of workers without costing thousands: the master
+ * claims the lowest free slot and keeps "used" one past the highest slot
+ * in use, and every scan stops there, so a pool of 8 reads 8 slots. The
+ * slots are small and packed (a worker scans them at each connection it
+ * takes); the counters, about 2.5 KiB a worker, sit in their own array
+ * that only its worker and /metrics touch. Pages of the mapping that no
+ * worker has used are never touched, so they take no memory.
  */
 #include <sys/mman.h>
 
@@ -14,8 +23,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "scoreboard.h"
 #include "util.h"
+
+_Static_assert(SB_MAX_SLOTS >= CONF_MAX_WORKERS,
+    "a slot for every worker max_workers allows");
 
 const int sb_codes[SB_NCODES] = { 200, 400, 401, 403, 404, 405, 408, 413,
 	417, 429, 431, 499, 500, 501, 502, 503, 504, 505, 529, 100, 0 };
@@ -28,15 +41,25 @@ const char *const sb_server_tools[SB_NSERVER_TOOLS][2] = {
 const double sb_bucket_seconds[SB_NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1,
 	2.5, 5, 10, 30, 60, 120, 300, -1 };
 
+/* one worker's counters, written only by that worker */
+struct sb_stats {
+	uint64_t		 served;
+	struct sb_counters	 c;
+};
+
 struct scoreboard {
 	unsigned		 seq;	/* odd while the master folds a slot */
+	int			 used;	/* slots [0, used) may be in use */
+	int			 growth_asked;	/* a worker signalled the master */
 	struct sb_counters	 retired;
 	uint64_t		 retired_served;
 	struct sb_slot		 slots[SB_MAX_SLOTS];
+	struct sb_stats		 stats[SB_MAX_SLOTS];
 };
 
 static struct scoreboard	*board;
 static struct sb_slot		*mine;	/* a worker's own slot */
+static struct sb_stats		*mystats;	/* and its counters */
 
 #define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
@@ -64,6 +87,12 @@ scoreboard_slot(int i)
 }
 
 int
+scoreboard_slots_used(void)
+{
+	return board != NULL ? LOAD(&board->used) : 0;
+}
+
+int
 scoreboard_claim(pid_t pid, unsigned generation)
 {
 	struct sb_slot	*s;
@@ -76,10 +105,13 @@ scoreboard_claim(pid_t pid, unsigned generation)
 		if (LOAD(&s->state) != SB_EMPTY)
 			continue;
 		memset(s, 0, sizeof(*s));
+		memset(&board->stats[i], 0, sizeof(board->stats[i]));
 		s->pid = pid;
 		s->generation = generation;
 		s->state_since_ms = util_now_ms();
 		STORE(&s->state, SB_STARTING);
+		if (i >= board->used)
+			STORE(&board->used, i + 1);
 		return i;
 	}
 	return -1;
@@ -129,11 +161,17 @@ scoreboard_release(int i)
 		return;
 	/* a seqlock: readers retry rather than count the slot twice */
 	__atomic_add_fetch(&board->seq, 1, __ATOMIC_SEQ_CST);
-	fold(&board->retired, &s->c);
-	board->retired_served += LOAD(&s->served);
+	fold(&board->retired, &board->stats[i].c);
+	board->retired_served += LOAD(&board->stats[i].served);
 	s->pid = 0;
 	STORE(&s->state, SB_EMPTY);
 	__atomic_add_fetch(&board->seq, 1, __ATOMIC_SEQ_CST);
+	/* the scans stop earlier once the top slots are free */
+	if (i == board->used - 1) {
+		while (i > 0 && LOAD(&board->slots[i - 1].state) == SB_EMPTY)
+			i--;
+		STORE(&board->used, i);
+	}
 }
 
 /* run a reader until it saw no fold in between (bounded: the master
@@ -163,7 +201,7 @@ scoreboard_find(pid_t pid)
 
 	if (board == NULL)
 		return -1;
-	for (i = 0; i < SB_MAX_SLOTS; i++)
+	for (i = 0; i < LOAD(&board->used); i++)
 		if (board->slots[i].pid == pid &&
 		    LOAD(&board->slots[i].state) != SB_EMPTY)
 			return i;
@@ -174,6 +212,23 @@ void
 scoreboard_attach(int i)
 {
 	mine = scoreboard_slot(i);
+	mystats = mine != NULL ? &board->stats[i] : NULL;
+}
+
+int
+scoreboard_ask_growth(void)
+{
+	if (board == NULL)
+		return 0;
+	return __atomic_exchange_n(&board->growth_asked, 1,
+	    __ATOMIC_RELAXED) == 0;
+}
+
+void
+scoreboard_growth_heard(void)
+{
+	if (board != NULL)
+		STORE(&board->growth_asked, 0);
 }
 
 void
@@ -208,8 +263,8 @@ scoreboard_request_done(enum sb_endpoint ep, int status)
 {
 	if (mine == NULL || (unsigned)ep >= SB_NENDPOINTS)
 		return;
-	ADD(&mine->c.requests[ep][code_index(status)], 1);
-	ADD(&mine->served, 1);
+	ADD(&mystats->c.requests[ep][code_index(status)], 1);
+	ADD(&mystats->served, 1);
 }
 
 /* this worker's counters of provider, or NULL when the table is full */
@@ -220,7 +275,7 @@ my_provider(const char *provider)
 	size_t			 k;
 
 	for (k = 0; k < SB_MAX_PROVIDERS; k++) {
-		p = &mine->c.providers[k];
+		p = &mystats->c.providers[k];
 		if (p->name[0] == '\0') {
 			/* only this worker writes its slot: no race */
 			snprintf(p->name, sizeof(p->name), "%s", provider);
@@ -243,9 +298,9 @@ scoreboard_upstream_done(const char *provider, long ms, int failed)
 		for (k = 0; k < SB_NBUCKETS - 1; k++)
 			if ((double)ms <= sb_bucket_seconds[k] * 1000)
 				break;
-		ADD(&mine->c.latency[k], 1);
-		ADD(&mine->c.latency_count, 1);
-		ADD(&mine->c.latency_ms_sum, (uint64_t)ms);
+		ADD(&mystats->c.latency[k], 1);
+		ADD(&mystats->c.latency_count, 1);
+		ADD(&mystats->c.latency_ms_sum, (uint64_t)ms);
 	}
 	if ((p = my_provider(provider)) != NULL) {
 		ADD(&p->requests, 1);
@@ -274,9 +329,9 @@ scoreboard_server_tool_done(const char *tool, const char *backend,
 	for (k = 0; k < SB_NSERVER_TOOLS; k++)
 		if (strcmp(sb_server_tools[k][0], tool) == 0 &&
 		    strcmp(sb_server_tools[k][1], backend) == 0) {
-			ADD(&mine->c.server_tool_calls[k], 1);
+			ADD(&mystats->c.server_tool_calls[k], 1);
 			if (failed)
-				ADD(&mine->c.server_tool_failures[k], 1);
+				ADD(&mystats->c.server_tool_failures[k], 1);
 			return;
 		}
 }
@@ -293,9 +348,9 @@ scoreboard_requests(void)
 	do {
 		seq = read_begin();
 		n = board->retired_served;
-		for (i = 0; i < SB_MAX_SLOTS; i++)
+		for (i = 0; i < LOAD(&board->used); i++)
 			if (LOAD(&board->slots[i].state) != SB_EMPTY)
-				n += LOAD(&board->slots[i].served);
+				n += LOAD(&board->stats[i].served);
 	} while (read_retry(seq) && ++tries < 100);
 	return n;
 }
@@ -309,7 +364,7 @@ scoreboard_count_states(unsigned generation, int *starting, int *idle,
 	*starting = *idle = *busy = 0;
 	if (board == NULL)
 		return;
-	for (i = 0; i < SB_MAX_SLOTS; i++) {
+	for (i = 0; i < LOAD(&board->used); i++) {
 		if (board->slots[i].generation != generation)
 			continue;
 		st = LOAD(&board->slots[i].state);
@@ -339,12 +394,12 @@ again:
 	*busy = *idle = *streams = 0;
 	seq = read_begin();
 	fold(out, &board->retired);
-	for (i = 0; i < SB_MAX_SLOTS; i++) {
+	for (i = 0; i < LOAD(&board->used); i++) {
 		struct sb_slot *s = &board->slots[i];
 		st = LOAD(&s->state);
 		if (st == SB_EMPTY)
 			continue;
-		fold(out, &s->c);
+		fold(out, &board->stats[i].c);
 		if (st == SB_BUSY)
 			(*busy)++;
 		else if (st == SB_IDLE || st == SB_STARTING)

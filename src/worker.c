@@ -189,18 +189,21 @@ serve(int fd, const struct sockaddr_storage *ss)
 	http_conn_close(&c);
 }
 
-/* took the last idle place in the pool: ask the master for more */
+/* took one of the last spare_workers idle places in the pool: ask the
+ * master for more (once: the first to ask signals, until the master has
+ * looked) */
 static void
 became_busy(int board)
 {
 	struct sb_slot	*me = scoreboard_slot(board);
-	int		 starting, idle, busy;
+	int		 starting, idle, busy, spare;
 
 	scoreboard_set_state(SB_BUSY);
 	if (me == NULL)
 		return;
+	spare = conf->spare_workers > 0 ? conf->spare_workers : 1;
 	scoreboard_count_states(me->generation, &starting, &idle, &busy);
-	if (starting + idle == 0)
+	if (starting + idle < spare && scoreboard_ask_growth())
 		kill(getppid(), SIGUSR1);
 }
 
@@ -246,6 +249,17 @@ worker_main(int listen_fd, int board)
 		became_busy(board);
 		serve(fd, &ss);
 	}
+	/* Every line is written already (the log and the usage log take one
+	 * write(2) each) and the kernel closes the sockets: freeing libcurl's
+	 * handles and running the libraries' exit handlers (OpenSSL, GnuTLS,
+	 * the loader's destructors) would only write to, and so copy, pages
+	 * this worker still shares with the master, a page fault at a time,
+	 * for each of the thousands of workers a large pool retires. The
+	 * sanitizer build frees and exits properly so leaks are still found. */
+#ifdef __SANITIZE_ADDRESS__
 	upstream_cleanup();
 	exit(0);
+#else
+	_exit(0);
+#endif
 }

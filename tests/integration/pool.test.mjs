@@ -1,11 +1,15 @@
 // The adaptive worker pool and GET /metrics (issue 6): the pool grows when no
 // worker is idle, up to max_workers, and shrinks back after the idle timeout;
 // the scoreboard's counters as Prometheus text; upstream keep-alive per worker.
+// Large pools (issue 14): max_workers up to 16384, spare_workers kept idle,
+// a burst grown by the length of the listen queue, the system settings that
+// would hold the pool back named at start.
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 
 import {
 	startFakeUpstream, completion, gate, chunk, textStreamChunks,
@@ -76,10 +80,37 @@ describe('pool keys in the configuration', { timeout: 60000 }, () => {
 		assert.match(r.stdout, /configuration OK/);
 	});
 
+	for (const over of [
+		{ max_workers: 4096 },
+		{ workers: 4096, max_workers: 4096 },
+		{ workers: 16384, max_workers: 16384, spare_workers: 16384 },
+		{ max_workers: 2048, spare_workers: 0 },
+		{ max_workers: 2048, spare_workers: 512 },
+	]) {
+		test(`accepted beyond the old ceiling of 1024: ${JSON.stringify(over)}`, T, async () => {
+			const r = await check(over);
+			assert.equal(r.code, 0, r.stdout + r.stderr);
+			assert.match(r.stdout, /configuration OK/);
+		});
+	}
+
+	test('-w accepts 16384 workers and refuses 16385', T, async () => {
+		const p = path.join(dir, 'w.json');
+		fs.writeFileSync(p, JSON.stringify(baseConfig('http://127.0.0.1:9', { max_workers: 16384 })), { mode: 0o600 });
+		const good = await runBinary(['-t', '-c', p, '-w', '16384']);
+		assert.equal(good.code, 0, good.stdout + good.stderr);
+		const bad = await runBinary(['-t', '-c', p, '-w', '16385']);
+		assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+		assert.match(bad.stderr, /workers 16385: too large/);
+	});
+
 	for (const [name, over, key] of [
 		['max_workers below workers', { workers: 8, max_workers: 4 }, 'max_workers'],
 		['max_workers 0', { max_workers: 0 }, 'max_workers'],
-		['max_workers beyond 1024', { max_workers: 1025 }, 'max_workers'],
+		['max_workers beyond 16384', { max_workers: 16385 }, 'max_workers'],
+		['spare_workers above max_workers', { max_workers: 16, spare_workers: 17 }, 'spare_workers'],
+		['spare_workers -1', { spare_workers: -1 }, 'spare_workers'],
+		['spare_workers a string', { spare_workers: '4' }, 'spare_workers'],
 		['worker_idle_timeout_seconds 0', { worker_idle_timeout_seconds: 0 }, 'worker_idle_timeout_seconds'],
 		['worker_idle_timeout_seconds a string', { worker_idle_timeout_seconds: '60' }, 'worker_idle_timeout_seconds'],
 	]) {
@@ -486,3 +517,157 @@ describe('upstream connection reuse on a single worker', { timeout: 120000 }, ()
 		assert.ok(opened <= 1, `20 sequential requests on one worker opened ${opened} upstream connections`);
 	});
 });
+
+// ---------------------------------------------------------------------------
+
+describe('spare_workers: idle workers kept ready (workers 2, spare_workers 6, max_workers 24, idle timeout 1 s)', { timeout: 180000 }, () => {
+	let fake, proxy;
+	const started = [];
+	before(async () => {
+		fake = await startFakeUpstream();
+		proxy = await startPool(fake.url, { workers: 2, spare_workers: 6, max_workers: 24, worker_idle_timeout_seconds: 1 }, {}, started);
+	});
+	after(() => teardown(...started, fake));
+
+	/** The pool settles at n workers: reached, then not left for a while. */
+	async function settlesAt(n, what) {
+		await pollUntil(() => proxy.workers().length === n, { timeoutMs: 20000, intervalMs: 50, what: `${what} (now ${proxy.workers().length})` });
+		// nothing signals "no more will come": watch a while (growth takes
+		// milliseconds, retirement a second) that the count stays
+		const until = Date.now() + 2500;
+		while (Date.now() < until) {
+			assert.equal(proxy.workers().length, n, `${what}: the pool left ${n}`);
+			await delay(50);
+		}
+	}
+
+	test('at start the pool grows from "workers" to spare_workers idle ones, and no further', { timeout: 40000 }, async () => {
+		await settlesAt(6, '6 idle workers');
+	});
+
+	test('4 held requests: the pool grows to keep 6 idle (10 workers); released, it shrinks back to 6, not to 2', { timeout: 60000 }, async (t) => {
+		const g = gate('spare');
+		holdAll(fake, g, 'spare ok');
+		const pending = Array.from({ length: 4 }, (_, i) =>
+			proxy.post('/v1/messages', msgBody({ messages: [{ role: 'user', content: `spare ${i}` }] })));
+		try {
+			await fake.waitForRequests(4, 10000);
+			await settlesAt(10, '4 busy and 6 idle');
+		} finally {
+			g.open();
+		}
+		const rs = await Promise.all(pending);
+		assert.deepEqual(rs.map((r) => r.status), [200, 200, 200, 200]);
+		const t0 = Date.now();
+		await settlesAt(6, 'back to 6 idle after the idle timeout');
+		note(t, `shrank from 10 to 6 in ${Date.now() - t0} ms`);
+	});
+});
+
+// ---------------------------------------------------------------------------
+
+describe('a burst: the pool grows by the connections waiting in the listen queue', { timeout: 180000 }, () => {
+	let fake, proxy, meter;
+	const started = [];
+	const N = 100;
+	before(async () => {
+		fake = await startFakeUpstream();
+		meter = concurrencyMeter(fake);
+		proxy = await startPool(fake.url, { workers: 2, spare_workers: 1, max_workers: 200 }, {}, started);
+	});
+	after(() => teardown(...started, fake));
+
+	test(`${N} requests at once on a pool of 2: all held upstream at once, all answered, the pool grown to what was queued`, { timeout: 120000 }, async (t) => {
+		await pollUntil(() => proxy.workers().length === 2, { timeoutMs: 10000, what: 'a pool of 2' });
+		const g = gate('burst');
+		holdAll(fake, g, 'burst ok');
+		const t0 = Date.now();
+		const pending = Array.from({ length: N }, (_, i) =>
+			proxy.post('/v1/messages', msgBody({ messages: [{ role: 'user', content: `burst ${i}` }] }), {}, { timeoutMs: 90000 }));
+		let grown;
+		try {
+			await fake.waitForRequests(N, 60000);
+			note(t, `${N} requests reached the upstream ${Date.now() - t0} ms after they were sent`);
+			assert.equal(meter.now, N, `${meter.now} of ${N} held upstream at once`);
+			grown = proxy.workers().length;
+		} finally {
+			g.open();
+		}
+		const rs = await Promise.all(pending);
+		assert.deepEqual(rs.map((r) => r.status), Array(N).fill(200), rs.filter((r) => r.status !== 200).map((r) => r.text).join('\n'));
+		assert.equal(new Set(fake.requests.map((r) => r.json.messages[0].content)).size, N, 'requests mixed up');
+		// N busy and spare_workers (1) idle; growing by half the pool at a
+		// time (the old rule) would have gone on to 2, 3, 4, 6, ... 138
+		note(t, `${grown} workers for ${N} held requests`);
+		assert.ok(grown >= N && grown <= N + 1 + 3, `${grown} workers for ${N} held requests and spare_workers 1`);
+	});
+});
+
+// ---------------------------------------------------------------------------
+
+describe('system settings too low for max_workers are named at start and on reload', { timeout: 120000 }, () => {
+	const started = [];
+	let fake;
+	before(async () => { fake = await startFakeUpstream(); });
+	after(() => teardown(...started, fake));
+
+	const somaxconn = (() => {
+		try { return Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()); } catch { return null; }
+	})();
+
+	test('net.core.somaxconn below max_workers: a warning naming it; at max_workers = somaxconn, none', T, async (t) => {
+		if (somaxconn === null || somaxconn >= 16384) {
+			t.skip(`net.core.somaxconn is ${somaxconn}: max_workers cannot go above it`);
+			return;
+		}
+		const low = await startPool(fake.url, { workers: 2, max_workers: somaxconn + 1 }, {}, started);
+		await low.waitForLog(new RegExp(`max_workers ${somaxconn + 1}: net\\.core\\.somaxconn is ${somaxconn}, too low`), 5000);
+		const fine = await startPool(fake.url, { workers: 2, max_workers: somaxconn }, {}, started);
+		assert.equal((await fine.get('/')).status, 200);	// past its start-up lines
+		assert.doesNotMatch(fine.stderr, /somaxconn/);
+	});
+
+	test('RLIMIT_NPROC below max_workers: named when a reload raises max_workers past it', T, async (t) => {
+		const root = process.getuid?.() === 0;
+		const p = new Proxy({ config: baseConfig(fake.url, { workers: 2, max_workers: 8 }), workers: 0,
+			args: root ? ['-u', 'nobody'] : [] });
+		if (root) {
+			// the kernel does not hold root to RLIMIT_NPROC: run as nobody,
+			// who must be able to read the configuration on reload
+			p.args = p.args.filter((a) => a !== '--allow-root');
+			const uid = Number(spawnSyncText('id', ['-u', 'nobody']));
+			const gid = Number(spawnSyncText('id', ['-g', 'nobody']));
+			fs.chownSync(p.dir, uid, gid);
+			fs.chownSync(p.configPath, uid, gid);
+		}
+		started.push(p);
+		await p.start();
+		assert.doesNotMatch(p.stderr, /RLIMIT_NPROC/);
+		const pl = await runCmd('prlimit', ['--pid', String(p.pid), '--nproc=40:40']);
+		if (pl.code !== 0) {
+			t.skip(`prlimit cannot set the master's limit: ${pl.stderr}`);
+			return;
+		}
+		const from = p.stderr.length;
+		p.writeConfig(baseConfig(fake.url, { workers: 2, max_workers: 64 }));
+		p.signal('SIGHUP');
+		await p.waitForLog(/configuration reloaded/, 10000, from);
+		assert.match(p.stderr.slice(from), /max_workers 64: the process limit \(RLIMIT_NPROC: ulimit -u, systemd LimitNPROC=\) is 40, too low/);
+		assert.equal((await p.get('/')).status, 200, 'the daemon serves on');
+	});
+});
+
+function spawnSyncText(cmd, args) {
+	return (spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? '').trim();
+}
+
+function runCmd(cmd, args) {
+	return new Promise((resolve) => {
+		const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+		let stdout = '', stderr = '';
+		p.stdout.on('data', (d) => { stdout += d; });
+		p.stderr.on('data', (d) => { stderr += d; });
+		p.on('error', (e) => resolve({ code: -1, stdout, stderr: String(e) }));
+		p.on('exit', (code) => resolve({ code, stdout, stderr }));
+	});
+}

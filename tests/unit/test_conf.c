@@ -142,8 +142,11 @@ static const struct bad bad[] = {
 	/* ranges */
 	{ WITH("'port': 65536"), "port: 65536 out of range 0..65535" },
 	{ WITH("'port': -1"), "port: -1 out of range 0..65535" },
-	{ WITH("'workers': 1025"), "workers: 1025 out of range 0..1024" },
-	{ WITH("'workers': -1"), "workers: -1 out of range 0..1024" },
+	{ WITH("'workers': 16385"), "workers: 16385 out of range 0..16384" },
+	{ WITH("'workers': -1"), "workers: -1 out of range 0..16384" },
+	{ WITH("'max_workers': 16385"), "max_workers: 16385 out of range 1..16384" },
+	{ WITH("'spare_workers': -1"), "spare_workers: -1 out of range 0..16384" },
+	{ WITH("'spare_workers': 300"), "spare_workers: 300 is more than max_workers (256)" },
 	{ WITH("'upstream_timeout_seconds': 0"), "upstream_timeout_seconds: 0 out of range 1..86400" },
 	{ WITH("'upstream_connect_timeout_seconds': -3"), "upstream_connect_timeout_seconds: -3 out of range 1..3600" },
 	{ WITH("'stream_idle_timeout_seconds': -1"), "stream_idle_timeout_seconds: -1 out of range 0..86400" },
@@ -735,9 +738,12 @@ try_int(const char *base, const struct conf_key *k, long long v, char *err,
 	int		 rv;
 
 	set_path(root, k->path, json_object_new_int64(v));
-	/* workers may not exceed max_workers: give room both ways */
-	if (strcmp(k->path, "workers") == 0)
-		set_path(root, "max_workers", json_object_new_int64(1024));
+	/* workers and spare_workers may not exceed max_workers: give room
+	 * both ways */
+	if (strcmp(k->path, "workers") == 0 ||
+	    strcmp(k->path, "spare_workers") == 0)
+		set_path(root, "max_workers",
+		    json_object_new_int64(CONF_MAX_WORKERS));
 	if (strcmp(k->path, "max_workers") == 0)
 		set_path(root, "workers", json_object_new_int64(1));
 	t = json_object_to_json_string(root);
