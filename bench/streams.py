@@ -331,9 +331,22 @@ class PoolWatch(threading.Thread):
         self.samples = []
 
     def run(self):
+        # PSS at the peak: a growing pool is largest late in the run, so
+        # PSS is read again whenever the pool is larger than at the last
+        # reading (at most every 5 s: reading thousands of smaps_rollup
+        # costs CPU the run needs)
+        self.pss, pss_n, pss_t = None, 0, 0.0
         while not self.stop_ev.is_set():
-            self.samples.append((round(time.monotonic() - self.t0, 2),
-                                 len(bench.children(self.pid))))
+            now = time.monotonic()
+            n = len(bench.children(self.pid))
+            self.samples.append((round(now - self.t0, 2), n))
+            if n > pss_n and now - pss_t >= 5:
+                m = tree_pss(self.pid)
+                m["at_s"] = round(now - self.t0, 1)
+                m["kernel"] = kernel_mem()
+                pss_n, pss_t = n, now
+                if self.pss is None or m["pss_kib"] > self.pss["pss_kib"]:
+                    self.pss = m
             self.stop_ev.wait(1.0)
 
 def one(ctx, name):
@@ -403,6 +416,9 @@ def one(ctx, name):
         if watch:
             watch.stop_ev.set()
             watch.join()
+            if watch.pss and (mid is None or
+                              watch.pss["pss_kib"] > mid["pss_kib"]):
+                mid = watch.pss
         r = json.loads(out)
         res.update(r)
         res["background_cpu_s"] = round(bench.others_cpu(a0, a1), 2)
