@@ -17,7 +17,6 @@
  * that only its worker and /metrics touch. Pages of the mapping that no
  * worker has used are never touched, so they take no memory.
  */
-#include <sys/mman.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include "conf.h"
 #include "scoreboard.h"
 #include "util.h"
+#include "shmboard.h"
 
 _Static_assert(SB_MAX_SLOTS >= CONF_MAX_WORKERS,
     "a slot for every worker max_workers allows");
@@ -68,13 +68,8 @@ static struct sb_stats		*mystats;	/* and its counters */
 int
 scoreboard_init(void)
 {
-	void	*p;
-
-	p = mmap(NULL, sizeof(*board), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if ((board = shmboard_map(sizeof(*board))) == NULL)
 		return -1;
-	board = p;
 	return 0;
 }
 

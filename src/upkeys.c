@@ -32,13 +32,13 @@
  * reload that changes the provider's keys, or a restart. Without a table
  * (mapping failed) keys are picked at random and never set aside.
  */
-#include <sys/mman.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "upkeys.h"
+#include "shmboard.h"
 
 #define UPKEYS_GROUPS	128	/* providers with api_keys, reloads reuse */
 #define UPKEYS_NAME	256
@@ -84,13 +84,8 @@ static size_t			 nmap;
 int
 upkeys_init(void)
 {
-	void	*p;
-
-	p = mmap(NULL, sizeof(*board), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if ((board = shmboard_map(sizeof(*board))) == NULL)
 		return -1;
-	board = p;
 	return 0;
 }
 
