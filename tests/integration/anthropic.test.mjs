@@ -11,10 +11,8 @@
 
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 
 import { startFakeUpstream, textStreamChunks, completion } from './lib/fake-upstream.mjs';
@@ -23,6 +21,7 @@ import {
 	startProxy, baseConfig, checkStreamGrammar, errorEnvelope, teardown, pollUntil, mkTmpDir, parseSSE,
 } from './lib/proxy.mjs';
 import { parseMetrics } from './lib/metrics.mjs';
+import { findClaude, runClaudePrompt } from './lib/claude-code.mjs';
 
 const T = { timeout: 20000 };
 const UPKEY = 'anth-upstream-secret-71f0c2d9e4';	// configured: masked wherever it shows
@@ -368,35 +367,11 @@ describe('api "anthropic": the Messages API passed through', { timeout: 300000 }
 
 // Claude Code through a pass-through provider: a Bash tool call and its
 // result, the upstream answering in Anthropic's own API.
-const here = path.dirname(fileURLToPath(import.meta.url));
-const testsDir = path.resolve(here, '..');
 const MARKER = 'cp-anthropic-marker-4412';
 const TOOL_COMMAND = "printf '%s-%s\\n' hello from-tool";
 const FINAL = 'FINAL-ANSWER: the tool printed hello-from-tool';
 
-function findClaude() {
-	const platform = `claude-code-${process.platform}-${process.arch}`;
-	for (const c of [path.join(testsDir, 'node_modules', '.bin', 'claude'),
-		path.join(testsDir, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe'),
-		path.join(testsDir, 'node_modules', '@anthropic-ai', platform, 'claude')]) {
-		try {
-			fs.accessSync(c, fs.constants.X_OK);
-			if (fs.statSync(fs.realpathSync(c)).size > 1024 * 1024) return c;
-		} catch { /* next */ }
-	}
-	return null;
-}
 
-function runClaude(bin, args, env, timeoutMs) {
-	return new Promise((resolve) => {
-		const p = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: env.HOME });
-		let stdout = '', stderr = '';
-		p.stdout.on('data', (d) => { stdout += d; });
-		p.stderr.on('data', (d) => { stderr += d; });
-		const t = setTimeout(() => { p.kill('SIGKILL'); }, timeoutMs);
-		p.on('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
-	});
-}
 
 /** An Anthropic answer for whatever Claude Code asks: the main turn gets a
  * Bash call, then the final text once the tool result is back. */
@@ -431,12 +406,8 @@ describe('Claude Code headless through an api "anthropic" provider', { timeout: 
 
 	test('claude -p: the tool runs, its result goes back upstream in Anthropic\'s shape, the final answer returns', { timeout: 180000 }, async () => {
 		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
-		const r = await runClaude(claudeBin, ['-p', `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${MARKER})`,
-			'--model', 'claude-sonnet-4-5', '--output-format', 'json', '--allowedTools', 'Bash(printf:*)', '--max-turns', '4'], {
-			PATH: process.env.PATH, HOME: home, TMPDIR: home, ANTHROPIC_BASE_URL: proxy.url,
-			ANTHROPIC_AUTH_TOKEN: 'cc-anth-inbound-key-9931', DISABLE_TELEMETRY: '1', DISABLE_AUTOUPDATER: '1',
-			DISABLE_ERROR_REPORTING: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
-		}, 150000);
+		const r = await runClaudePrompt(claudeBin, `Run the shell command \`${TOOL_COMMAND}\` and tell me what it printed. (${MARKER})`,
+			{ home, url: proxy.url, key: 'cc-anth-inbound-key-9931' });
 		const diag = () => `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}\n`
 			+ fake.requests.map((q) => `${q.url} ${q.json?.model} stream=${!!q.json?.stream}`).join('; ');
 		assert.equal(r.code, 0, diag());

@@ -12,19 +12,16 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { startFakeUpstream, chunk, usageChunk, completion, textOf } from './lib/fake-upstream.mjs';
 import { startProxy, baseConfig, mkTmpDir, teardown, parseSSE, checkStreamGrammar, pollUntil } from './lib/proxy.mjs';
 import { startSearchBackends } from './lib/web-fakes.mjs';
+import { CLAUDE_VERSIONS, findClaude, runClaude } from './lib/claude-code.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const testsDir = path.resolve(here, '..');
 const AK = 'cc-inbound-key-31337';
 const MARKER = 'cp-integration-marker-7781';
 const TOOL_OUTPUT = 'hello-from-tool';
@@ -37,43 +34,9 @@ const GOOD = 'GOOD-ANSWER: the retry went through';
 
 /** Claude Code releases under test: the suite's own and an older one still
  * widely installed (tests/package.json installs it under an npm alias). */
-const VERSIONS = [
-	{ name: 'suite', dir: path.join(testsDir, 'node_modules', '@anthropic-ai', 'claude-code'),
-		bin: path.join(testsDir, 'node_modules', '.bin', 'claude') },
-	{ name: '2.1.197', dir: path.join(testsDir, 'node_modules', 'claude-code-2.1.197') },
-];
+const VERSIONS = CLAUDE_VERSIONS;
 
-/** The claude executable of one release: its package's bin (the native
- * binary once the install script ran), else the platform package's binary,
- * nested when the release is not the top-level one. */
-function findClaude(v) {
-	const platform = `claude-code-${process.platform}-${process.arch}`;
-	const candidates = [
-		v.bin,
-		path.join(v.dir, 'bin', 'claude.exe'),
-		path.join(v.dir, 'node_modules', '@anthropic-ai', platform, 'claude'),
-		v.name === 'suite' ? path.join(testsDir, 'node_modules', '@anthropic-ai', platform, 'claude') : null,
-	].filter(Boolean);
-	for (const c of candidates) {
-		try {
-			fs.accessSync(c, fs.constants.X_OK);
-			const st = fs.statSync(fs.realpathSync(c));
-			if (st.size > 1024 * 1024) return c;	// not the placeholder stub
-		} catch { /* next */ }
-	}
-	return null;
-}
 
-function runClaude(bin, args, env, timeoutMs) {
-	return new Promise((resolve) => {
-		const p = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: env.HOME });
-		let stdout = '', stderr = '';
-		p.stdout.on('data', (d) => { stdout += d; });
-		p.stderr.on('data', (d) => { stderr += d; });
-		const t = setTimeout(() => { p.kill('SIGKILL'); }, timeoutMs);
-		p.on('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
-	});
-}
 
 function hasToolResult(messages) {
 	return messages.some((m) => m.role === 'tool');

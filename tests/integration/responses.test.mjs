@@ -21,6 +21,7 @@ import path from 'node:path';
 import {
 	startProxy, baseConfig, checkStreamGrammar, errorEnvelope, teardown, runBinary, mkTmpDir,
 } from './lib/proxy.mjs';
+import { findClaude, runClaudePrompt } from './lib/claude-code.mjs';
 
 const T = { timeout: 20000 };
 
@@ -319,5 +320,64 @@ describe('-t and the provider kinds', { timeout: 60000 }, () => {
 		r = await check({ schema: 'openapi' });
 		assert.equal(r.code, 78);
 		assert.match(r.stdout + r.stderr, /providers\[0\]\.schema: unknown dialect "openapi"/);
+	});
+});
+
+// Claude Code through a Responses API provider: a Bash tool call made as a
+// function_call item, its output back upstream as function_call_output.
+const CC_MARKER = 'cp-responses-marker-7719';
+const CC_COMMAND = "printf '%s-%s\\n' hello from-tool";
+const CC_FINAL = 'FINAL-ANSWER: the tool printed hello-from-tool';
+
+
+
+/** A Responses answer for whatever Claude Code asks: the main turn gets a
+ * Bash function_call, then the final text once its output is back. */
+function ccResponder(rec) {
+	const b = rec.json ?? {};
+	const all = JSON.stringify(b.input ?? []);
+	const isMain = all.includes(CC_MARKER) && (b.tools ?? []).some((t) => t.name === 'Bash');
+	const items = isMain && !all.includes('"function_call_output"')
+		? [respMessage('I will run it.'), respCall('call_cc_1', 'Bash', JSON.stringify({ command: CC_COMMAND, description: 'Print a greeting' }))]
+		: [respMessage(isMain ? CC_FINAL : 'ok')];
+	return b.stream ? { stream: true, chunks: respStreamEvents(items), end: 'eof' } : { status: 200, body: responseBody({ output: items }) };
+}
+
+describe('Claude Code headless through an api "responses" provider', { timeout: 200000 }, () => {
+	const claudeBin = findClaude();
+	let fake, proxy, home;
+	before(async () => {
+		fake = await startFakeUpstream();
+		fake.setResponder(ccResponder);
+		const cfg = baseConfig(fake.url, { ak: 'cc-resp-inbound-key-5521' });
+		cfg.providers = [{ name: 'resp', base_url: fake.url, api: 'responses', api_key: 'sk-fake-responses-key',
+			models: [{ id: 'codex', remote_id: 'remote-codex', aliases: ['claude-*'], max_tokens: 8192 }] }];
+		proxy = await startProxy({ config: cfg });
+		home = mkTmpDir('cp-cc-resp-home-');
+	});
+	after(() => teardown(proxy, fake, () => { if (home) fs.rmSync(home, { recursive: true, force: true }); }));
+
+	test('claude -p: the tool runs, its output goes back as function_call_output, the final answer returns', { timeout: 180000 }, async () => {
+		assert.ok(claudeBin, 'claude executable not installed (npm ci --prefix tests)');
+		const r = await runClaudePrompt(claudeBin, `Run the shell command \`${CC_COMMAND}\` and tell me what it printed. (${CC_MARKER})`,
+			{ home, url: proxy.url, key: 'cc-resp-inbound-key-5521' });
+		const diag = () => `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}\n`
+			+ fake.requests.map((q) => `${q.url} ${q.json?.model} stream=${!!q.json?.stream}`).join('; ');
+		assert.equal(r.code, 0, diag());
+		const out = JSON.parse(r.stdout);
+		assert.equal(out.is_error, false, diag());
+		assert.equal(out.result, CC_FINAL, diag());
+		const main = fake.requests.filter((q) => JSON.stringify(q.json?.input ?? []).includes(CC_MARKER));
+		const withOutput = main.find((q) => JSON.stringify(q.json.input).includes('"function_call_output"'));
+		assert.ok(withOutput, diag());
+		const item = withOutput.json.input.find((i) => i.type === 'function_call_output');
+		assert.equal(item.call_id, 'call_cc_1');
+		assert.ok(JSON.stringify(item.output).includes('hello-from-tool'), JSON.stringify(item));
+		const call = withOutput.json.input.find((i) => i.type === 'function_call');
+		assert.ok(call && call.name === 'Bash' && call.call_id === 'call_cc_1', JSON.stringify(withOutput.json.input));
+		for (const q of fake.requests) {
+			assert.equal(q.url, '/v1/responses');
+			assert.equal(q.json.model, 'remote-codex');
+		}
 	});
 });
