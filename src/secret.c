@@ -3,7 +3,8 @@
  *
  * One set of secrets per process: every provider's api_key, each of its
  * api_keys and the values of its headers read from env: or file:, the
- * inbound ak and every client key of keys[], the Redis password, loaded
+ * inbound ak and every client key of keys[], the web search backend's
+ * api_key, the Redis password, loaded
  * from the configuration in force by the master (at start and
  * at each reload, before it forks the workers that inherit it). It is
  * state derived from the process-wide configuration pointer and follows
@@ -147,6 +148,11 @@ secret_load(const struct conf *c)
 	for (i = 0; rv == 0 && i < c->nclient_keys; i++)
 		rv = set_insert(&fresh, &n, c->client_keys[i].key,
 		    strlen(c->client_keys[i].key));
+	/* a search backend's key: a backend's error or a result may quote it */
+	if (rv == 0 && c->web_search.api_key != NULL &&
+	    c->web_search.api_key[0] != '\0')
+		rv = set_insert(&fresh, &n, c->web_search.api_key,
+		    strlen(c->web_search.api_key));
 	if (rv == 0 && c->redis_password != NULL)
 		rv = set_insert(&fresh, &n, c->redis_password,
 		    strlen(c->redis_password));

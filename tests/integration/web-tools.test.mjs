@@ -657,6 +657,30 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 		}
 	});
 
+	test('the search backend\'s key is a configured secret: masked in answers, plain and streamed, and in logs', T, async () => {
+		// no known prefix: only the exact match can catch it
+		const KEY = 'plain backend passphrase 7731';
+		const p = await startProxy({ config: baseConfig(fake.url, {
+			web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: KEY } }) });
+		try {
+			for (let i = 0; i < 2; i++) {
+				fake.enqueue(asAsked(round(null, fnCall('web_search', { query: 'q' }))));
+				fake.enqueue(asAsked(round(`The page said ${KEY} there.`)));
+			}
+			const plain = await p.post('/v1/messages', body('Search.', [SEARCH]));
+			assert.equal(plain.status, 200, plain.text);
+			assert.ok(!plain.text.includes(KEY), plain.text);
+			assert.match(plain.text, /The page said \*\*\* there\./);
+			const streamed = await p.stream(body('Search.', [SEARCH]));
+			assert.equal(checkStreamGrammar(streamed.events).stopReason, 'end_turn');
+			assert.ok(!streamed.raw.includes(KEY), streamed.raw);
+			assert.ok(streamed.raw.includes('***'), streamed.raw);
+			assert.ok(!p.stderr.includes(KEY), "the backend key in a log line");
+		} finally {
+			await p.stop();
+		}
+	});
+
 	test('without a backend the tools are dropped as before, and logged', T, async () => {
 		const p = await startProxy({ config: baseConfig(fake.url) });
 		try {
