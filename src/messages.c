@@ -683,6 +683,24 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	return 0;
 }
 
+/* a call of this exchange to p: its body, the client's header lines the
+ * kind passes on, and the client's socket watched (a plain call's tick) */
+static void
+call_init(struct upstream_call *call, struct exchange *ex,
+    const struct conf_provider *p, const char *body, size_t len)
+{
+	memset(call, 0, sizeof(*call));
+	call->provider = p;
+	call->body = body;
+	call->body_len = len;
+	call->on_tick = client_gone_tick;
+	call->watch_fd = ex->conn->fd;
+	call->arg = ex;
+	call->extra_headers = ex->up_headers.data;
+	call->extra_len = ex->up_headers.len;
+	call->request_id = ex->req->request_id;
+}
+
 /* one streaming attempt; 1 = failed before the client got anything in a
  * way worth another try (the result is moved into *kept, for the caller
  * to answer or free), 0 = answered, -1 = connection lost */
@@ -710,19 +728,12 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	upkind_stream_repair(&r.st, route, ex->body);
 	sse_decoder_init(&r.dec);
 
-	memset(&call, 0, sizeof(call));
-	call.provider = route->provider;
-	call.body = body;
-	call.body_len = len;
+	call_init(&call, ex, route->provider, body, len);
 	call.stream = 1;
 	call.on_data = relay_data;
 	call.on_tick = relay_tick;
-	call.watch_fd = ex->conn->fd;
 	call.activity_ms = &r.activity_ms;
 	call.arg = &r;
-	call.extra_headers = ex->up_headers.data;
-	call.extra_len = ex->up_headers.len;
-	call.request_id = ex->req->request_id;
 	r.res = &res;
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
@@ -771,16 +782,7 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 	struct upstream_result	 res;
 	int			 rv;
 
-	memset(&call, 0, sizeof(call));
-	call.provider = route->provider;
-	call.body = body;
-	call.body_len = len;
-	call.on_tick = client_gone_tick;
-	call.watch_fd = ex->conn->fd;
-	call.arg = ex;
-	call.extra_headers = ex->up_headers.data;
-	call.extra_len = ex->up_headers.len;
-	call.request_id = ex->req->request_id;
+	call_init(&call, ex, route->provider, body, len);
 	upstream_perform(&call, &res);
 	ex->req->log_upstream_ms = (long)res.ms;
 	if (!res.aborted && !res.no_key)
@@ -1034,17 +1036,8 @@ count_forwarded(struct exchange *ex, const struct model_route *route)
 		return 1;
 	text = json_object_to_json_string_length(up, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	memset(&call, 0, sizeof(call));
-	call.provider = p;
+	call_init(&call, ex, p, text, len);
 	call.url = p->count_url;
-	call.body = text;
-	call.body_len = len;
-	call.on_tick = client_gone_tick;
-	call.watch_fd = ex->conn->fd;
-	call.arg = ex;
-	call.extra_headers = ex->up_headers.data;
-	call.extra_len = ex->up_headers.len;
-	call.request_id = ex->req->request_id;
 	upstream_perform(&call, &res);
 	json_object_put(up);
 	ex->req->log_upstream_ms = (long)res.ms;
