@@ -177,6 +177,11 @@ int	 aevent_cited(struct aevent *, json_object *citations, const char *,
  * first, as it tells nothing, a longer one is dropped. */
 int	 aevent_error(struct aevent *, const char *type, const char *message,
 	    const char *request_id);
+/* a stream's end by failure: aevent_error, then everything written out
+ * with the final flush (what was whole, even when the error could not be
+ * written); -1 when either fails */
+int	 aevent_fail(struct aevent *, const char *type, const char *message,
+	    const char *request_id);
 int	 aevent_ping(struct aevent *);
 
 /*

@@ -827,6 +827,17 @@ done:
 }
 
 int
+aevent_fail(struct aevent *a, const char *type, const char *message,
+    const char *request_id)
+{
+	if (aevent_error(a, type, message, request_id) == -1) {
+		aevent_emit(a, 1);	/* at least what was whole */
+		return -1;
+	}
+	return aevent_emit(a, 1);
+}
+
+int
 aevent_ping(struct aevent *a)
 {
 	if (ae_begin(a, "ping") == -1 ||

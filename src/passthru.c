@@ -734,13 +734,11 @@ passthru_stream_error(struct passthru_stream *s, const char *type,
 	/* deltas held back came whole: theirs, then the error */
 	(void)flush_held(s);
 	/* an error the upstream sent ended the stream already */
-	if (!s->failed && aevent_error(s->ev, type, message,
-	    request_id != NULL ? request_id : s->request_id) == -1) {
-		aevent_emit(s->ev, 1);
-		return -1;
-	}
+	if (s->failed)
+		return aevent_emit(s->ev, 1);
 	s->failed = 1;
-	return aevent_emit(s->ev, 1);
+	return aevent_fail(s->ev, type, message,
+	    request_id != NULL ? request_id : s->request_id);
 }
 
 int

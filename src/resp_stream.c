@@ -819,11 +819,7 @@ resp_stream_error(struct resp_stream *s, const char *type,
 		request_id = s->request_id;
 	/* as Anthropic's API: the error event alone, whatever is open
 	 * stays open, and clients drop the unfinished message */
-	if (aevent_error(s->ev, type, message, request_id) == -1) {
-		aevent_emit(s->ev, 1);		/* at least what was whole */
-		return -1;
-	}
-	return aevent_emit(s->ev, 1);
+	return aevent_fail(s->ev, type, message, request_id);
 }
 
 int

@@ -219,12 +219,8 @@ fail(struct loop *l, int status, const char *type, const char *extra,
 		    "%s", msg) == -1 ? -1 : 0;
 	/* as Anthropic's API: the error event alone, an open block left
 	 * open (what aevent still holds goes first) */
-	if (aevent_error(&l->ev, type != NULL ? type :
-	    http_resp_error_type(status), msg, l->req->request_id) == -1) {
-		aevent_emit(&l->ev, 1);
-		return -1;
-	}
-	return aevent_emit(&l->ev, 1);
+	return aevent_fail(&l->ev, type != NULL ? type :
+	    http_resp_error_type(status), msg, l->req->request_id);
 }
 
 static void

@@ -904,11 +904,7 @@ stream_error(struct stream *s, const char *type, const char *message,
 	 * open (Claude Code 2.1.197 fails a turn whose block was stopped
 	 * before the error, and retries one whose block was left open);
 	 * aevent_error words it, masked, after what text may still go */
-	if (aevent_error(s->ev, type, message, request_id) == -1) {
-		aevent_emit(s->ev, 1);	/* at least what was whole */
-		return -1;
-	}
-	return aevent_emit(s->ev, 1);
+	return aevent_fail(s->ev, type, message, request_id);
 }
 
 int
