@@ -40,6 +40,8 @@ int	 upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
 	    uint64_t *wait_ms);
 /* is a key usable now (nothing is taken)? */
 int	 upkeys_usable(const struct conf_provider *p, uint64_t now_ms);
+/* ms until a key of p is usable: 0 now, -1 never (every one set aside) */
+int64_t	 upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms);
 /* an attempt with key i ended with status (0 = no HTTP answer);
  * cooldown_ms: the 429's retry-after, -1 = none */
 void	 upkeys_report(const struct conf_provider *p, int i, long status,

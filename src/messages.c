@@ -855,6 +855,7 @@ retry_plan(const struct conf_provider *p, const struct upstream_result *res,
 {
 	struct retry_case	 rc;
 	uint64_t		 now = util_now_ms();
+	int64_t			 key_wait;
 
 	/* a refused key, or none usable: no wait makes it better */
 	if (res->no_key || (!res->failed && res->status != 429 &&
@@ -865,6 +866,15 @@ retry_plan(const struct conf_provider *p, const struct upstream_result *res,
 	rc.retry = retry;
 	rc.retry_after_ms = retry_after_ms(res->retry_after, time(NULL));
 	rc.fresh_key = p->napi_keys > 0 && upkeys_usable(p, now);
+	if (p->napi_keys > 0 && !rc.fresh_key) {
+		/* every key cools (or is set aside): a retry before one is
+		 * usable would find none; wait for it as for a retry-after,
+		 * or leave the upstream's answer to the client */
+		if ((key_wait = upkeys_wait_ms(p, now)) < 0)
+			return -1;
+		if (key_wait > rc.retry_after_ms)
+			rc.retry_after_ms = key_wait;
+	}
 	rc.left_ms = deadline_ms > now ? deadline_ms - now : 0;
 	rc.random = arc4random();
 	return retry_wait_ms(&rc);

@@ -130,8 +130,14 @@ upkeys_group_for(const struct conf *old, const struct conf *fresh,
 		    UPKEYS_NAME - 1) == 0)
 			pick = i;
 	if (pick != -1 && (was = upkeys_named(old, p->name)) != NULL &&
-	    upkeys_same(was, p) && board->groups[pick].nkeys == p->napi_keys)
+	    upkeys_same(was, p) && board->groups[pick].nkeys == p->napi_keys) {
+		/* the operator reloads after mending a key at the vendor:
+		 * set-aside keys get another chance; counts and cooldowns
+		 * (the vendor's own word on when) stay */
+		for (i = 0; i < (int)p->napi_keys; i++)
+			STORE(&board->groups[pick].keys[i].set_aside, 0);
 		return pick;
+	}
 	for (i = 0; i < UPKEYS_GROUPS && pick == -1; i++)
 		if (!claimed[i] && board->groups[i].name[0] == '\0')
 			pick = i;
@@ -230,16 +236,19 @@ upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
 {
 	struct upkeys_group *g;
 	uint64_t	 start, wait, soonest = 0;
-	size_t		 i, k;
+	size_t		 i, k, n;
 
 	*wait_ms = 0;
 	if (p->napi_keys == 0)
 		return 0;
 	if ((g = upkeys_group(p)) == NULL)
 		return (int)arc4random_uniform((uint32_t)p->napi_keys);
+	/* a group the master is handing to a new generation may hold more
+	 * keys than this one knows: never index past p->api_keys */
+	n = LOAD(&g->nkeys) < p->napi_keys ? LOAD(&g->nkeys) : p->napi_keys;
 	start = ADD(&g->turn, 1);
-	for (i = 0; i < g->nkeys; i++) {
-		k = (size_t)((start + i) % g->nkeys);
+	for (i = 0; i < n; i++) {
+		k = (size_t)((start + i) % n);
 		if (upkeys_key_usable(&g->keys[k], now_ms, &wait)) {
 			ADD(&g->keys[k].requests, 1);
 			return (int)k;
@@ -251,6 +260,25 @@ upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
 	return -1;
 }
 
+int64_t
+upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms)
+{
+	struct upkeys_group *g;
+	uint64_t	 wait, soonest = 0;
+	size_t		 k, n;
+
+	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL)
+		return 0;
+	n = LOAD(&g->nkeys) < p->napi_keys ? LOAD(&g->nkeys) : p->napi_keys;
+	for (k = 0; k < n; k++) {
+		if (upkeys_key_usable(&g->keys[k], now_ms, &wait))
+			return 0;
+		if (wait > 0 && (soonest == 0 || wait < soonest))
+			soonest = wait;
+	}
+	return soonest > 0 ? (int64_t)soonest : -1;
+}
+
 int
 upkeys_usable(const struct conf_provider *p, uint64_t now_ms)
 {
@@ -260,7 +288,7 @@ upkeys_usable(const struct conf_provider *p, uint64_t now_ms)
 
 	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL)
 		return 1;
-	for (k = 0; k < g->nkeys; k++)
+	for (k = 0; k < g->nkeys && k < p->napi_keys; k++)
 		if (upkeys_key_usable(&g->keys[k], now_ms, &wait))
 			return 1;
 	return 0;

@@ -76,6 +76,8 @@ main(void)
 	upkeys_report(p, 2, 429, -1, now, "req_test");
 	is_int(upkeys_pick(p, now + 1000, &wait), -1, "none usable");
 	is_int(wait, 1000, "... until key 0 cools down in 1000 ms");
+	is_int(upkeys_wait_ms(p, now + 1000), 1000,
+	    "upkeys_wait_ms says the same");
 	ok(!upkeys_usable(p, now + 1000), "none usable now");
 	is_int(upkeys_pick(p, now + 2000, &wait), 0, "key 0 back after 2 s");
 	is_int(state(p, 0, now + 2000), UPKEYS_ACTIVE, "... active again");
@@ -88,6 +90,8 @@ main(void)
 	is_int(upkeys_pick(p, now + UPKEYS_COOLDOWN_MS, &wait), -1,
 	    "every key set aside");
 	is_int(wait, 0, "... for good");
+	is_int(upkeys_wait_ms(p, now + UPKEYS_COOLDOWN_MS), -1,
+	    "upkeys_wait_ms: never");
 	upkeys_stat(p, 1, now, &st);
 	ok(st.requests == 3 && st.failures == 1,
 	    "key 1: 3 requests, 1 failure (%llu, %llu)",
@@ -95,11 +99,12 @@ main(void)
 	upkeys_report(p, 5, 401, -1, now, "req_test");
 	is_int(upkeys_stat(p, 3, now, &st), -1, "no key 3");
 
-	/* a reload with the same keys keeps their states */
+	/* a reload with the same keys keeps their counts and cooldowns and
+	 * gives set-aside keys another chance */
 	same = load("\"key-aaaa\",\"key-bbbb\",\"key-cccc\"");
 	upkeys_sync(c, same);
-	is_int(state(&same->providers[0], 1, now), UPKEYS_SET_ASIDE,
-	    "same keys: still set aside");
+	is_int(state(&same->providers[0], 1, now), UPKEYS_ACTIVE,
+	    "same keys: a set-aside key is tried again after a reload");
 	is_int(state(p, 1, now), UPKEYS_ACTIVE, "the old generation's map "
 	    "is gone: its keys read as active, nothing recorded");
 	/* one that changes them starts afresh */
