@@ -29,6 +29,12 @@ void	 errmap_http(long upstream_status, const char *body, size_t len,
  */
 void	 errmap_anthropic(long upstream_status, const char *body, size_t len,
 	    const char *provider_name, struct xlate_err *);
+/* type when it is one of Anthropic's error types (the list's own string),
+ * else NULL */
+const char *errmap_anthropic_type(const char *type);
+/* an upstream's words for a client: control bytes as spaces, configured
+ * secrets masked, then cut at max bytes (whole UTF-8 characters) */
+void	 errmap_upstream_words(struct buf *out, const char *msg, size_t max);
 /* an error inside a 2xx answer ({"error":...} instead of choices, or
  * OpenRouter's choices[0].error): -1 with err filled, 0 if there is none */
 int	 errmap_answer(json_object *resp, struct xlate_err *);

@@ -61,6 +61,7 @@ struct passthru_stream {
 	int		 finished;	/* the stream's end was written */
 	char		 stop_reason[32];
 	size_t		 events;
+	size_t		 pings;		/* of them: the upstream's keep-alives */
 	size_t		 tool_calls;
 
 	/* passthru_stream_bytes returned -1, the client still there */

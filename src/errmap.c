@@ -648,6 +648,37 @@ static const struct {
 	{ "overloaded_error", 529 }, { "timeout_error", 504 },
 };
 
+const char *
+errmap_anthropic_type(const char *type)
+{
+	size_t	 k;
+
+	for (k = 0; type != NULL && k < sizeof(anthropic_types) /
+	    sizeof(anthropic_types[0]); k++)
+		if (strcmp(type, anthropic_types[k].type) == 0)
+			return anthropic_types[k].type;
+	return NULL;
+}
+
+void
+errmap_upstream_words(struct buf *out, const char *msg, size_t max)
+{
+	struct buf	 words = BUF_INITIALIZER, clean = BUF_INITIALIZER;
+	size_t		 i;
+
+	/* control bytes out, then masked whole, then cut: a cut first could
+	 * leave a secret's beginning that no longer matches */
+	buf_puts(&words, msg != NULL ? msg : "");
+	for (i = 0; i < words.len; i++)
+		if ((unsigned char)words.data[i] < 0x20 ||
+		    words.data[i] == 0x7f)
+			words.data[i] = ' ';
+	secret_mask(&clean, bstr(&words), words.len);
+	util_excerpt(out, bstr(&clean), clean.len, 0, max);
+	buf_free(&clean);
+	buf_free(&words);
+}
+
 /*
  * An Anthropic-compatible upstream's non-2xx answer. Its own envelope
  * passes on with its type and words when they concern the request (400,
@@ -663,11 +694,10 @@ errmap_anthropic(long upstream_status, const char *body, size_t len,
 {
 	struct upstream_text	 ut;
 	struct ctx_nums		 n;
-	struct buf		 clean = BUF_INITIALIZER;
 	struct buf		 words = BUF_INITIALIZER;
 	json_object		*v, *e;
 	const char		*type, *msg;
-	size_t			 i, k;
+	size_t			 k;
 
 	v = json_whole(body != NULL ? body : "", body != NULL ? len : 0);
 	e = jget(v, "error", json_type_object);
@@ -693,19 +723,9 @@ errmap_anthropic(long upstream_status, const char *body, size_t len,
 		return;
 	}
 	ut_free(&ut);
-	/* control bytes out before masking, as error_map does */
-	buf_puts(&words, msg);
-	for (i = 0; i < words.len; i++)
-		if ((unsigned char)words.data[i] < 0x20 ||
-		    words.data[i] == 0x7f)
-			words.data[i] = ' ';
-	secret_mask(&clean, bstr(&words), words.len);
-	buf_reset(&words);
-	util_excerpt(&words, bstr(&clean), clean.len, 0,
-	    sizeof(err->message) - 8);
+	errmap_upstream_words(&words, msg, sizeof(err->message) - 8);
 	err_set(err, (int)upstream_status, anthropic_types[k].type, "%s",
 	    bstr(&words));
-	buf_free(&clean);
 	buf_free(&words);
 	json_object_put(v);
 }

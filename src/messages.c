@@ -264,24 +264,28 @@ admit(struct exchange *ex)
 static void
 note_message_usage(struct exchange *ex, json_object *msg)
 {
-	json_object	*u, *v, *st;
+	json_object	*u, *st;
+	int64_t		 n;
 
 	if (!json_object_object_get_ex(msg, "usage", &u))
 		return;
 	ex->used.known = 1;
-	if (json_object_object_get_ex(u, "input_tokens", &v))
-		ex->used.input = json_object_get_int64(v);
-	if (json_object_object_get_ex(u, "output_tokens", &v))
-		ex->used.output = json_object_get_int64(v);
-	if (json_object_object_get_ex(u, "cache_read_input_tokens", &v))
-		ex->used.cache_read = json_object_get_int64(v);
-	if (json_object_object_get_ex(u, "cache_creation_input_tokens", &v))
-		ex->used.cache_creation = json_object_get_int64(v);
+	/* a pass-through's usage is the upstream's own: counts by
+	 * xlate_json_count's rule (never negative, capped), as streams read
+	 * them, before they reach the limits and the usage log */
+	if ((n = xlate_json_count(u, "input_tokens")) >= 0)
+		ex->used.input = n;
+	if ((n = xlate_json_count(u, "output_tokens")) >= 0)
+		ex->used.output = n;
+	if ((n = xlate_json_count(u, "cache_read_input_tokens")) >= 0)
+		ex->used.cache_read = n;
+	if ((n = xlate_json_count(u, "cache_creation_input_tokens")) >= 0)
+		ex->used.cache_creation = n;
 	if (json_object_object_get_ex(u, "server_tool_use", &st)) {
-		if (json_object_object_get_ex(st, "web_search_requests", &v))
-			ex->used.server_tool_calls += json_object_get_int64(v);
-		if (json_object_object_get_ex(st, "web_fetch_requests", &v))
-			ex->used.server_tool_calls += json_object_get_int64(v);
+		if ((n = xlate_json_count(st, "web_search_requests")) >= 0)
+			ex->used.server_tool_calls += n;
+		if ((n = xlate_json_count(st, "web_fetch_requests")) >= 0)
+			ex->used.server_tool_calls += n;
 	}
 }
 

@@ -50,6 +50,7 @@
 #include "aevent.h"
 #include "buf.h"
 #include "conf.h"
+#include "errmap.h"
 #include "jsonscan.h"
 #include "log.h"
 #include "passthru.h"
@@ -477,20 +478,32 @@ may_begin_secret(const char *p, size_t len)
 	return n < len;
 }
 
-/* the held deltas go out: as they came when their text holds no secret,
- * else as one delta of it, masked */
+/*
+ * The held deltas go out: as they came when their text holds no secret,
+ * else as one delta of it, masked. final: the stream ends here (failed or
+ * cut), so no more text can complete a secret whose beginning ends the
+ * held text; as aevent_error rules, such a tail goes only when too short
+ * to tell anything, else it is left out.
+ */
 static int
-flush_held(struct passthru_stream *s)
+flush_held(struct passthru_stream *s, int final)
 {
 	struct buf	 masked = BUF_INITIALIZER, ev = BUF_INITIALIZER;
 	json_object	*o = NULL, *d;
-	const char	*js;
+	const char	*js, *text = s->held_text.data != NULL ?
+			    s->held_text.data : "";
+	size_t		 n;
 	int		 rc = -1;
 
 	if (s->held_raw.len == 0)
 		return 0;
-	secret_mask_exact(&masked, s->held_text.data != NULL ?
-	    s->held_text.data : "", s->held_text.len);
+	if (final) {
+		n = secret_mask_stream(&masked, text, s->held_text.len);
+		if (s->held_text.len - n < SECRET_MIN_LEN / 2 &&
+		    buf_append(&masked, text + n, s->held_text.len - n) == -1)
+			goto done;
+	} else
+		secret_mask_exact(&masked, text, s->held_text.len);
 	if (masked.len == s->held_text.len && (masked.len == 0 ||
 	    memcmp(masked.data, s->held_text.data, masked.len) == 0)) {
 		rc = aevent_relay(s->ev, s->held_raw.data, s->held_raw.len);
@@ -528,11 +541,15 @@ static int
 pass_delta(struct passthru_stream *s, const char *p, size_t len)
 {
 	if (s->held_raw.len > 0 && (s->held_index != s->delta_index ||
-	    s->held_type != s->delta_type) && flush_held(s) == -1)
+	    s->held_type != s->delta_type) && flush_held(s, 0) == -1)
 		return -1;
 	if (s->held_raw.len == 0 && !may_begin_secret(s->delta,
 	    s->delta_len))
 		return aevent_relay(s->ev, p, len);
+	/* an empty delta adds nothing to hold: left out, so a run of them
+	 * cannot grow the hold without bound */
+	if (s->delta_len == 0)
+		return 0;
 	s->held_index = s->delta_index;
 	s->held_type = s->delta_type;
 	if (buf_append(&s->held_raw, p, len) == -1 ||
@@ -540,7 +557,7 @@ pass_delta(struct passthru_stream *s, const char *p, size_t len)
 		return -1;
 	if (may_begin_secret(s->held_text.data, s->held_text.len))
 		return 0;
-	return flush_held(s);
+	return flush_held(s, 0);
 }
 
 /* the upstream's error event, written as ours: its type and words, our
@@ -549,18 +566,23 @@ static int
 upstream_error(struct passthru_stream *s)
 {
 	int		 e = jsonscan_member(&s->js, 0, "error");
-	const char	*type = str_at(s, e, "type", NULL);
+	const char	*type = errmap_anthropic_type(str_at(s, e, "type", NULL));
 	const char	*msg = str_at(s, e, "message", NULL);
-	char		 text[512];
+	struct buf	 text = BUF_INITIALIZER;
+	int		 rc;
 
-	if (flush_held(s) == -1)
+	if (flush_held(s, 1) == -1)
 		return -1;
 	s->failed = 1;
 	s->replaced = 1;
-	snprintf(text, sizeof(text), "%s", msg != NULL ? msg :
-	    "the upstream stream failed");
-	return aevent_error(s->ev, type != NULL && *type != '\0' ? type :
-	    "api_error", text, s->request_id);
+	/* a type of Anthropic's, or api_error: the upstream's string is not
+	 * written unchecked; its words masked whole, then cut */
+	errmap_upstream_words(&text, msg != NULL ? msg :
+	    "the upstream stream failed", 512);
+	rc = aevent_error(s->ev, type != NULL ? type : "api_error",
+	    text.data != NULL ? text.data : "", s->request_id);
+	buf_free(&text);
+	return rc;
 }
 
 /* one event the decoder read from the whole event s->raw */
@@ -608,6 +630,8 @@ on_event(void *arg, const char *event, size_t elen, const char *data,
 		s->ev->ends = 1;
 	} else if (strcmp(type, "message_stop") == 0)
 		s->stopped = 1;
+	else if (strcmp(type, "ping") == 0)
+		s->pings++;	/* a keep-alive is not progress (idle timeout) */
 	else if (strcmp(type, "error") == 0 && upstream_error(s) == -1)
 		return bad(s, "out of memory", NULL);
 	return 0;
@@ -633,7 +657,7 @@ one_event(struct passthru_stream *s, const char *p, size_t len)
 			return bad(s, "out of memory", NULL);
 		return 0;
 	}
-	if (flush_held(s) == -1 || aevent_relay(s->ev, p, len) == -1)
+	if (flush_held(s, 0) == -1 || aevent_relay(s->ev, p, len) == -1)
 		return bad(s, "out of memory", NULL);
 	return 0;
 }
@@ -680,7 +704,7 @@ event_end(struct passthru_stream *s)
 int
 passthru_stream_bytes(struct passthru_stream *s, const char *p, size_t len)
 {
-	size_t	 end, before = s->events;
+	size_t	 end, before = s->events - s->pings;
 
 	if (buf_append(&s->pending, p, len) == -1)
 		return bad(s, "out of memory", NULL);
@@ -691,7 +715,22 @@ passthru_stream_bytes(struct passthru_stream *s, const char *p, size_t len)
 	}
 	if (s->pending.len > SSE_MAX_EVENT_BYTES)
 		return bad(s, "sent an event larger than 8 MiB", NULL);
-	return (int)(s->events - before);
+	/* the message ended (message_stop or the upstream's error): nothing
+	 * of ours (a ping, a timeout's error) may follow it, whatever the
+	 * upstream's connection does next */
+	if ((s->stopped || s->failed) && !s->finished && !s->after_cr) {
+		/* the LF of the last event's CRLF, come in a read of its own:
+		 * the upstream's bytes, whole */
+		if (!s->failed && s->pending.len > 0 && strspn(s->pending.data,
+		    "\r\n") == s->pending.len && aevent_relay(s->ev,
+		    s->pending.data, s->pending.len) == -1)
+			return bad(s, "out of memory", NULL);
+		buf_reset(&s->pending);
+		s->finished = 1;
+		if (aevent_emit(s->ev, 1) == -1)
+			return -1;
+	}
+	return (int)(s->events - s->pings - before);
 }
 
 int
@@ -703,7 +742,7 @@ passthru_stream_finish(struct passthru_stream *s)
 		return -1;
 	if (s->finished)
 		return 0;
-	if (flush_held(s) == -1)
+	if (flush_held(s, !s->stopped) == -1)
 		return passthru_stream_error(s, "api_error", "out of memory",
 		    NULL);
 	/* the LF of the last event's CRLF, when it came in a read of its
@@ -731,8 +770,9 @@ passthru_stream_error(struct passthru_stream *s, const char *type,
 	if (s->finished)
 		return 0;
 	s->finished = 1;
-	/* deltas held back came whole: theirs, then the error */
-	(void)flush_held(s);
+	/* deltas held back came whole: theirs (but a secret's possible
+	 * beginning), then the error */
+	(void)flush_held(s, 1);
 	/* an error the upstream sent ended the stream already */
 	if (s->failed)
 		return aevent_emit(s->ev, 1);

@@ -175,7 +175,7 @@ accounting_ok(const struct run *r)
 	    a->sum.cache_read == 128 && a->sum.output == 89 &&
 	    a->input_estimate == 472 && strcmp(r->st.stop_reason,
 	    "tool_use") == 0 && r->st.stopped && !r->st.failed &&
-	    r->st.tool_calls == 1 && r->st.events == 18 &&
+	    r->st.tool_calls == 1 && r->st.events == 18 && r->st.pings == 1 &&
 	    a->text_chars == strlen("Let me check \xe2\x80\x94 "
 	    "\xc3\xa9t\xc3\xa9 in Oslo.") - 4;
 }
@@ -192,8 +192,11 @@ test_splits(const char *what, const char *s, size_t len)
 	    "%s whole: the upstream's bytes", what);
 	ok(accounting_ok(&r), "%s whole: usage, stop reason, counts read",
 	    what);
-	ok(r.last_seen && !r.partial && r.emits == 2,
-	    "%s whole: one write of whole events, then the end", what);
+	/* message_stop ends the client's stream in the same write, unless
+	 * its last line end is a CR a LF may still follow */
+	ok(r.last_seen && !r.partial && r.emits ==
+	    (strcmp(what, "CR") == 0 ? 2 : 1),
+	    "%s whole: one write of whole events and the end", what);
 	run_free(&r);
 
 	/* byte by byte */
@@ -329,6 +332,88 @@ test_endings(void)
 	    "event: content_block_delta") != NULL,
 	    "a ping goes between two events, never into one");
 	run_free(&r);
+}
+
+/* the review's cases: nothing after the end, the upstream's error type
+ * and words checked, a held secret's beginning left out at a failure,
+ * empty deltas not held, pings not progress */
+static void
+test_after_end(void)
+{
+	static const char key[] = "upstream-secret-0123456789ABCDEF";
+	static const char start[] = "event: message_start\ndata: {\"type\":"
+	    "\"message_start\",\"message\":{\"usage\":{\"input_tokens\":7,"
+	    "\"output_tokens\":1}}}\n\n";
+	static const char stop[] = "event: message_stop\ndata: {\"type\":"
+	    "\"message_stop\"}\n\n";
+	static const char ping[] = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+	static const char empty[] = "event: content_block_delta\ndata: "
+	    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+	    "\"text_delta\",\"text\":\"\"}}\n\n";
+	struct buf	 ev = BUF_INITIALIZER;
+	struct run	 r;
+	size_t		 len, i;
+	int		 n;
+
+	secret_add(key, strlen(key));
+
+	run_init(&r);
+	feed(&r, start, strlen(start));
+	feed(&r, stop, strlen(stop));
+	len = r.out.len;
+	passthru_stream_ping(&r.st);
+	passthru_stream_error(&r.st, "timeout_error", "idle", NULL);
+	passthru_stream_finish(&r.st);
+	ok(r.last_seen && r.out.len == len && strstr(r.out.data,
+	    "event: ping") == NULL && strstr(r.out.data, "event: error") ==
+	    NULL, "after message_stop: no ping, no error, the end written");
+	run_free(&r);
+
+	run_init(&r);
+	feed(&r, start, strlen(start));
+	buf_printf(&ev, "event: error\ndata: {\"type\":\"error\",\"error\":"
+	    "{\"type\":\"%s\",\"message\":\"", key);
+	for (i = 0; i < 505; i++)
+		buf_putc(&ev, 'w');
+	buf_printf(&ev, "%s\"}}\n\n", key);
+	feed(&r, ev.data, ev.len);
+	ok(strstr(r.out.data, "upstream-sec") == NULL &&
+	    strstr(r.out.data, "\"type\":\"api_error\"") != NULL,
+	    "an upstream error's type not Anthropic's is api_error; its "
+	    "words masked whole, then cut");
+	len = r.out.len;
+	passthru_stream_ping(&r.st);
+	ok(r.out.len == len, "no ping after the upstream's error");
+	run_free(&r);
+
+	/* a delta ending in most of the key, then the stream is cut */
+	run_init(&r);
+	feed(&r, start, strlen(start));
+	buf_reset(&ev);
+	buf_printf(&ev, "event: content_block_delta\ndata: {\"type\":"
+	    "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+	    "\"text_delta\",\"text\":\"my key is %.20s\"}}\n\n", key);
+	feed(&r, ev.data, ev.len);
+	for (i = 0; i < 1000; i++)
+		feed(&r, empty, strlen(empty));
+	ok(r.st.held_raw.len < 2 * ev.len,
+	    "empty deltas do not grow the hold (%zu bytes held)",
+	    r.st.held_raw.len);
+	passthru_stream_finish(&r.st);
+	ok(strstr(r.out.data, "upstream-secret-0123") == NULL &&
+	    strstr(r.out.data, "event: error") != NULL,
+	    "a cut stream: a held secret's beginning is left out, then the "
+	    "error");
+	run_free(&r);
+
+	run_init(&r);
+	feed(&r, start, strlen(start));
+	n = passthru_stream_bytes(&r.st, ping, strlen(ping));
+	is_int(n, 0, "an upstream ping is not progress");
+	run_free(&r);
+
+	buf_free(&ev);
+	secret_clear();
 }
 
 static void
@@ -529,6 +614,7 @@ main(void)
 	test_error_event();
 	test_endings();
 	test_secret();
+	test_after_end();
 	test_request();
 	test_headers();
 	test_errors();
