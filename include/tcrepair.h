@@ -35,6 +35,8 @@ struct tcrepair {
 					 * before it */
 	size_t		 scanned;	/* bytes of hold searched for the end
 					 * of a call */
+	size_t		 blank;		/* hold's leading blank bytes seen
+					 * (a fence's body), not rescanned */
 	int		 line_start;	/* hold begins a line */
 	int		 after_call;	/* blank text after a call is dropped */
 	size_t		 calls;		/* made so far */

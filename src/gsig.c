@@ -26,6 +26,7 @@
  * Promises: encode and decode read only their arguments; a malformed
  * "cpgs1_" id is taken as a plain id. Fails only when memory runs out.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,9 @@ payload_decode(char m, const char *p, size_t n, struct buf *sig)
 	}
 	if (n % 4 == 1)		/* no canonical base64 ends so */
 		return -1;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)p[i]) && p[i] != '-' && p[i] != '_')
+			return -1;	/* not url-safe base64: a plain id */
 	for (i = 0; i < n; i++)
 		buf_putc(sig, p[i] == '-' ? '+' : p[i] == '_' ? '/' : p[i]);
 	while (sig->len % 4 != 0)

@@ -46,6 +46,7 @@
 #include "buf.h"
 #include "jsonfix.h"
 #include "log.h"
+#include "secret.h"
 #include "tcrepair.h"
 #include "util.h"
 
@@ -141,6 +142,7 @@ consume(struct tcrepair *r, size_t n)
 	r->line_start = r->hold.data[n - 1] == '\n';
 	buf_consume(&r->hold, n);
 	r->scanned = 0;
+	r->blank = 0;
 }
 
 /* hold[0..n) is text, but for its blank tail (unless longer than
@@ -250,9 +252,14 @@ static int
 beyond_repair(struct tcrepair *r, const char *name, size_t nlen,
     const char *why, const char *body, size_t len)
 {
-	struct buf	 ex = BUF_INITIALIZER;
+	struct buf	 ex = BUF_INITIALIZER, masked = BUF_INITIALIZER;
 
-	util_excerpt(&ex, body, len, 0, EXCERPT_MAX);
+	/* masked whole, then cut: a cut first could leave a secret's
+	 * beginning that no longer matches */
+	secret_mask(&masked, body, len);
+	util_excerpt(&ex, masked.data != NULL ? masked.data : "", masked.len,
+	    0, EXCERPT_MAX);
+	buf_free(&masked);
 	snprintf(r->error, sizeof(r->error), "upstream wrote a tool call for "
 	    "\"%.*s\" as text whose arguments are not JSON, even repaired: "
 	    "%s (call: %s)", (int)(nlen > 64 ? 64 : nlen), name, why,
@@ -518,9 +525,12 @@ step_fence(struct tcrepair *r, const struct tcrepair_sink *k)
 	long	 end;
 	int	 rc;
 
-	first = 0;
+	/* from where the last feed stopped: a model stuck writing blank
+	 * lines must not cost a rescan per delta */
+	first = r->blank < n ? r->blank : n;
 	while (first < n && isspace((unsigned char)r->hold.data[first]))
 		first++;
+	r->blank = first;
 	if (first < n && r->hold.data[first] != '{' &&
 	    r->hold.data[first] != '[') {
 		/* code, not a call */

@@ -108,6 +108,10 @@ test_codec(void)
 	    "codec: odd hex");
 	is_int(gsig_id_decode("cpgs1_" KEY "_b1_cAAAAA", KEY, &orig, &sig), 0,
 	    "codec: base64 of an impossible length");
+	buf_reset(&sig);
+	gsig_id_decode("cpgs1_" KEY "_b1_ca!!", KEY, &orig, &sig);
+	is_int((int)sig.len, 0, "codec: bytes not of url-safe base64: no "
+	    "signature");
 	is_int((int)(orig.len + sig.len), 0, "codec: nothing left behind");
 	buf_free(&id);
 	buf_free(&orig);

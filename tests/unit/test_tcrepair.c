@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "jsonfix.h"
+#include "secret.h"
 #include "tap.h"
 #include "tcrepair.h"
 
@@ -313,11 +314,38 @@ test_hold_bound(void)
 	json_object_put(tools);
 }
 
+/* the beyond-repair error quotes the call: a configured secret in it is
+ * masked before the quote is cut, so no beginning of it is left */
+static void
+test_error_masked(void)
+{
+	static const char key[] = "repair-secret-0123456789ABCDEFGH";
+	struct buf	 in = BUF_INITIALIZER, res = BUF_INITIALIZER;
+	json_object	*tools = json_tokener_parse(TOOLS);
+	size_t		 i;
+
+	secret_add(key, strlen(key));
+	buf_puts(&in, "<tool_call>{\"name\": \"Bash\", \"arguments\": "
+	    "{\"command\": \"");
+	for (i = in.len; i < 110; i++)
+		buf_putc(&in, 'x');
+	buf_printf(&in, "%s\" \"-l\"}}</tool_call>", key);
+	scan(tools, in.data, 0, 0, &res);
+	ok(strncmp(res.data, "ERROR(", 6) == 0 && strstr(res.data,
+	    "repair-sec") == NULL, "beyond repair: no part of a secret in "
+	    "the error: %s", res.data);
+	secret_clear();
+	buf_free(&in);
+	buf_free(&res);
+	json_object_put(tools);
+}
+
 int
 main(void)
 {
 	test_jsonfix();
 	test_scan();
 	test_hold_bound();
+	test_error_masked();
 	return tap_done();
 }
