@@ -1058,7 +1058,8 @@ def main():
                     "(bench/streams.py)")
     ap.add_argument("--stream-events", type=int, default=200)
     ap.add_argument("--stream-interval-ms", type=int, default=50)
-    ap.add_argument("--stream-servers", default="direct,floor,claude-proxy,"
+    ap.add_argument("--stream-servers", default="direct,floor,process-floor,"
+                    "claude-proxy,"
                     "claude-proxy-adaptive,ccr,claudish")
     ap.add_argument("--peers", default=os.path.join(HERE, "peers"))
     ap.add_argument("--no-peers", action="store_true",

@@ -68,7 +68,7 @@ fi
 # the client and the upstream of the stream benchmarks, in C: Python's
 # asyncio could not keep pace with a thousand streams (bench/RESULTS.md)
 mkdir -p "$here/build"
-for t in sse_load sse_upstream; do
+for t in sse_load sse_upstream fork_relay; do
 	if [ ! -x "$here/build/$t" ] || [ "$here/$t.c" -nt "$here/build/$t" ]; then
 		${CC:-cc} -O2 -Wall -Wextra -o "$here/build/$t" "$here/$t.c"
 	fi
