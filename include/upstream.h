@@ -19,8 +19,9 @@ struct upstream_call {
 	int		 stream;
 	/* streams: bytes of a 2xx answer as they arrive; return -1 to abort */
 	int		(*on_data)(void *arg, const char *, size_t);
-	/* called every 250 ms while waiting, and at once when watch_fd
-	 * becomes readable; return -1 to abort */
+	/* called as xfer runs its tick (every 250 ms; while data flows,
+	 * every second at least), and at once when watch_fd becomes
+	 * readable; return -1 to abort */
 	int		(*on_tick)(void *arg);
 	int		 watch_fd;	/* the client's socket, -1 = none */
 	/* streams: when the caller last saw real data (CLOCK_MONOTONIC ms);

@@ -15,7 +15,7 @@
 #include "buf.h"
 
 /* what a call waits with: the client's socket (a hang-up aborts) and a
- * tick every 250 ms (pings to a streaming client) */
+ * tick every 250 ms while it waits (pings to a streaming client) */
 struct webhttp_wait {
 	int		 watch_fd;	/* -1 = none */
 	int		(*on_tick)(void *arg);	/* -1 aborts */

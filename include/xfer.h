@@ -1,7 +1,8 @@
 /*
  * xfer: drive one libcurl easy handle to its end through a multi handle's
  * socket interface, so that the one wait also watches a client's socket,
- * runs a tick every 250 ms and enforces an idle limit.
+ * runs a tick (every 250 ms; while data flows, on the next wake after
+ * that, every second at least) and enforces an idle limit.
  */
 #ifndef CP_XFER_H
 #define CP_XFER_H
@@ -11,7 +12,8 @@
 #include <curl/curl.h>
 
 #define XFER_MAX_SOCKS	8	/* libcurl uses at most 5 per handle */
-#define XFER_TICK_MS	250
+#define XFER_TICK_MS	250	/* a tick is due this long after the last */
+#define XFER_TICK_SLEEP_MS 1000	/* while data flows, the latest it runs */
 
 /* a multi handle (it owns the connection cache) and what libcurl told us
  * about its sockets and timer */
@@ -28,8 +30,9 @@ struct xfer {
 
 struct xfer_wait {
 	int		 watch_fd;	/* the client's socket, -1 = none */
-	/* every 250 ms, and at once when watch_fd becomes readable;
-	 * -1 aborts the transfer */
+	/* every 250 ms (while data flows, on the next wake after that,
+	 * every second at least), and at once when watch_fd becomes
+	 * readable; -1 aborts the transfer */
 	int		(*on_tick)(void *arg);
 	/* idle limit: no activity for idle_ms ends the transfer; the
 	 * activity clock is last_activity(arg) (CLOCK_MONOTONIC ms) */

@@ -14,7 +14,7 @@
  * timeout always; a total timeout for plain requests; for streams an idle
  * timeout (no byte for stream_idle_timeout seconds), never a total one that
  * would cut a long generation. While it waits it also watches the client's
- * socket and runs the caller's tick every 250 ms, so a client that hung up
+ * socket and runs the caller's tick (xfer's), so a client that hung up
  * aborts the transfer at once. The API key goes only into the Authorization
  * header (or x-api-key, as providers[].auth says); curl's verbose mode
  * stays off so it never reaches a log. A provider with api_keys gets the

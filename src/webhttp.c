@@ -7,7 +7,8 @@
  * backend's key header, the fetcher's guard) carries over to the next;
  * the multi handle keeps backend connections alive between calls. The
  * wait is xfer's: it watches the client's socket and runs the caller's
- * tick every 250 ms, and CURLOPT_TIMEOUT_MS bounds the whole call.
+ * tick (every 250 ms while it waits), and
+ * CURLOPT_TIMEOUT_MS bounds the whole call.
  *
  * The fetcher's calls are isolated: no proxy (the proxy would choose the
  * address, not us), a fresh connection that is closed afterwards (a
