@@ -558,7 +558,8 @@ run(struct loop *l, enum srvtool_kind k, const char *id, json_object *input)
 
 /* calls of an earlier answer that ran with a client tool: they run now
  * that the client has answered its own, and their results open this
- * answer */
+ * answer (a streamed one begins before the first runs: the result will
+ * be written whatever the backend does, so the answer is committed) */
 static enum round_end
 run_pending(struct loop *l)
 {
@@ -596,6 +597,19 @@ run_pending(struct loop *l)
 		    !json_object_is_type(v, json_type_string) ||
 		    srvhist_find(&h, id = json_object_get_string(v)) != NULL)
 			continue;
+		/* the answer opens with this result: begin the stream now, so
+		 * the client has message_start, and pings, while it runs */
+		if (l->stream) {
+			if (start_stream(l) == -1) {
+				r = ROUND_NOMEM;
+				break;
+			}
+			if (aevent_emit(&l->ev, 0) == -1) {
+				l->client_gone = 1;
+				r = ROUND_GONE;
+				break;
+			}
+		}
 		/* the request parser keeps tool inputs as text: read it */
 		input = NULL;
 		if (json_object_object_get_ex(b, "input", &v) &&

@@ -581,6 +581,35 @@ describe('server tools through the daemon', { timeout: 600000 }, () => {
 		assert.equal(web.tavily.requests.length, 1, 'a call with a result is not run again');
 	});
 
+	test('streamed: a call left pending by a client tool runs after message_start, pings while it works', T, async () => {
+		const su = { type: 'server_tool_use', id: 'srvtoolu_0123456789abcdefABCDEF01', name: 'web_search',
+			input: { query: 'q' }, caller: { type: 'direct' } };
+		const tu = { type: 'tool_use', id: 'call_pw', name: 'get_weather', input: { city: 'Oslo' } };
+		const messages = [
+			{ role: 'user', content: 'Both at once.' },
+			{ role: 'assistant', content: [su, tu] },
+			{ role: 'user', content: [{ type: 'tool_result', tool_use_id: tu.id, content: 'sunny' }] },
+		];
+		fake.enqueue(asAsked(round('Sunny, and searched.')));
+		const search = holdAnswer();
+		web.hold = search;
+		const s = await openStream(proxy, body(messages, [SEARCH, WEATHER]));
+		// the stream begins while the backend still holds its answer
+		const start = await s.next(5000, 'message_start before the pending search answers');
+		assert.equal(start.event, 'message_start');
+		await search.reachedP;
+		const ping = await s.next(5000, 'a ping while the search works');
+		assert.equal(ping.event, 'ping');
+		search.open();
+		await s.rest();
+		const g = checkStreamGrammar(s.all);
+		assert.deepEqual(types(g.blocks), ['web_search_tool_result', 'text']);
+		assert.equal(g.blocks[0].tool_use_id, su.id);
+		assert.equal(g.stopReason, 'end_turn');
+		assert.deepEqual(g.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 0 });
+		assert.equal(web.tavily.requests.length, 1);
+	});
+
 	test('a model that keeps searching: pause_turn after 10 rounds; a forced tool_choice forces the first only', T, async () => {
 		fake.setResponder(() => ({ status: 200, body: round(null, fnCall('web_search', { query: 'again' })) }));
 		const r = await proxy.post('/v1/messages', body('Search forever.', [SEARCH],
