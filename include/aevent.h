@@ -107,7 +107,9 @@ int	 aevent_block_start(struct aevent *, const char *type,
  * every configured secret masked: a tail that may begin one waits for the
  * next piece or the block's stop; counted */
 int	 aevent_text(struct aevent *, const char *, size_t);
-/* input_json_delta for the open block, as it is; counted in round_bytes */
+/* input_json_delta for the open tool_use block, every configured secret
+ * masked in the form the JSON text holds it, held as aevent_text's;
+ * counted in round_bytes */
 int	 aevent_json(struct aevent *, const char *, size_t);
 /* any delta of the open block, {"type":type, field:"p"}, as it is and
  * not counted */

@@ -13,8 +13,10 @@
  * order, one block open at a time (a machine that breaks it is a bug:
  * fatalx), a thinking block's signature_delta just before its stop.
  *
- * Text and thinking pass through the secret net: every configured secret
- * in them is masked, and a secret may be split across deltas, so a tail
+ * Text, thinking and a tool call's input pass through the secret net:
+ * every configured secret in them is masked (in the input, in whatever
+ * escaped form its JSON text holds it), and a secret may be split across
+ * deltas, so a tail
  * that may begin one waits (held) for the next piece, or goes out when
  * the block stops; nothing else is delayed, and no delta allocates once
  * the buffers fit. When the stream fails, a held tail shorter than half
@@ -393,17 +395,6 @@ aevent_delta(struct aevent *a, const char *type, const char *field,
 	return ae_end(a);
 }
 
-int
-aevent_json(struct aevent *a, const char *p, size_t len)
-{
-	if (len == 0)
-		return 0;
-	if (aevent_delta(a, "input_json_delta", "partial_json", p, len) == -1 ||
-	    ae_rec_text(a, p, len) == -1)
-		return -1;
-	a->round_bytes += len;
-	return 0;
-}
 
 /* ---- text and thinking ------------------------------------------------- */
 
@@ -437,7 +428,8 @@ ae_preview(struct aevent *a, const char *p, size_t len)
 		buf_append(&a->preview, p, i);	/* best effort (logs) */
 }
 
-/* one delta of the open text or thinking block, as it is, counted */
+/* one delta of the open text, thinking or tool_use block, as it is,
+ * counted */
 static int
 ae_text_delta(struct aevent *a, const char *p, size_t len)
 {
@@ -452,6 +444,10 @@ ae_text_delta(struct aevent *a, const char *p, size_t len)
 			return -1;
 		a->text_chars += ae_utf8_chars(p, len);
 		ae_preview(a, p, len);
+	} else if (a->open_kind == AE_TOOL) {
+		if (aevent_delta(a, "input_json_delta", "partial_json", p,
+		    len) == -1)
+			return -1;
 	} else if (aevent_delta(a, "thinking_delta", "thinking", p, len) ==
 	    -1)
 		return -1;
@@ -488,6 +484,18 @@ ae_masked(struct aevent *a, const char *p, size_t len, int final)
 	else if (n < len && buf_append(&a->held, p + n, len - n) == -1)
 		return -1;
 	return ae_text_delta(a, a->masked.data, a->masked.len);
+}
+
+/* a tool call's arguments are JSON text: a key in them is masked in the
+ * escaped form it takes there, held like text's across the pieces */
+int
+aevent_json(struct aevent *a, const char *p, size_t len)
+{
+	if (a->open < 0 || a->open_kind != AE_TOOL)
+		fatalx("bug: tool input with no tool_use block open");
+	if (len == 0)
+		return 0;
+	return ae_masked(a, p, len, 0);
 }
 
 int

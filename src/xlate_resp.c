@@ -18,7 +18,8 @@
  * blocks in their place among the text blocks (tcrepair.c), and one
  * beyond repair fails the answer with a 502 naming the tool.
  *
- * Configured secrets in the text and thinking are masked (secret_mask_exact).
+ * Configured secrets in the text, thinking and tool inputs are masked
+ * (secret_mask_exact).
  * An answer that carries an error instead of choices is errmap's to word.
  *
  * Failure: xlate_resp() returns NULL and fills the xlate_err (502 for a bad
@@ -339,23 +340,45 @@ tool_input(json_object *fn, const char *name, json_object **out,
     struct xlate_err *err)
 {
 	json_object	*args;
+	struct buf	 masked = BUF_INITIALIZER;
+	const char	*s;
+	size_t		 len;
+	int		 rc;
 
 	*out = NULL;
 	err->status = 0;
 	if (!json_object_object_get_ex(fn, "arguments", &args) || args == NULL)
 		return (*out = json_object_new_object()) == NULL ? -1 : 0;
-	if (json_object_is_type(args, json_type_string))
-		return args_parse(name, json_object_get_string(args),
-		    (size_t)json_object_get_string_len(args), out, err);
-	if (json_object_is_type(args, json_type_object)) {
+	if (json_object_is_type(args, json_type_string)) {
+		s = json_object_get_string(args);
+		len = (size_t)json_object_get_string_len(args);
+	} else if (json_object_is_type(args, json_type_object)) {
 		/* a few upstreams send the object itself: shared, not copied
 		 * (json-c cannot deep-copy jsonparse's kept source text) */
-		*out = json_object_get(args);
-		return 0;
-	}
-	return args_error(name, "expected a JSON object",
-	    json_object_to_json_string(args),
-	    strlen(json_object_to_json_string(args)), err);
+		if (secret_longest() == 0) {
+			*out = json_object_get(args);
+			return 0;
+		}
+		if ((s = json_object_to_json_string_length(args,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len)) == NULL)
+			return -1;
+	} else
+		return args_error(name, "expected a JSON object",
+		    json_object_to_json_string(args),
+		    strlen(json_object_to_json_string(args)), err);
+	if (secret_longest() == 0)
+		return args_parse(name, s, len, out, err);
+	/* a model may echo a configured key into a call (one it read in a
+	 * file or an error), as into its text: masked before it is parsed,
+	 * in every form the text may hold it */
+	secret_mask_exact(&masked, s, len);
+	if (masked.data == NULL && len > 0)
+		return -1;
+	rc = args_parse(name, masked.data != NULL ? masked.data : "",
+	    masked.len, out, err);
+	buf_free(&masked);
+	return rc;
 }
 
 /* the name is the upstream's: masked and escaped like any of its text */

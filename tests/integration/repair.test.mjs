@@ -29,6 +29,8 @@ const FORMS = [
 		calls: [['Read', { file_path: '/b' }]], before: 'Reading.' },
 ];
 
+const LOCAL_KEY = 'local-key-must-not-leak-0077';
+
 function streamOf(text, pieces = 7) {
 	const out = [chunk({ role: 'assistant', content: '' })];
 	const step = Math.ceil(text.length / pieces);
@@ -56,7 +58,7 @@ describe('tool_call_repair', { timeout: 120000 }, () => {
 		fake = await startFakeUpstream();
 		const cfg = baseConfig(fake.url);
 		cfg.providers = [
-			{ name: 'local', base_url: fake.url, api_key: '', tool_call_repair: true,
+			{ name: 'local', base_url: fake.url, api_key: LOCAL_KEY, tool_call_repair: true,
 				models: [{ id: 'qwen', remote_id: 'qwen2.5-coder-7b' }] },
 			{ name: 'plain', base_url: fake.url, api_key: '', models: [{ id: 'norepair', remote_id: 'x' }] },
 		];
@@ -82,6 +84,21 @@ describe('tool_call_repair', { timeout: 120000 }, () => {
 			checkCalls(g.blocks, form);
 		});
 	}
+
+	test('a configured key the model wrote into a repaired call is masked, plain and streamed', T, async () => {
+		const text = `<tool_call>{'name': 'Bash', 'arguments': {'command': 'curl -H "authorization: Bearer ${LOCAL_KEY}" x'}}</tool_call>`;
+		const want = [['Bash', { command: 'curl -H "authorization: Bearer ***" x' }]];
+		fake.json(completion({ content: text }));
+		const r = await proxy.post('/v1/messages', body('qwen'));
+		assert.equal(r.status, 200, r.text);
+		checkCalls(r.json.content, { calls: want });
+		assert.ok(!r.text.includes('must-not-leak'), r.text);
+		fake.stream(streamOf(text, 11));
+		const s = await proxy.stream(body('qwen'));
+		assert.equal(s.status, 200, s.raw);
+		checkCalls(checkStreamGrammar(s.events).blocks, { calls: want });
+		assert.ok(!s.raw.includes('must-not-leak'), s.raw);
+	});
 
 	test('a name that is not a request tool, and code fences, stay text', T, async () => {
 		const text = 'Try:\n<tool_call>{"name": "Write", "arguments": {}}</tool_call>\n```python\nprint(1)\n```';

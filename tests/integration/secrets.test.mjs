@@ -139,6 +139,34 @@ describe('configured secrets never reach a client', { timeout: 120000 }, () => {
 		assertNoSecret(o.s.raw, 'the stream');
 	});
 
+	test('a key echoed into a tool call\'s arguments is masked, plain and streamed, split or not', T, async () => {
+		const tools = [{ name: 'Bash', description: 'run', input_schema: { type: 'object',
+			properties: { command: { type: 'string' } } } }];
+		const args = JSON.stringify({ command: `curl -H 'x-api-key: ${AK}' -d '${PASS}'` });
+		const call = { id: 'call_k', type: 'function', function: { name: 'Bash', arguments: args } };
+		fake.json(completion({ content: null, tool_calls: [call], finish: 'tool_calls' }));
+		const r = await proxy.post('/v1/messages', msgBody({ tools }), auth);
+		assert.equal(r.status, 200, r.text);
+		const tu = r.json.content.find((b) => b.type === 'tool_use');
+		assert.deepEqual(tu.input, { command: "curl -H 'x-api-key: ***' -d '***'" });
+		assertNoSecret(r.text, 'the answer');
+		// streamed: the arguments cut inside each key, over several chunks
+		const cutA = args.indexOf('sesame') + 2, cutP = args.indexOf('battery') + 3;
+		fake.stream([
+			chunk({ role: 'assistant', content: '' }),
+			chunk({ tool_calls: [{ index: 0, id: 'call_k', type: 'function', function: { name: 'Bash', arguments: args.slice(0, cutA) } }] }),
+			chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(cutA, cutP) } }] }),
+			chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(cutP) } }] }),
+			chunk({}, { finish: 'tool_calls' }),
+		]);
+		const o = await openStream(proxy.port, msgBody({ tools }), { headers: auth });
+		assert.equal(o.status, 200);
+		const events = await o.s.rest(10000);
+		const json = events.filter((e) => e.data?.delta?.type === 'input_json_delta').map((e) => e.data.delta.partial_json).join('');
+		assert.deepEqual(JSON.parse(json), { command: "curl -H 'x-api-key: ***' -d '***'" });
+		assertNoSecret(o.s.raw, 'the stream');
+	});
+
 	test('an SSE error event after the stream began is masked', T, async () => {
 		fake.stream([
 			chunk({ role: 'assistant', content: 'Hel' }),
