@@ -1,6 +1,7 @@
 /*
  * upkeys: the state of every provider's api_keys, shared by all workers:
- * keys used in turn, set aside after 401/403, cooling down after 429.
+ * keys used in turn, set aside after a 401 (or a 403 another key did not
+ * get for the same request), cooling down after 429.
  */
 #ifndef CP_UPKEYS_H
 #define CP_UPKEYS_H
@@ -33,19 +34,28 @@ int	 upkeys_init(void);
 void	 upkeys_sync(const struct conf *old, const struct conf *fresh);
 
 /* worker: the index in p->api_keys of the key for the next attempt, taken
- * in turn among the usable ones; -1 when every key is set aside or
- * cooling (*wait_ms: until the first cooling one is usable again, 0 when
- * all are set aside). A provider without api_keys: 0. */
+ * in turn among the usable ones not in skip (bit i: key i, those this
+ * request had refused); -1 when every other key is set aside or cooling
+ * (*wait_ms: until the first cooling one is usable again, 0 when none
+ * will be). A provider without api_keys: 0. */
 int	 upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
-	    uint64_t *wait_ms);
-/* is a key usable now (nothing is taken)? */
-int	 upkeys_usable(const struct conf_provider *p, uint64_t now_ms);
+	    uint64_t *wait_ms, uint32_t skip);
+/* is a key not in skip usable now (nothing is taken)? */
+int	 upkeys_usable(const struct conf_provider *p, uint64_t now_ms,
+	    uint32_t skip);
 /* ms until a key of p is usable: 0 now, -1 never (every one set aside) */
 int64_t	 upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms);
-/* an attempt with key i ended with status (0 = no HTTP answer);
- * cooldown_ms: the 429's retry-after, -1 = none */
+/* an attempt with key i ended with status (0 = no HTTP answer): counted;
+ * a 401 sets the key aside, a 429 cools it (cooldown_ms: its
+ * retry-after, -1 = none). A 403 only counts: it may be the request's
+ * (a region, a moderation flag), not the key's */
 void	 upkeys_report(const struct conf_provider *p, int i, long status,
 	    int64_t cooldown_ms, uint64_t now_ms, const char *request_id);
+/* key i is set aside until a reload: it answered status (401, or a 403
+ * where another key took the same request; other_key says which, -1 =
+ * none) */
+void	 upkeys_set_aside(const struct conf_provider *p, int i, long status,
+	    int other_key, const char *request_id);
 /* readers: key i of p; -1 when p has no api_keys or i is out of range */
 int	 upkeys_stat(const struct conf_provider *p, size_t i, uint64_t now_ms,
 	    struct upkeys_stat *);

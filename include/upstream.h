@@ -36,6 +36,8 @@ struct upstream_call {
 	const char	*extra_headers;
 	size_t		 extra_len;
 	const char	*request_id;	/* for log lines, NULL = "-" */
+	/* api_keys not to pick (bit i: key i): this request's refused ones */
+	uint32_t	 skip_keys;
 };
 
 struct upstream_result {

@@ -151,9 +151,10 @@ const struct conf_key conf_keys[] = {
 	    "so count_tokens is forwarded (otherwise estimated locally)" },
 	{ "providers[].api_keys", CONF_STRING_ARRAY, "absent: api_key", 1,
 	    "several upstream keys (1..32, each \"env:\"/\"file:\" as "
-	    "api_key), used in turn by all workers; one answered 401/403 is "
-	    "set aside until reload, one answered 429 cools down for its "
-	    "retry-after (default 30 s)" },
+	    "api_key), used in turn by all workers; one answered 401 (or 403 "
+	    "where another key is served the same request) is set aside "
+	    "until reload, one answered 429 cools down for its retry-after "
+	    "(default 30 s)" },
 	{ "providers[].retries", CONF_OBJECT, "absent: no retries", 1,
 	    "try the same provider again after 429, 5xx or a failed "
 	    "connection, before the client got a byte, with exponential "

@@ -76,6 +76,10 @@ struct exchange {
 	const struct conf_model	*served;	/* the model of the last try */
 	struct buf		 up_headers;	/* the client's header lines the
 						 * provider is given (upkind) */
+	uint32_t		 refused_keys;	/* api_keys (bit i: key i) that
+						 * answered this request 401/403 */
+	uint32_t		 forbidden_keys; /* ... 403, not yet known to
+						 * be the keys' fault */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> the provider
@@ -687,6 +691,31 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	return 0;
 }
 
+/* what an attempt says of this request's refused keys: a 403 is the
+ * key's fault only if another key is not refused the same request (a 403
+ * every key gets is the request's: a region, a moderation flag) */
+static void
+note_key(struct exchange *ex, const struct conf_provider *p,
+    const struct upstream_result *res)
+{
+	size_t	 k;
+
+	if (res->key < 0 || res->key >= 32 || res->failed || res->status == 0)
+		return;
+	if (res->status == 401 || res->status == 403) {
+		ex->refused_keys |= UINT32_C(1) << res->key;
+		if (res->status == 403)
+			ex->forbidden_keys |= UINT32_C(1) << res->key;
+		return;
+	}
+	for (k = 0; k < 32 && ex->forbidden_keys != 0; k++)
+		if (ex->forbidden_keys >> k & 1) {
+			upkeys_set_aside(p, (int)k, 403, res->key,
+			    ex->req->request_id);
+			ex->forbidden_keys &= ~(UINT32_C(1) << k);
+		}
+}
+
 /* a call of this exchange to p: its body, the client's header lines the
  * kind passes on, and the client's socket watched (a plain call's tick) */
 static void
@@ -703,6 +732,7 @@ call_init(struct upstream_call *call, struct exchange *ex,
 	call->extra_headers = ex->up_headers.data;
 	call->extra_len = ex->up_headers.len;
 	call->request_id = ex->req->request_id;
+	call->skip_keys = ex->refused_keys;
 }
 
 /* one streaming attempt; 1 = failed before the client got anything in a
@@ -742,6 +772,7 @@ relay_stream(struct exchange *ex, const struct model_route *route,
 	scoreboard_set_streaming(1);
 	upstream_perform(&call, &res);
 	scoreboard_set_streaming(0);
+	note_key(ex, route->provider, &res);
 	ex->req->log_upstream_ms = (long)res.ms;
 	if ((!res.aborted || r.bad_upstream) && !res.no_key)
 		scoreboard_upstream_done(route->provider->name, (long)res.ms,
@@ -788,6 +819,7 @@ relay_plain(struct exchange *ex, const struct model_route *route,
 
 	call_init(&call, ex, route->provider, body, len);
 	upstream_perform(&call, &res);
+	note_key(ex, route->provider, &res);
 	ex->req->log_upstream_ms = (long)res.ms;
 	if (!res.aborted && !res.no_key)
 		scoreboard_upstream_done(route->provider->name, (long)res.ms,
@@ -855,7 +887,7 @@ retry_reason(const struct upstream_result *res, char *buf, size_t bufsz)
 /* the wait before trying p again after res, or -1: no retry here */
 static int64_t
 retry_plan(const struct conf_provider *p, const struct upstream_result *res,
-    int retry, uint64_t deadline_ms)
+    int retry, uint64_t deadline_ms, uint32_t refused_keys)
 {
 	struct retry_case	 rc;
 	uint64_t		 now = util_now_ms();
@@ -869,7 +901,8 @@ retry_plan(const struct conf_provider *p, const struct upstream_result *res,
 	rc.cfg = &p->retries;
 	rc.retry = retry;
 	rc.retry_after_ms = retry_after_ms(res->retry_after, time(NULL));
-	rc.fresh_key = p->napi_keys > 0 && upkeys_usable(p, now);
+	rc.fresh_key = p->napi_keys > 0 && upkeys_usable(p, now,
+	    refused_keys);
 	if (p->napi_keys > 0 && !rc.fresh_key) {
 		/* every key cools (or is set aside): a retry before one is
 		 * usable would find none; wait for it as for a retry-after,
@@ -886,7 +919,7 @@ retry_plan(const struct conf_provider *p, const struct upstream_result *res,
 
 /*
  * The route's provider: tried, then tried again while its retries allow
- * (a refused key is followed at once by the next of api_keys, each key at
+ * (a refused key is followed at once by another of api_keys, each key at
  * most once), all before the client got a byte; what is left is answered,
  * or left to the next provider (1). 0 = answered, -1 = connection lost.
  */
@@ -902,6 +935,7 @@ try_provider(struct exchange *ex, const struct model_route *route,
 	int			 retry = 0, swaps = 0, rv;
 	char			 why[24];
 
+	ex->refused_keys = ex->forbidden_keys = 0;
 	for (;;) {
 		memset(&res, 0, sizeof(res));
 		rv = stream ? relay_stream(ex, route, text, len, &res) :
@@ -910,14 +944,15 @@ try_provider(struct exchange *ex, const struct model_route *route,
 			return rv;
 		if (!res.failed && (res.status == 401 || res.status == 403) &&
 		    (size_t)++swaps < p->napi_keys &&
-		    upkeys_usable(p, util_now_ms())) {
+		    upkeys_usable(p, util_now_ms(), ex->refused_keys)) {
 			log_result_failure(ex, p, &res, 0);
 			log_warnx("%s provider %s: trying another of its "
 			    "api_keys", ex->req->request_id, p->name);
 			upstream_result_free(&res);
 			continue;
 		}
-		if ((wait = retry_plan(p, &res, retry + 1, deadline)) >= 0) {
+		if ((wait = retry_plan(p, &res, retry + 1, deadline,
+		    ex->refused_keys)) >= 0) {
 			retry++;
 			log_result_failure(ex, p, &res, 0);
 			log_warnx("%s provider %s: retry %d of %d in %lld ms "

@@ -27,6 +27,14 @@
  * moment that a third sets aside; that attempt is answered 401/403 too
  * and changes nothing.
  *
+ * A 401 says the key is bad. A 403 may say the same (a key without access
+ * to the model) or speak of the request (OpenRouter's moderation flag, a
+ * region): set aside on the first 403, one such request would set aside
+ * every key in turn until a reload. So a 403 only counts, and the caller
+ * that tries another key for the same request sets the first aside when
+ * the other is not refused (upkeys_set_aside); a request every key
+ * refuses changes no key's state.
+ *
  * Promises: no key's value is ever in the table or in a log line (keys
  * are named by their index in api_keys); a set-aside key stays so until a
  * reload that changes the provider's keys, or a restart. Without a table
@@ -230,9 +238,29 @@ upkeys_key_usable(struct upkeys_key *k, uint64_t now_ms, uint64_t *wait_ms)
 	return 1;
 }
 
+#define SKIPPED(skip, k)	((k) < 32 && ((skip) >> (k) & 1))
+
+/* without a table: one at random among those not skipped */
+static int
+upkeys_random(const struct conf_provider *p, uint32_t skip)
+{
+	size_t	 k, n = 0, pick;
+
+	for (k = 0; k < p->napi_keys; k++)
+		if (!SKIPPED(skip, k))
+			n++;
+	if (n == 0)
+		return -1;
+	pick = arc4random_uniform((uint32_t)n);
+	for (k = 0; k < p->napi_keys; k++)
+		if (!SKIPPED(skip, k) && pick-- == 0)
+			break;
+	return (int)k;
+}
+
 int
 upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
-    uint64_t *wait_ms)
+    uint64_t *wait_ms, uint32_t skip)
 {
 	struct upkeys_group *g;
 	uint64_t	 start, wait, soonest = 0;
@@ -242,13 +270,15 @@ upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
 	if (p->napi_keys == 0)
 		return 0;
 	if ((g = upkeys_group(p)) == NULL)
-		return (int)arc4random_uniform((uint32_t)p->napi_keys);
+		return upkeys_random(p, skip);
 	/* a group the master is handing to a new generation may hold more
 	 * keys than this one knows: never index past p->api_keys */
 	n = LOAD(&g->nkeys) < p->napi_keys ? LOAD(&g->nkeys) : p->napi_keys;
 	start = ADD(&g->turn, 1);
 	for (i = 0; i < n; i++) {
 		k = (size_t)((start + i) % n);
+		if (SKIPPED(skip, k))
+			continue;
 		if (upkeys_key_usable(&g->keys[k], now_ms, &wait)) {
 			ADD(&g->keys[k].requests, 1);
 			return (int)k;
@@ -280,16 +310,19 @@ upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms)
 }
 
 int
-upkeys_usable(const struct conf_provider *p, uint64_t now_ms)
+upkeys_usable(const struct conf_provider *p, uint64_t now_ms, uint32_t skip)
 {
 	struct upkeys_group *g;
 	uint64_t	 wait;
 	size_t		 k;
 
-	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL)
+	if (p->napi_keys == 0)
 		return 1;
+	if ((g = upkeys_group(p)) == NULL)
+		return upkeys_random(p, skip) >= 0;
 	for (k = 0; k < g->nkeys && k < p->napi_keys; k++)
-		if (upkeys_key_usable(&g->keys[k], now_ms, &wait))
+		if (!SKIPPED(skip, k) &&
+		    upkeys_key_usable(&g->keys[k], now_ms, &wait))
 			return 1;
 	return 0;
 }
@@ -300,7 +333,6 @@ upkeys_report(const struct conf_provider *p, int i, long status,
 {
 	struct upkeys_group *g;
 	struct upkeys_key *k;
-	uint32_t	 was = 0;
 
 	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL || i < 0 ||
 	    (uint32_t)i >= g->nkeys)
@@ -309,13 +341,9 @@ upkeys_report(const struct conf_provider *p, int i, long status,
 	if (status / 100 == 2)
 		return;
 	ADD(&k->failures, 1);
-	if (status == 401 || status == 403) {
-		was = __atomic_exchange_n(&k->set_aside, 1, __ATOMIC_RELAXED);
-		if (!was)
-			log_warnx("%s provider %s: api_keys[%d] answered %ld: "
-			    "set aside until a reload or restart", request_id,
-			    p->name, i, status);
-	} else if (status == 429) {
+	if (status == 401)
+		upkeys_set_aside(p, i, status, -1, request_id);
+	else if (status == 429) {
 		if (cooldown_ms < 0)
 			cooldown_ms = UPKEYS_COOLDOWN_MS;
 		STORE(&k->cool_until_ms, now_ms + (uint64_t)cooldown_ms);
@@ -323,6 +351,27 @@ upkeys_report(const struct conf_provider *p, int i, long status,
 		    "down for %lld ms", request_id, p->name, i,
 		    (long long)cooldown_ms);
 	}
+}
+
+void
+upkeys_set_aside(const struct conf_provider *p, int i, long status,
+    int other_key, const char *request_id)
+{
+	struct upkeys_group *g;
+
+	if (p->napi_keys == 0 || (g = upkeys_group(p)) == NULL || i < 0 ||
+	    (uint32_t)i >= g->nkeys)
+		return;
+	if (__atomic_exchange_n(&g->keys[i].set_aside, 1, __ATOMIC_RELAXED))
+		return;
+	if (other_key >= 0)
+		log_warnx("%s provider %s: api_keys[%d] answered %ld where "
+		    "api_keys[%d] was not refused: set aside until a reload "
+		    "or restart", request_id, p->name, i, status, other_key);
+	else
+		log_warnx("%s provider %s: api_keys[%d] answered %ld: set "
+		    "aside until a reload or restart", request_id, p->name, i,
+		    status);
 }
 
 int

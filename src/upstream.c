@@ -484,7 +484,7 @@ pick_key(const struct upstream_call *call, struct upstream_result *res)
 	if (call->provider->napi_keys == 0)
 		return 0;
 	if ((res->key = upkeys_pick(call->provider, util_now_ms(),
-	    &wait_ms)) >= 0)
+	    &wait_ms, call->skip_keys)) >= 0)
 		return 0;
 	res->failed = res->no_key = 1;
 	if (wait_ms > 0) {
@@ -494,8 +494,7 @@ pick_key(const struct upstream_call *call, struct upstream_result *res)
 		    "api_keys is set aside or cooling down");
 	} else
 		snprintf(res->error, sizeof(res->error), "every key of "
-		    "api_keys was refused (401/403) and is set aside until a "
-		    "reload");
+		    "api_keys is set aside or refused this request (401/403)");
 	return -1;
 }
 

@@ -124,18 +124,50 @@ describe('api_keys: every key revoked -> the next provider', { timeout: 120000 }
 	});
 	after(() => teardown(proxy, fake));
 
-	test('both keys answered 403, the backup serves; then keyed is skipped', T, async () => {
+	test('both keys answered 403: the request\'s fault, the backup serves, neither key set aside', T, async () => {
+		const from = proxy.stderr.length;
 		fake.setResponder((rec) => rec.url.startsWith('/keyed')
-			? { status: 403, body: { error: { message: 'forbidden' } } }
+			? { status: 403, body: { error: { message: 'Your input was flagged by moderation' } } }
 			: { status: 200, body: completion({ content: 'backup' }) });
 		const r = await proxy.post('/v1/messages', msgBody({ model: 'm' }));
 		assert.equal(r.status, 200, r.text);
 		assert.equal(r.json.content[0].text, 'backup');
 		assert.deepEqual(fake.requests.map((x) => x.url.split('/')[1]), ['keyed', 'keyed', 'backup']);
+		assert.notEqual(fake.requests[0].headers.authorization, fake.requests[1].headers.authorization,
+			'the other key, not the refused one again');
+		// a request every key refuses says nothing of the keys: the next
+		// request is tried with them again
 		const r2 = await proxy.post('/v1/messages', msgBody({ model: 'm' }));
 		assert.equal(r2.status, 200, r2.text);
-		assert.equal(fake.requests.at(-1).url.split('/')[1], 'backup');
-		assert.equal(fake.requests.length, 4, 'keyed not called again');
+		assert.deepEqual(fake.requests.slice(3).map((x) => x.url.split('/')[1]), ['keyed', 'keyed', 'backup']);
+		assert.ok(!/set aside/.test(proxy.stderr.slice(from)), proxy.stderr.slice(from));
+		const m = await proxy.get('/metrics');
+		for (let k = 0; k < 2; k++)
+			assert.equal(metric(m.text, 'claude_proxy_upstream_key_state', { provider: 'keyed', index: k, state: 'active' }), 1, m.text);
+	});
+
+	test('a 403 where the other key is served: that key set aside, never used again', T, async () => {
+		const from = proxy.stderr.length;
+		fake.setResponder((rec) => !rec.url.startsWith('/keyed')
+			? { status: 200, body: completion({ content: 'backup' }) }
+			: rec.headers.authorization === 'Bearer sk-keyed-aaaaaaaaaa'
+				? { status: 403, body: { error: { message: 'no access to this model' } } }
+				: { status: 200, body: completion({ content: 'keyed' }) });
+		for (let i = 0; i < 2; i++) {
+			const r = await proxy.post('/v1/messages', msgBody({ model: 'm' }));
+			assert.equal(r.status, 200, r.text);
+			assert.equal(r.json.content[0].text, 'keyed');
+		}
+		await proxy.waitForLog(/provider keyed: api_keys\[0\] answered 403 where api_keys\[1\] was not refused: set aside/, 5000, from);
+		const n = fake.requests.length;
+		for (let i = 0; i < 4; i++) {
+			const r = await proxy.post('/v1/messages', msgBody({ model: 'm' }));
+			assert.equal(r.json.content[0].text, 'keyed');
+		}
+		assert.deepEqual(fake.requests.slice(n).map((x) => x.headers.authorization),
+			Array(4).fill('Bearer sk-keyed-bbbbbbbbbb'), 'the set-aside key is not tried again');
+		const m = await proxy.get('/metrics');
+		assert.equal(metric(m.text, 'claude_proxy_upstream_key_state', { provider: 'keyed', index: 0, state: 'set_aside' }), 1, m.text);
 	});
 });
 

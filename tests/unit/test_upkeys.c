@@ -1,6 +1,8 @@
 /*
- * test_upkeys: the shared key-state table: keys in turn, a 401/403 key set
- * aside, a 429 key cooling for its time, nothing usable, the states seen
+ * test_upkeys: the shared key-state table: keys in turn, a 401 key set
+ * aside, a 403 only counted until the caller sets it aside, this
+ * request's refused keys skipped, a 429 key cooling for its time, nothing
+ * usable, the states seen
  * by /metrics, and reloads that keep or reset the states.
  */
 #include <stdint.h>
@@ -54,10 +56,10 @@ main(void)
 	p = &c->providers[0];
 
 	for (i = 0; i < 9; i++)
-		seen[upkeys_pick(p, now, &wait)]++;
+		seen[upkeys_pick(p, now, &wait, 0)]++;
 	ok(seen[0] == 3 && seen[1] == 3 && seen[2] == 3,
 	    "in turn: 3 each of 9 (%d %d %d)", seen[0], seen[1], seen[2]);
-	is_int(upkeys_pick(&c->providers[1], now, &wait), 0,
+	is_int(upkeys_pick(&c->providers[1], now, &wait, 0), 0,
 	    "a provider without api_keys: its api_key");
 	is_int(upkeys_stat(&c->providers[1], 0, now, &st), -1,
 	    "... and no key states");
@@ -65,29 +67,45 @@ main(void)
 	upkeys_report(p, 1, 401, -1, now, "req_test");
 	is_int(state(p, 1, now), UPKEYS_SET_ASIDE, "401: set aside");
 	for (i = 0; i < 6; i++)
-		ok(upkeys_pick(p, now, &wait) != 1, "set-aside key %d skipped",
+		ok(upkeys_pick(p, now, &wait, 0) != 1, "set-aside key %d skipped",
 		    i);
 	upkeys_report(p, 0, 429, 2000, now, "req_test");
 	is_int(state(p, 0, now), UPKEYS_COOLING, "429: cooling");
 	for (i = 0; i < 3; i++)
-		is_int(upkeys_pick(p, now + 1000, &wait), 2,
+		is_int(upkeys_pick(p, now + 1000, &wait, 0), 2,
 		    "only key 2 while 0 cools");
-	ok(upkeys_usable(p, now), "a key is usable");
+	ok(upkeys_usable(p, now, 0), "a key is usable");
 	upkeys_report(p, 2, 429, -1, now, "req_test");
-	is_int(upkeys_pick(p, now + 1000, &wait), -1, "none usable");
+	is_int(upkeys_pick(p, now + 1000, &wait, 0), -1, "none usable");
 	is_int(wait, 1000, "... until key 0 cools down in 1000 ms");
 	is_int(upkeys_wait_ms(p, now + 1000), 1000,
 	    "upkeys_wait_ms says the same");
-	ok(!upkeys_usable(p, now + 1000), "none usable now");
-	is_int(upkeys_pick(p, now + 2000, &wait), 0, "key 0 back after 2 s");
+	ok(!upkeys_usable(p, now + 1000, 0), "none usable now");
+	is_int(upkeys_pick(p, now + 2000, &wait, 0), 0, "key 0 back after 2 s");
 	is_int(state(p, 0, now + 2000), UPKEYS_ACTIVE, "... active again");
 	is_int(state(p, 2, now + 2000), UPKEYS_COOLING,
 	    "no retry-after: the default cooldown");
 	is_int(state(p, 2, now + UPKEYS_COOLDOWN_MS), UPKEYS_ACTIVE,
 	    "... of UPKEYS_COOLDOWN_MS");
+	/* a request this request's refused keys are skipped for */
+	is_int(upkeys_pick(p, now + UPKEYS_COOLDOWN_MS, &wait, 1u << 0), 2,
+	    "key 0 skipped: key 2");
+	is_int(upkeys_pick(p, now + UPKEYS_COOLDOWN_MS, &wait,
+	    1u << 0 | 1u << 2), -1, "keys 0 and 2 skipped, 1 set aside: none");
+	ok(!upkeys_usable(p, now + UPKEYS_COOLDOWN_MS, 1u << 0 | 1u << 2),
+	    "... and none usable");
+	ok(upkeys_usable(p, now + UPKEYS_COOLDOWN_MS, 1u << 2),
+	    "key 0 usable when only 2 is skipped");
+	/* a 403 only counts: it may be the request's */
 	upkeys_report(p, 0, 403, -1, now, "req_test");
 	upkeys_report(p, 2, 403, -1, now, "req_test");
-	is_int(upkeys_pick(p, now + UPKEYS_COOLDOWN_MS, &wait), -1,
+	is_int(state(p, 0, now + UPKEYS_COOLDOWN_MS), UPKEYS_ACTIVE,
+	    "403: still active");
+	upkeys_set_aside(p, 0, 403, 2, "req_test");
+	upkeys_set_aside(p, 2, 403, -1, "req_test");
+	is_int(state(p, 0, now + UPKEYS_COOLDOWN_MS), UPKEYS_SET_ASIDE,
+	    "set aside by the caller");
+	is_int(upkeys_pick(p, now + UPKEYS_COOLDOWN_MS, &wait, 0), -1,
 	    "every key set aside");
 	is_int(wait, 0, "... for good");
 	is_int(upkeys_wait_ms(p, now + UPKEYS_COOLDOWN_MS), -1,
@@ -114,7 +132,7 @@ main(void)
 	    "changed keys: afresh");
 	upkeys_stat(&changed->providers[0], 0, now, &st);
 	ok(st.requests == 0 && st.failures == 0, "... with counts at 0");
-	is_int(upkeys_pick(&changed->providers[0], now, &wait) >= 0, 1,
+	is_int(upkeys_pick(&changed->providers[0], now, &wait, 0) >= 0, 1,
 	    "a key again");
 	conf_free(c);
 	conf_free(same);
