@@ -56,6 +56,19 @@ void	 upkeys_report(const struct conf_provider *p, int i, long status,
  * none) */
 void	 upkeys_set_aside(const struct conf_provider *p, int i, long status,
 	    int other_key, const char *request_id);
+/* one request's attempts with a provider's keys: those that refused it
+ * (401/403; bit i: key i), to be skipped by its next attempts, and those
+ * that refused it with 403, not yet known to be the keys' fault */
+struct upkeys_request {
+	uint32_t	 refused;
+	uint32_t	 forbidden;
+};
+/* an attempt of the request with key i (-1: none) ended with status (0:
+ * no HTTP answer): a refused key is remembered; one that is not proves
+ * the request's earlier 403s were their keys' fault and sets those aside.
+ * A 403 every key gives is the request's and sets none aside. */
+void	 upkeys_note(const struct conf_provider *p, struct upkeys_request *r,
+	    int i, long status, const char *request_id);
 /* readers: key i of p; -1 when p has no api_keys or i is out of range */
 int	 upkeys_stat(const struct conf_provider *p, size_t i, uint64_t now_ms,
 	    struct upkeys_stat *);

@@ -76,10 +76,8 @@ struct exchange {
 	const struct conf_model	*served;	/* the model of the last try */
 	struct buf		 up_headers;	/* the client's header lines the
 						 * provider is given (upkind) */
-	uint32_t		 refused_keys;	/* api_keys (bit i: key i) that
-						 * answered this request 401/403 */
-	uint32_t		 forbidden_keys; /* ... 403, not yet known to
-						 * be the keys' fault */
+	struct upkeys_request	 keys;		/* this provider's keys that
+						 * refused the request */
 };
 
 /* the streaming relay: upstream bytes -> SSE decoder -> the provider
@@ -691,29 +689,13 @@ relay_end(struct relay *r, const struct upstream_result *res)
 	return 0;
 }
 
-/* what an attempt says of this request's refused keys: a 403 is the
- * key's fault only if another key is not refused the same request (a 403
- * every key gets is the request's: a region, a moderation flag) */
+/* what an attempt says of the keys of p for this request */
 static void
 note_key(struct exchange *ex, const struct conf_provider *p,
     const struct upstream_result *res)
 {
-	size_t	 k;
-
-	if (res->key < 0 || res->key >= 32 || res->failed || res->status == 0)
-		return;
-	if (res->status == 401 || res->status == 403) {
-		ex->refused_keys |= UINT32_C(1) << res->key;
-		if (res->status == 403)
-			ex->forbidden_keys |= UINT32_C(1) << res->key;
-		return;
-	}
-	for (k = 0; k < 32 && ex->forbidden_keys != 0; k++)
-		if (ex->forbidden_keys >> k & 1) {
-			upkeys_set_aside(p, (int)k, 403, res->key,
-			    ex->req->request_id);
-			ex->forbidden_keys &= ~(UINT32_C(1) << k);
-		}
+	upkeys_note(p, &ex->keys, res->failed ? -1 : res->key, res->status,
+	    ex->req->request_id);
 }
 
 /* a call of this exchange to p: its body, the client's header lines the
@@ -732,7 +714,7 @@ call_init(struct upstream_call *call, struct exchange *ex,
 	call->extra_headers = ex->up_headers.data;
 	call->extra_len = ex->up_headers.len;
 	call->request_id = ex->req->request_id;
-	call->skip_keys = ex->refused_keys;
+	call->skip_keys = ex->keys.refused;
 }
 
 /* one streaming attempt; 1 = failed before the client got anything in a
@@ -935,7 +917,7 @@ try_provider(struct exchange *ex, const struct model_route *route,
 	int			 retry = 0, swaps = 0, rv;
 	char			 why[24];
 
-	ex->refused_keys = ex->forbidden_keys = 0;
+	memset(&ex->keys, 0, sizeof(ex->keys));
 	for (;;) {
 		memset(&res, 0, sizeof(res));
 		rv = stream ? relay_stream(ex, route, text, len, &res) :
@@ -944,7 +926,7 @@ try_provider(struct exchange *ex, const struct model_route *route,
 			return rv;
 		if (!res.failed && (res.status == 401 || res.status == 403) &&
 		    (size_t)++swaps < p->napi_keys &&
-		    upkeys_usable(p, util_now_ms(), ex->refused_keys)) {
+		    upkeys_usable(p, util_now_ms(), ex->keys.refused)) {
 			log_result_failure(ex, p, &res, 0);
 			log_warnx("%s provider %s: trying another of its "
 			    "api_keys", ex->req->request_id, p->name);
@@ -952,7 +934,7 @@ try_provider(struct exchange *ex, const struct model_route *route,
 			continue;
 		}
 		if ((wait = retry_plan(p, &res, retry + 1, deadline,
-		    ex->refused_keys)) >= 0) {
+		    ex->keys.refused)) >= 0) {
 			retry++;
 			log_result_failure(ex, p, &res, 0);
 			log_warnx("%s provider %s: retry %d of %d in %lld ms "

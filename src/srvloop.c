@@ -45,7 +45,9 @@
  * whatever runs (499).
  *
  * Failures follow messages.c's relays: until a byte went to the client,
- * an upstream failure worth retrying (transport, 429, 5xx) on a route that
+ * a key of api_keys that refuses a call (401/403) gives way to another
+ * (upkeys_note sets it aside as messages.c does), an upstream failure
+ * worth retrying (transport, 429, 5xx) on a route that
  * is not the last leaves the request to the next provider (return 1),
  * which starts the loop afresh; otherwise it is answered in Anthropic's
  * error envelope, over HTTP or, once the stream has begun, as an error
@@ -76,6 +78,7 @@
 #include "sse.h"
 #include "stream.h"
 #include "tokens.h"
+#include "upkeys.h"
 #include "upkind.h"
 #include "upstream.h"
 #include "util.h"
@@ -103,6 +106,7 @@ struct loop {
 	int			 stream;
 	int			 last;		/* no provider after this one */
 	unsigned		 offer;		/* SRVTOOL_BIT()s run here */
+	struct upkeys_request	 keys;		/* api_keys that refused it */
 	struct srvtool_set	 tools;
 	json_object		*content;	/* the answer's blocks so far */
 	int64_t			 in, out, cached;	/* usage, summed */
@@ -374,6 +378,33 @@ nomem:
 
 /* ---- one upstream call ---------------------------------------------------- */
 
+/* an upstream call of the loop; while keys of api_keys refuse it (401,
+ * 403) before the client got a byte, again with another one, as
+ * messages.c does for a request without the loop */
+static void
+perform(struct loop *l, struct upstream_call *c, struct upstream_result *res)
+{
+	const struct conf_provider *p = l->route->provider;
+	size_t		 swaps = 0;
+
+	c->request_id = l->req->request_id;
+	for (;;) {
+		c->skip_keys = l->keys.refused;
+		upstream_perform(c, res);
+		upkeys_note(p, &l->keys, res->failed ? -1 : res->key,
+		    res->status, l->req->request_id);
+		if (res->failed || (res->status != 401 && res->status != 403) ||
+		    l->began || ++swaps >= p->napi_keys ||
+		    !upkeys_usable(p, util_now_ms(), l->keys.refused))
+			return;
+		log_result_failure(l, res, 0);
+		log_warnx("%s provider %s: trying another of its api_keys",
+		    l->req->request_id, p->name);
+		l->upstream_ms += (long)res->ms;
+		upstream_result_free(res);
+	}
+}
+
 /* the upstream's answer as an Anthropic message; -1: the loop ends with
  * *rv (1 next provider, 0 answered, -1 connection lost) */
 static int
@@ -400,7 +431,7 @@ call_upstream(struct loop *l, json_object *upreq, json_object **msg, int *rv)
 	c.on_tick = tick;
 	c.watch_fd = l->conn->fd;
 	c.arg = l;
-	upstream_perform(&c, &res);
+	perform(l, &c, &res);
 	l->upstream_ms += (long)res.ms;
 	l->req->log_upstream_ms = l->upstream_ms;
 	if (!res.aborted)
@@ -1046,7 +1077,7 @@ call_stream(struct loop *l, json_object *upreq, int *rv)
 	c.activity_ms = &l->activity_ms;
 	c.arg = l;
 	l->res = &res;
-	upstream_perform(&c, &res);
+	perform(l, &c, &res);
 	l->res = NULL;
 	l->upstream_ms += (long)res.ms;
 	l->req->log_upstream_ms = l->upstream_ms;

@@ -374,6 +374,27 @@ upkeys_set_aside(const struct conf_provider *p, int i, long status,
 		    status);
 }
 
+void
+upkeys_note(const struct conf_provider *p, struct upkeys_request *r, int i,
+    long status, const char *request_id)
+{
+	size_t	 k;
+
+	if (p->napi_keys == 0 || i < 0 || i >= 32 || status == 0)
+		return;
+	if (status == 401 || status == 403) {
+		r->refused |= UINT32_C(1) << i;
+		if (status == 403)
+			r->forbidden |= UINT32_C(1) << i;
+		return;
+	}
+	for (k = 0; k < 32 && r->forbidden != 0; k++)
+		if (r->forbidden >> k & 1) {
+			upkeys_set_aside(p, (int)k, 403, i, request_id);
+			r->forbidden &= ~(UINT32_C(1) << k);
+		}
+}
+
 int
 upkeys_stat(const struct conf_provider *p, size_t i, uint64_t now_ms,
     struct upkeys_stat *st)
