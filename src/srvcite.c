@@ -24,7 +24,8 @@
  * could make a marker), which waits for the marker or for the next
  * sentence to begin; a cited stretch goes out as its own text block with
  * its citations. The blocks are those srvcite_split makes of the whole
- * text.
+ * text, but for a sentence longer than SRVCITE_HOLD_MAX bytes: it is not
+ * held whole, and a marker after it cites only its last part.
  *
  * Fails only when memory runs out (-1).
  */
@@ -41,6 +42,11 @@
 #include "util.h"
 
 #define MAX_PER_MARKER	16
+/* a sentence that has not ended after this many bytes is not held whole:
+ * all but its last SRVCITE_HOLD_KEEP bytes go out, so a marker after it
+ * cites those. Bounds the wait and the rescans of the held text */
+#define SRVCITE_HOLD_MAX	4096
+#define SRVCITE_HOLD_KEEP	512
 
 /* where the blocks go: a JSON array (srvcite_split) or a stream */
 struct cite_out {
@@ -381,6 +387,22 @@ srvcite_stream_free(struct srvcite_stream *cs)
 	buf_free(&cs->text);
 }
 
+/* where a sentence held too long is cut: SRVCITE_HOLD_KEEP bytes before
+ * to, moved on to the next word (a marker then cites whole words), or to
+ * the next character when the run has no blank */
+static size_t
+hold_cut(const char *t, size_t to)
+{
+	size_t	 cut = to - SRVCITE_HOLD_KEEP, i;
+
+	for (i = cut; i < to && i < cut + SRVCITE_HOLD_KEEP / 2; i++)
+		if (t[i] == ' ' || t[i] == '\t')
+			return i + 1;
+	while (cut < to && ((unsigned char)t[cut] & 0xc0) == 0x80)
+		cut++;
+	return cut;
+}
+
 /*
  * The scan goes as far as the text decides (a '[' that more text could
  * make a marker, a ``` not yet whole, stops it); the text before the
@@ -436,6 +458,8 @@ stream_scan(struct srvcite_stream *cs, int final)
 		while (i > cs->pos && (t[i - 1] == ' ' || t[i - 1] == '\t'))
 			i--;
 		safe = sentence_start(t, cs->pos, i);
+		if (i - safe > SRVCITE_HOLD_MAX)
+			safe = hold_cut(t, i);
 	}
 	if (safe > cs->pos && out.plain(cs, t + cs->pos, safe - cs->pos) == -1)
 		return -1;

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "aevent.h"
 #include "buf.h"
 #include "conf.h"
 #include "srvcite.h"
@@ -42,6 +43,52 @@ render(json_object *arr, struct buf *out)
 			    "url")), url1) == 0 ? "1" : "2");
 		}
 	}
+}
+
+static int
+collect(void *arg, const char *p, size_t len, int last)
+{
+	(void)last;
+	return buf_append(arg, p, len);
+}
+
+/* a sentence that never ends is not held whole as it streams: what waits
+ * stays under the bound, and a marker after it still cites its end */
+static void
+long_sentence(void)
+{
+	struct aevent		 ev;
+	struct srvcite_stream	 cs;
+	struct buf		 wire = BUF_INITIALIZER, text = BUF_INITIALIZER;
+	size_t			 i, most = 0, fed = 0;
+	const char		*piece = "words ";
+
+	aevent_init(&ev, 0, collect, &wire);
+	srvcite_stream_init(&cs, &h, &ev);
+	aevent_text_filter(&ev, srvcite_stream_text, &cs);
+	aevent_message_start(&ev, "msg_test", "m", 1);
+	aevent_block_start(&ev, "text", NULL, NULL);
+	for (i = 0; i < 4000; i++) {
+		buf_puts(&text, piece);
+		aevent_text(&ev, piece, strlen(piece));
+		fed += strlen(piece);
+		if (fed - cs.pos > most)
+			most = fed - cs.pos;
+	}
+	ok(most <= 4096 + strlen(piece), "24000 bytes without a sentence end: "
+	    "at most %zu held", most);
+	ok(cs.pos > 20000, "... and the rest written (%zu)", cs.pos);
+	aevent_text(&ev, "end [1]. Done.", 14);
+	aevent_block_stop(&ev, NULL, 0);
+	aevent_emit(&ev, 1);
+	ok(wire.data != NULL && strstr(wire.data, "\"citations_delta\"") !=
+	    NULL, "the marker after it still cites");
+	ok(wire.data != NULL && strstr(wire.data, "[1]") == NULL,
+	    "... and is taken out");
+	srvcite_stream_free(&cs);
+	aevent_free(&ev);
+	buf_free(&wire);
+	buf_free(&text);
 }
 
 static const struct {
@@ -121,6 +168,8 @@ main(void)
 	render(arr, &got);
 	is_str(got.data, "No results [1].", "no results: markers are text");
 	json_object_put(arr);
+	h.nsources = 2;
+	long_sentence();
 	(void)none;
 	buf_free(&got);
 	return tap_done();
