@@ -181,7 +181,7 @@ const struct conf_key conf_keys[] = {
 	{ "providers[].tool_call_repair", CONF_BOOL, "false", 1,
 	    "tool calls the model writes as text (<tool_call> tags, fenced "
 	    "JSON naming a request tool) become tool_use blocks, almost-JSON "
-	    "arguments repaired (for small local models)" },
+	    "arguments repaired (for small local models; api openai only)" },
 	{ "providers[].schema", CONF_STRING, "absent: as clients wrote them", 1,
 	    "\"gemini\": tool parameter schemas rewritten into the subset a "
 	    "strict upstream accepts (Gemini's OpenAI-compatible endpoint "
@@ -1003,6 +1003,12 @@ conf_provider(struct conf_ctx *cx, json_object *obj, const char *where,
 	conf_bool(obj, "providers[].include_usage", &p->include_usage);
 	conf_bool(obj, "providers[].strip_attribution", &p->strip_attribution);
 	conf_bool(obj, "providers[].tool_call_repair", &p->tool_call_repair);
+	/* the other kinds' translators have no repair: on, it would do
+	 * nothing, and the user would not know */
+	if (p->tool_call_repair && p->api != CONF_API_OPENAI) {
+		conf_join(kw, sizeof(kw), where, "tool_call_repair");
+		return conf_err(cx, kw, "only for api \"openai\"");
+	}
 	if (conf_schema(cx, obj, where, p) == -1 ||
 	    conf_upstream_parse(cx, obj, where, p) == -1)
 		return -1;

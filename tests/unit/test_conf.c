@@ -100,6 +100,8 @@ static const struct bad bad[] = {
 	{ PROV("'models':[{'id':'a'}],'auth':'basic'"), "providers[0].auth: unknown \"basic\" (bearer or x-api-key)" },
 	{ PROV("'models':[{'id':'a'}],'betas':[]"), "providers[0].betas: only for api \"anthropic\"" },
 	{ PROV("'models':[{'id':'a'}],'api':'responses','count_tokens':true"), "providers[0].count_tokens: only for api \"anthropic\"" },
+	{ PROV("'models':[{'id':'a'}],'api':'responses','tool_call_repair':true"), "providers[0].tool_call_repair: only for api \"openai\"" },
+	{ PROV("'models':[{'id':'a'}],'api':'anthropic','tool_call_repair':true"), "providers[0].tool_call_repair: only for api \"openai\"" },
 	{ PROV("'models':[{'id':'a'}],'api':'anthropic','betas':['a,b']"), "providers[0].betas[0]: not a beta name" },
 	{ PROV("'models':[{'id':'a'}],'api':''"), "providers[0].api: empty" },
 	{ PROV("'models':[{'id':'a'}],'api':1"), "providers[0].api: expected string" },
