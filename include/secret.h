@@ -36,6 +36,11 @@ void	 secret_mask_exact(struct buf *out, const char *s, size_t len);
  * s[0..n) and returns n; s[n..len) may be the beginning of a secret and
  * must be given again with what follows (or flushed as it is at the end) */
 size_t	 secret_mask_stream(struct buf *out, const char *s, size_t len);
+/* both for JSON text (a tool call's arguments, a whole event or body): a
+ * secret is found only where a character begins, escaped or not, so the
+ * "***" in its place leaves the JSON valid */
+void	 secret_mask_json(struct buf *out, const char *s, size_t len);
+size_t	 secret_mask_json_stream(struct buf *out, const char *s, size_t len);
 /* a log line's excerpt of client or upstream text: secret_mask, then
  * util_log_excerpt's escaping and cut at max characters */
 void	 secret_log_excerpt(struct buf *out, const char *s, size_t len,

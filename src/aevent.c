@@ -38,7 +38,7 @@
  * cut off again), nothing is written once a write has failed, strings
  * are escaped as JSON requires, an error's message has every secret
  * masked (secret_mask: the last net before a client) and a whole block's
- * JSON every configured secret (secret_mask_exact: its ids and sealed
+ * JSON every configured secret (secret_mask_json: its ids and sealed
  * values look random and must reach the client as they are). Fails only when memory runs out (-1, the events before
  * still good) or the client is gone (-1 from aevent_emit).
  */
@@ -472,11 +472,17 @@ ae_masked(struct aevent *a, const char *p, size_t len, int final)
 		tlen = a->held.len;
 	}
 	buf_reset(&a->masked);
+	/* a tool call's input is JSON text, the rest decoded text */
 	if (final) {
-		secret_mask_exact(&a->masked, t, tlen);
+		if (a->open_kind == AE_TOOL)
+			secret_mask_json(&a->masked, t, tlen);
+		else
+			secret_mask_exact(&a->masked, t, tlen);
 		n = tlen;
 	} else
-		n = secret_mask_stream(&a->masked, t, tlen);
+		n = a->open_kind == AE_TOOL ?
+		    secret_mask_json_stream(&a->masked, t, tlen) :
+		    secret_mask_stream(&a->masked, t, tlen);
 	if (a->masked.data == NULL && n > 0)
 		return -1;
 	if (t == a->held.data)
@@ -615,7 +621,7 @@ ae_json_masked(struct aevent *a, json_object *o, size_t *len)
 	if (j == NULL || secret_longest() == 0)
 		return j;
 	buf_reset(&a->masked);
-	secret_mask_exact(&a->masked, j, *len);
+	secret_mask_json(&a->masked, j, *len);
 	if (a->masked.data == NULL)
 		return NULL;
 	*len = a->masked.len;
@@ -705,7 +711,7 @@ aevent_relay(struct aevent *a, const char *p, size_t len)
 	if (secret_longest() == 0)
 		buf_append(&a->out, p, len);
 	else
-		secret_mask_exact(&a->out, p, len);
+		secret_mask_json(&a->out, p, len);
 	a->whole = a->out.len;
 	return 0;
 }

@@ -503,7 +503,7 @@ answer_plain(struct exchange *ex, const struct model_route *route,
 	}
 	/* a pass-through: the upstream's bytes, its secrets masked */
 	json_object_put(out);
-	secret_mask_exact(&masked, res->body.data, res->body.len);
+	secret_mask_json(&masked, res->body.data, res->body.len);
 	r = http_resp_send(ex->conn, ex->req, 200, "application/json",
 	    masked.data != NULL ? masked.data : "", masked.len, NULL);
 	buf_free(&masked);
@@ -1089,7 +1089,7 @@ count_forwarded(struct exchange *ex, const struct model_route *route)
 		log_failure(ex, p, "answered count_tokens without "
 		    "input_tokens", 0);
 	else {
-		secret_mask_exact(&masked, res.body.data, res.body.len);
+		secret_mask_json(&masked, res.body.data, res.body.len);
 		rv = http_resp_send(ex->conn, ex->req, 200, "application/json",
 		    masked.data != NULL ? masked.data : "", masked.len, NULL)
 		    == -1 ? -1 : 0;

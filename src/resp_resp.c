@@ -22,8 +22,8 @@
  * reported) to cache_creation_input_tokens; an answer without usage gets
  * the estimate xlate_resp gives.
  *
- * Configured secrets in text and thinking are masked, as xlate_resp masks
- * them (xlate_answer_string).
+ * Configured secrets in text, thinking and tool arguments are masked, as
+ * xlate_resp masks them (xlate_answer_string, and xlate_tool_block).
  *
  * A failed (or cancelled) response, or one carrying an "error", is the
  * upstream's error: resp_error() words it as if the upstream had answered

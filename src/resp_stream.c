@@ -8,9 +8,9 @@
  * read is done (resp_stream_flush) and handed to the writer in one call;
  * the finish, an error and a ping are one call each, the first two marked
  * as the stream's end. The bytes are those stream.c writes for the same
- * content, down to the message_start, configured secrets in text and
- * thinking masked by aevent.c as in stream.c's (a key split across deltas
- * too).
+ * content, down to the message_start, configured secrets in text,
+ * thinking and tool input masked by aevent.c as in stream.c's (a key split
+ * across deltas too).
  *
  * Mapping: every output item (output_item.added ... output_item.done)
  * becomes at most one content block: a reasoning item a thinking block
@@ -152,9 +152,9 @@ rs_start(struct resp_stream *s)
 	return 0;
 }
 
-/* text or thinking (masked by aevent, a tail that may begin a secret held
- * back until the next piece or the block's stop) or arguments for x's open
- * block */
+/* text, thinking or arguments for x's open block (masked by aevent, a
+ * tail that may begin a secret held back until the next piece or the
+ * block's stop) */
 static int
 rs_delta(struct resp_stream *s, struct resp_stream_item *x, const char *p,
     size_t len)

@@ -250,7 +250,7 @@ utf8_put(unsigned char *out, long cp)
  */
 static int
 step(const char *t, size_t len, size_t *tj, const struct secret *sec,
-    size_t *sk)
+    size_t *sk, int json)
 {
 	static const char jesc[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
 	unsigned char	 want = (unsigned char)sec->value[*sk], u[3];
@@ -297,6 +297,10 @@ step(const char *t, size_t len, size_t *tj, const struct secret *sec,
 		*sk += 1;
 		return MATCH_FULL;
 	}
+	/* in JSON text a bare quote ends a string and a bare backslash
+	 * begins an escape: neither spells the secret's own */
+	if (json && (t[j] == '"' || t[j] == '\\'))
+		return MATCH_NONE;
 	if ((unsigned char)t[j] != want)
 		return MATCH_NONE;
 	*tj += 1;
@@ -307,7 +311,7 @@ step(const char *t, size_t len, size_t *tj, const struct secret *sec,
 /* does sec start at t[i]? MATCH_FULL sets *end past it */
 static int
 match_at(const char *t, size_t len, size_t i, const struct secret *sec,
-    size_t *end)
+    size_t *end, int json)
 {
 	size_t	 j = i, k = 0;
 	int	 r;
@@ -315,7 +319,7 @@ match_at(const char *t, size_t len, size_t i, const struct secret *sec,
 	while (k < sec->len) {
 		if (j == len)
 			return MATCH_PARTIAL;
-		if ((r = step(t, len, &j, sec, &k)) != MATCH_FULL)
+		if ((r = step(t, len, &j, sec, &k, json)) != MATCH_FULL)
 			return r;
 	}
 	*end = j;
@@ -325,10 +329,15 @@ match_at(const char *t, size_t len, size_t i, const struct secret *sec,
 /*
  * The exact pass over t[0..len): every whole secret becomes "***". With
  * stop_partial, it stops where a secret may begin and the text ends before
- * it could tell, and returns that offset; otherwise it returns len.
+ * it could tell, and returns that offset; otherwise it returns len. With
+ * json, t is JSON text: a match begins only where a character does, never
+ * on the letter of an escape ("\n" then the rest of a key that begins
+ * with n), and takes no bare quote or backslash, so "***" in its place
+ * leaves the JSON valid.
  */
 static size_t
-mask_exact(struct buf *out, const char *t, size_t len, int stop_partial)
+mask_exact(struct buf *out, const char *t, size_t len, int stop_partial,
+    int json)
 {
 	size_t	 i, k, from = 0, end;
 	int	 r, partial;
@@ -340,7 +349,7 @@ mask_exact(struct buf *out, const char *t, size_t len, int stop_partial)
 		}
 		partial = 0;
 		for (k = 0; k < nset; k++) {
-			r = match_at(t, len, i, &set[k], &end);
+			r = match_at(t, len, i, &set[k], &end, json);
 			if (r == MATCH_FULL)
 				break;
 			if (r == MATCH_PARTIAL)
@@ -353,7 +362,9 @@ mask_exact(struct buf *out, const char *t, size_t len, int stop_partial)
 		} else if (partial && stop_partial) {
 			len = i;
 			break;
-		} else
+		} else if (json && t[i] == '\\')
+			i += i + 1 < len && t[i + 1] == 'u' ? 6 : 2;
+		else
 			i++;
 	}
 	buf_append(out, t + from, len - from);
@@ -363,13 +374,25 @@ mask_exact(struct buf *out, const char *t, size_t len, int stop_partial)
 void
 secret_mask_exact(struct buf *out, const char *s, size_t len)
 {
-	mask_exact(out, s, len, 0);
+	mask_exact(out, s, len, 0, 0);
 }
 
 size_t
 secret_mask_stream(struct buf *out, const char *s, size_t len)
 {
-	return mask_exact(out, s, len, 1);
+	return mask_exact(out, s, len, 1, 0);
+}
+
+void
+secret_mask_json(struct buf *out, const char *s, size_t len)
+{
+	mask_exact(out, s, len, 0, 1);
+}
+
+size_t
+secret_mask_json_stream(struct buf *out, const char *s, size_t len)
+{
+	return mask_exact(out, s, len, 1, 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -543,7 +566,7 @@ secret_mask(struct buf *out, const char *s, size_t len)
 		mask_heuristic(out, s, len);
 		return;
 	}
-	mask_exact(&exact, s, len, 0);
+	mask_exact(&exact, s, len, 0, 0);
 	if (exact.data != NULL)
 		mask_heuristic(out, exact.data, exact.len);
 	buf_free(&exact);

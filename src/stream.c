@@ -3,7 +3,8 @@
  *
  * Input: one SSE data payload at a time (stream_feed), "[DONE]" included.
  * Output: whole Anthropic events through aevent.c (which frames them, masks
- * configured secrets in text and thinking, and keeps the indexes),
+ * configured secrets in text, thinking and tool input, and keeps the
+ * indexes),
  * collected until the caller says its upstream read is done (stream_flush)
  * and then handed to the writer in one call, so the payloads of one read
  * leave in one write; a ping, the finish and an error are one call each,

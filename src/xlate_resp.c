@@ -19,7 +19,7 @@
  * beyond repair fails the answer with a 502 naming the tool.
  *
  * Configured secrets in the text, thinking and tool inputs are masked
- * (secret_mask_exact).
+ * (secret_mask_exact, secret_mask_json for the arguments' JSON text).
  * An answer that carries an error instead of choices is errmap's to word.
  *
  * Failure: xlate_resp() returns NULL and fills the xlate_err (502 for a bad
@@ -372,7 +372,7 @@ tool_input(json_object *fn, const char *name, json_object **out,
 	/* a model may echo a configured key into a call (one it read in a
 	 * file or an error), as into its text: masked before it is parsed,
 	 * in every form the text may hold it */
-	secret_mask_exact(&masked, s, len);
+	secret_mask_json(&masked, s, len);
 	if (masked.data == NULL && len > 0)
 		return -1;
 	rc = args_parse(name, masked.data != NULL ? masked.data : "",

@@ -266,12 +266,68 @@ test_header_values(void)
 	secret_clear();
 }
 
+/* JSON text: a key is found only where a character begins, so its "***"
+ * leaves the JSON valid; a key's quote or backslash is found escaped */
+static void
+test_json(void)
+{
+	static const struct {
+		const char	*key, *in, *want, *why;
+	} cases[] = {
+		{ "passw0rd\"", "{\"p\":\"passw0rd\"}", "{\"p\":\"passw0rd\"}",
+		  "a key's last quote is not the string's end" },
+		{ "passw0rd\"", "{\"p\":\"passw0rd\\\"\"}", "{\"p\":\"***\"}",
+		  "... but its escaped form is the key" },
+		{ "\"hunter22x", "{\"p\":\"hunter22x\"}", "{\"p\":\"hunter22x\"}",
+		  "a key's first quote is not the string's start" },
+		{ "nopqrstuv", "[\"x\\nopqrstuv\"]", "[\"x\\nopqrstuv\"]",
+		  "a key is not found from the letter of an escape" },
+		{ "nopqrstuv", "[\"x\\\\nopqrstuv\"]", "[\"x\\\\***\"]",
+		  "... but after an escaped backslash it is" },
+		{ "abcdefgh\\", "[\"abcdefgh\\\"q\"]", "[\"abcdefgh\\\"q\"]",
+		  "a key's backslash is not an escape's" },
+		{ "abcdefgh\\", "[\"abcdefgh\\\\q\"]", "[\"***q\"]",
+		  "... but an escaped backslash is" },
+		{ "unicode-key-1", "[\"\\u0041unicode-key-1\"]", "[\"\\u0041***\"]",
+		  "after a \\u escape" },
+		{ "unicode-key-1", "[\"\\u0075nicode-key-1\"]", "[\"***\"]",
+		  "a key's letter as a \\u escape" },
+	};
+	struct buf	 b = BUF_INITIALIZER;
+	size_t		 i, n;
+	const char	*t;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		secret_clear();
+		secret_add(cases[i].key, strlen(cases[i].key));
+		buf_reset(&b);
+		secret_mask_json(&b, cases[i].in, strlen(cases[i].in));
+		is_str(b.data, cases[i].want, "json: %s", cases[i].why);
+	}
+	/* streamed: an escape cut at the end is held, not read from its
+	 * letter when the rest comes */
+	secret_clear();
+	secret_add("nopqrstuv", 9);
+	buf_reset(&b);
+	t = "[\"x\\";
+	n = secret_mask_json_stream(&b, t, strlen(t));
+	is_int(n, 3, "json stream: a cut escape is held");
+	buf_reset(&b);
+	t = "\\nopqrstuv\"]";
+	n = secret_mask_json_stream(&b, t, strlen(t));
+	is_int(n, strlen(t), "... and with its letter nothing is held");
+	is_str(b.data, t, "... nor masked");
+	buf_free(&b);
+	secret_clear();
+}
+
 int
 main(void)
 {
 	test_heuristics();
 	test_exact();
 	test_stream();
+	test_json();
 	test_log_excerpt();
 	test_query();
 	test_header_values();
