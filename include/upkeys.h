@@ -52,8 +52,8 @@ int64_t	 upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms);
 void	 upkeys_report(const struct conf_provider *p, int i, long status,
 	    int64_t cooldown_ms, uint64_t now_ms, const char *request_id);
 /* key i is set aside until a reload: it answered status (401, or a 403
- * where another key took the same request; other_key says which, -1 =
- * none) */
+ * where another key was served the same request; other_key says which,
+ * -1 = none) */
 void	 upkeys_set_aside(const struct conf_provider *p, int i, long status,
 	    int other_key, const char *request_id);
 /* one request's attempts with a provider's keys: those that refused it
@@ -64,9 +64,9 @@ struct upkeys_request {
 	uint32_t	 forbidden;
 };
 /* an attempt of the request with key i (-1: none) ended with status (0:
- * no HTTP answer): a refused key is remembered; one that is not proves
- * the request's earlier 403s were their keys' fault and sets those aside.
- * A 403 every key gives is the request's and sets none aside. */
+ * no HTTP answer): a refused key is remembered; a 2xx proves the
+ * request's earlier 403s were their keys' fault and sets those aside.
+ * A 403 no other key answers past is the request's and sets none aside. */
 void	 upkeys_note(const struct conf_provider *p, struct upkeys_request *r,
 	    int i, long status, const char *request_id);
 /* readers: key i of p; -1 when p has no api_keys or i is out of range */

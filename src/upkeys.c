@@ -32,8 +32,8 @@
  * region): set aside on the first 403, one such request would set aside
  * every key in turn until a reload. So a 403 only counts, and the caller
  * that tries another key for the same request sets the first aside when
- * the other is not refused (upkeys_set_aside); a request every key
- * refuses changes no key's state.
+ * the other is served (upkeys_note: a 2xx); a request every key refuses
+ * changes no key's state.
  *
  * Promises: no key's value is ever in the table or in a log line (keys
  * are named by their index in api_keys); a set-aside key stays so until a
@@ -366,8 +366,8 @@ upkeys_set_aside(const struct conf_provider *p, int i, long status,
 		return;
 	if (other_key >= 0)
 		log_warnx("%s provider %s: api_keys[%d] answered %ld where "
-		    "api_keys[%d] was not refused: set aside until a reload "
-		    "or restart", request_id, p->name, i, status, other_key);
+		    "api_keys[%d] was served: set aside until a reload or "
+		    "restart", request_id, p->name, i, status, other_key);
 	else
 		log_warnx("%s provider %s: api_keys[%d] answered %ld: set "
 		    "aside until a reload or restart", request_id, p->name, i,
@@ -388,6 +388,10 @@ upkeys_note(const struct conf_provider *p, struct upkeys_request *r, int i,
 			r->forbidden |= UINT32_C(1) << i;
 		return;
 	}
+	/* only an answer proves the other key was served: a 429, a 5xx or
+	 * a 400 may come before or instead of the check that said 403 */
+	if (status / 100 != 2)
+		return;
 	for (k = 0; k < 32 && r->forbidden != 0; k++)
 		if (r->forbidden >> k & 1) {
 			upkeys_set_aside(p, (int)k, 403, i, request_id);

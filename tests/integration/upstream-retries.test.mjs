@@ -158,7 +158,7 @@ describe('api_keys: every key revoked -> the next provider', { timeout: 120000 }
 			assert.equal(r.status, 200, r.text);
 			assert.equal(r.json.content[0].text, 'keyed');
 		}
-		await proxy.waitForLog(/provider keyed: api_keys\[0\] answered 403 where api_keys\[1\] was not refused: set aside/, 5000, from);
+		await proxy.waitForLog(/provider keyed: api_keys\[0\] answered 403 where api_keys\[1\] was served: set aside/, 5000, from);
 		const n = fake.requests.length;
 		for (let i = 0; i < 4; i++) {
 			const r = await proxy.post('/v1/messages', msgBody({ model: 'm' }));
