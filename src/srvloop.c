@@ -379,8 +379,9 @@ nomem:
 /* ---- one upstream call ---------------------------------------------------- */
 
 /* an upstream call of the loop; while keys of api_keys refuse it (401,
- * 403) before the client got a byte, again with another one, as
- * messages.c does for a request without the loop */
+ * 403), again with another one, as messages.c does for a request without
+ * the loop: a refusal is not streamed, so even a round after the stream
+ * began has sent nothing of its own */
 static void
 perform(struct loop *l, struct upstream_call *c, struct upstream_result *res)
 {
@@ -394,9 +395,10 @@ perform(struct loop *l, struct upstream_call *c, struct upstream_result *res)
 		upkeys_note(p, &l->keys, res->failed ? -1 : res->key,
 		    res->status, l->req->request_id);
 		if (res->failed || (res->status != 401 && res->status != 403) ||
-		    l->began || ++swaps >= p->napi_keys ||
+		    ++swaps >= p->napi_keys ||
 		    !upkeys_usable(p, util_now_ms(), l->keys.refused))
 			return;
+		scoreboard_upstream_done(p->name, (long)res->ms, 1);
 		log_result_failure(l, res, 0);
 		log_warnx("%s provider %s: trying another of its api_keys",
 		    l->req->request_id, p->name);

@@ -807,32 +807,41 @@ describe('server tools: configuration, deadline, fallback', { timeout: 300000 },
 		}
 	});
 
-	test('api_keys: a key refused in a round of the loop gives way to another, plain and streamed', T, async () => {
+	test('api_keys: a key refused in a later round gives way to another, streamed and plain', T, async () => {
 		const keys = ['sk-loop-key-aaaaaaaaaa', 'sk-loop-key-bbbbbbbbbb'];
-		const cfg = baseConfig(fake.url, { web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY } });
-		delete cfg.providers[0].api_key;
-		cfg.providers[0].api_keys = keys;
-		const p = await startProxy({ config: cfg });
-		try {
-			for (const stream of [false, true]) {
+		for (const stream of [true, false]) {
+			const cfg = baseConfig(fake.url, { web_search: { backend: 'tavily', base_url: web.tavily.url, api_key: TAVILY_KEY } });
+			delete cfg.providers[0].api_key;
+			cfg.providers[0].api_keys = keys;
+			const p = await startProxy({ config: cfg });
+			try {
 				fake.reset();
-				// key a is revoked: every round with it is a 401
-				let rounds = 0;
-				fake.setResponder((rec) => rec.headers.authorization === `Bearer ${keys[0]}`
-					? { status: 401, body: { error: { message: 'invalid api key' } } }
-					: asAsked(++rounds === 1 ? round(null, fnCall('web_search', { query: 'q' })) : round('Found it [1].'))(rec));
+				// keys are drawn in turn: the second round draws the
+				// key the first did not, and it is revoked
+				let first = null, served = 0;
+				fake.setResponder((rec) => {
+					const key = rec.headers.authorization;
+					if (first === null) first = key;
+					else if (key !== first) return { status: 401, body: { error: { message: 'invalid api key' } } };
+					return asAsked(++served === 1 ? round(null, fnCall('web_search', { query: 'q' })) : round('Found it [1].'))(rec);
+				});
 				const b = body('Search.', [SEARCH]);
 				const r = stream ? await p.stream(b) : await p.post('/v1/messages', b);
 				assert.equal(r.status, 200, r.text ?? r.raw);
-				const content = stream ? checkStreamGrammar(r.events).blocks : r.json.content;
+				const g = stream ? checkStreamGrammar(r.events) : null;
+				const content = stream ? g.blocks : r.json.content;
 				assert.deepEqual(types(content).slice(0, 2), ['server_tool_use', 'web_search_tool_result']);
-				assert.equal(rounds, 2, 'both rounds answered with key b');
-				assert.ok(fake.requests.slice(-1)[0].headers.authorization === `Bearer ${keys[1]}`);
+				assert.equal(stream ? g.stopReason : r.json.stop_reason, 'end_turn');
+				assert.equal(served, 2, 'both rounds answered');
+				const used = fake.requests.map((x) => x.headers.authorization);
+				assert.equal(used.length, 3, 'round 1, the refused round 2, round 2 again');
+				assert.deepEqual([used[0], used[2]], [first, first], 'the round again with the key that works');
+				assert.notEqual(used[1], first);
+				assert.match(p.stderr, /req_\w+ provider fake: api_keys\[\d\] answered 401: set aside/);
+				assert.ok(!p.stderr.includes('sk-loop-key'), 'no key in the log');
+			} finally {
+				await p.stop();
 			}
-			assert.match(p.stderr, /req_\w+ provider fake: api_keys\[0\] answered 401: set aside/);
-			assert.ok(!p.stderr.includes('sk-loop-key'), 'no key in the log');
-		} finally {
-			await p.stop();
 		}
 	});
 
