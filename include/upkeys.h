@@ -43,8 +43,10 @@ int	 upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
 /* is a key not in skip usable now (nothing is taken)? */
 int	 upkeys_usable(const struct conf_provider *p, uint64_t now_ms,
 	    uint32_t skip);
-/* ms until a key of p is usable: 0 now, -1 never (every one set aside) */
-int64_t	 upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms);
+/* ms until a key of p not in skip is usable: 0 now, -1 never (every one
+ * set aside or skipped) */
+int64_t	 upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms,
+	    uint32_t skip);
 /* an attempt with key i ended with status (0 = no HTTP answer): counted;
  * a 401 sets the key aside, a 429 cools it (cooldown_ms: its
  * retry-after, -1 = none). A 403 only counts: it may be the request's

@@ -889,7 +889,7 @@ retry_plan(const struct conf_provider *p, const struct upstream_result *res,
 		/* every key cools (or is set aside): a retry before one is
 		 * usable would find none; wait for it as for a retry-after,
 		 * or leave the upstream's answer to the client */
-		if ((key_wait = upkeys_wait_ms(p, now)) < 0)
+		if ((key_wait = upkeys_wait_ms(p, now, refused_keys)) < 0)
 			return -1;
 		if (key_wait > rc.retry_after_ms)
 			rc.retry_after_ms = key_wait;

@@ -291,7 +291,8 @@ upkeys_pick(const struct conf_provider *p, uint64_t now_ms,
 }
 
 int64_t
-upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms)
+upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms,
+    uint32_t skip)
 {
 	struct upkeys_group *g;
 	uint64_t	 wait, soonest = 0;
@@ -301,6 +302,8 @@ upkeys_wait_ms(const struct conf_provider *p, uint64_t now_ms)
 		return 0;
 	n = LOAD(&g->nkeys) < p->napi_keys ? LOAD(&g->nkeys) : p->napi_keys;
 	for (k = 0; k < n; k++) {
+		if (SKIPPED(skip, k))
+			continue;
 		if (upkeys_key_usable(&g->keys[k], now_ms, &wait))
 			return 0;
 		if (wait > 0 && (soonest == 0 || wait < soonest))

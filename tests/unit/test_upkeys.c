@@ -78,7 +78,7 @@ main(void)
 	upkeys_report(p, 2, 429, -1, now, "req_test");
 	is_int(upkeys_pick(p, now + 1000, &wait, 0), -1, "none usable");
 	is_int(wait, 1000, "... until key 0 cools down in 1000 ms");
-	is_int(upkeys_wait_ms(p, now + 1000), 1000,
+	is_int(upkeys_wait_ms(p, now + 1000, 0), 1000,
 	    "upkeys_wait_ms says the same");
 	ok(!upkeys_usable(p, now + 1000, 0), "none usable now");
 	is_int(upkeys_pick(p, now + 2000, &wait, 0), 0, "key 0 back after 2 s");
@@ -96,6 +96,11 @@ main(void)
 	    "... and none usable");
 	ok(upkeys_usable(p, now + UPKEYS_COOLDOWN_MS, 1u << 2),
 	    "key 0 usable when only 2 is skipped");
+	upkeys_report(p, 0, 429, 5000, now, "req_test");
+	is_int(upkeys_wait_ms(p, now, 1u << 2), 5000,
+	    "wait: key 0 cools, 2 skipped, 1 set aside: 5 s");
+	is_int(upkeys_wait_ms(p, now, 1u << 0 | 1u << 2), -1,
+	    "... with 0 skipped too: never");
 	/* a 403 only counts: it may be the request's */
 	upkeys_report(p, 0, 403, -1, now, "req_test");
 	upkeys_report(p, 2, 403, -1, now, "req_test");
@@ -108,7 +113,7 @@ main(void)
 	is_int(upkeys_pick(p, now + UPKEYS_COOLDOWN_MS, &wait, 0), -1,
 	    "every key set aside");
 	is_int(wait, 0, "... for good");
-	is_int(upkeys_wait_ms(p, now + UPKEYS_COOLDOWN_MS), -1,
+	is_int(upkeys_wait_ms(p, now + UPKEYS_COOLDOWN_MS, 0), -1,
 	    "upkeys_wait_ms: never");
 	upkeys_stat(p, 1, now, &st);
 	ok(st.requests == 3 && st.failures == 1,
