@@ -150,6 +150,14 @@ describe('configured secrets never reach a client', { timeout: 120000 }, () => {
 		const tu = r.json.content.find((b) => b.type === 'tool_use');
 		assert.deepEqual(tu.input, { command: "curl -H 'x-api-key: ***' -d '***'" });
 		assertNoSecret(r.text, 'the answer');
+		// an upstream that sends the arguments as an object, not a string
+		fake.json(completion({ content: null, finish: 'tool_calls',
+			tool_calls: [{ ...call, function: { name: 'Bash', arguments: JSON.parse(args) } }] }));
+		const ro = await proxy.post('/v1/messages', msgBody({ tools }), auth);
+		assert.equal(ro.status, 200, ro.text);
+		assert.deepEqual(ro.json.content.find((b) => b.type === 'tool_use').input,
+			{ command: "curl -H 'x-api-key: ***' -d '***'" });
+		assertNoSecret(ro.text, 'the answer with object arguments');
 		// streamed: the arguments cut inside each key, over several chunks
 		const cutA = args.indexOf('sesame') + 2, cutP = args.indexOf('battery') + 3;
 		fake.stream([
